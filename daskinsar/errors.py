@@ -1,0 +1,45 @@
+"""Errors that daskinsar raises for bad input.
+
+Every error a user can cause carries a message that names the file (or the
+setting) and says what was expected. The CLI prints ``str(err)`` as one line and
+exits non-zero; nothing deeper than that reaches the user.
+"""
+
+from __future__ import annotations
+
+
+class DaskInsarError(Exception):
+    """Base class of all errors daskinsar raises deliberately."""
+
+
+class InputFileError(DaskInsarError):
+    """An input file is missing, truncated, of the wrong format or wrong sensor."""
+
+    def __init__(self, path, expected: str, found: str | None = None):
+        self.path = str(path)
+        self.expected = expected
+        self.found = found
+        msg = f"{self.path}: expected {expected}"
+        if found:
+            msg += f", found {found}"
+        super().__init__(msg)
+
+
+class OrbitCoverageError(DaskInsarError):
+    """Requested azimuth times fall outside the orbit's state vectors."""
+
+
+class DemCoverageError(DaskInsarError):
+    """The DEM does not cover the area the scene needs."""
+
+
+class GeometryError(DaskInsarError):
+    """A geometry solve (rdr2geo / geo2rdr) did not converge or is ill posed."""
+
+
+class ConfigError(DaskInsarError):
+    """A run configuration is invalid."""
+
+
+class PairError(DaskInsarError):
+    """Reference and secondary scenes do not form a usable pair."""

@@ -1,0 +1,153 @@
+"""Orbit state vectors and their Hermite interpolation.
+
+Times are float64 seconds since the orbit's ``epoch`` (an ISO-8601 UTC string,
+shared with the scene's ``azimuth_time`` coordinate). Positions are ECEF metres,
+velocities ECEF m/s.
+
+Interpolation follows ISCE's choice: a Hermite polynomial through the ``n``
+nearest state vectors (positions *and* velocities, degree ``2n-1``; ``n = 4`` by
+default), which reproduces a 10-s Sentinel-1 orbit to millimetres.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import OrbitCoverageError
+
+
+@dataclass(frozen=True)
+class Orbit:
+    """Orbit state vectors.
+
+    Attributes
+    ----------
+    epoch : ISO-8601 UTC string; ``time`` counts seconds from it.
+    time : (N,) float64 seconds since ``epoch``, strictly increasing.
+    position : (N, 3) ECEF m.
+    velocity : (N, 3) ECEF m/s.
+    """
+
+    epoch: str
+    time: np.ndarray
+    position: np.ndarray
+    velocity: np.ndarray
+    n_hermite: int = 4
+    source: str = "orbit"
+
+    def __post_init__(self):
+        t = np.asarray(self.time, dtype=np.float64)
+        p = np.asarray(self.position, dtype=np.float64).reshape(-1, 3)
+        v = np.asarray(self.velocity, dtype=np.float64).reshape(-1, 3)
+        if not (len(t) == len(p) == len(v)):
+            raise ValueError(f"{self.source}: orbit arrays differ in length ({len(t)}, {len(p)}, {len(v)})")
+        if len(t) < 2:
+            raise ValueError(f"{self.source}: an orbit needs at least 2 state vectors, got {len(t)}")
+        if np.any(np.diff(t) <= 0):
+            order = np.argsort(t)
+            t, p, v = t[order], p[order], v[order]
+            keep = np.concatenate([[True], np.diff(t) > 0])
+            t, p, v = t[keep], p[keep], v[keep]
+        if not (np.all(np.isfinite(t)) and np.all(np.isfinite(p)) and np.all(np.isfinite(v))):
+            raise ValueError(f"{self.source}: orbit state vectors contain non-finite values")
+        object.__setattr__(self, "time", t)
+        object.__setattr__(self, "position", p)
+        object.__setattr__(self, "velocity", v)
+
+    # ------------------------------------------------------------------
+    @property
+    def start(self) -> float:
+        return float(self.time[0])
+
+    @property
+    def stop(self) -> float:
+        return float(self.time[-1])
+
+    def check_coverage(self, t_min: float, t_max: float, what: str = "scene") -> None:
+        """Raise :class:`OrbitCoverageError` unless [t_min, t_max] lies within the state vectors."""
+        if t_min < self.time[0] or t_max > self.time[-1]:
+            raise OrbitCoverageError(
+                f"{self.source}: orbit covers {self.time[0]:.3f} .. {self.time[-1]:.3f} s "
+                f"after {self.epoch}, but the {what} needs {t_min:.3f} .. {t_max:.3f} s"
+            )
+
+    def interpolate(self, t, *, check: bool = True):
+        """Position (m) and velocity (m/s), each of shape ``t.shape + (3,)``, at times ``t`` (s).
+
+        Hermite interpolation over the ``n_hermite`` nearest state vectors.
+        """
+        t = np.asarray(t, dtype=np.float64)
+        flat = t.reshape(-1)
+        if check and flat.size:
+            self.check_coverage(float(np.nanmin(flat)), float(np.nanmax(flat)), "request")
+        n = min(self.n_hermite, len(self.time))
+        # window start so that t sits in the middle of the n nodes
+        idx = np.searchsorted(self.time, flat, side="right") - n // 2
+        idx = np.clip(idx, 0, len(self.time) - n)
+        win = idx[:, None] + np.arange(n)[None, :]  # (M, n)
+        tn = self.time[win]  # (M, n)
+        # normalise time around the window for conditioning
+        t0 = tn[:, n // 2 - 1 : n // 2].copy() if n > 1 else tn[:, :1].copy()
+        scale = 10.0
+        x = (flat[:, None] - t0) / scale  # (M,1)
+        xn = (tn - t0) / scale  # (M, n)
+        pos = self.position[win]  # (M, n, 3)
+        vel = self.velocity[win] * scale  # derivative wrt normalised time
+        # Lagrange basis L_j(x), its derivative at x, and at the node x_j
+        L = np.ones((flat.size, n))
+        dL = np.zeros((flat.size, n))
+        dLnode = np.zeros((flat.size, n))
+        for j in range(n):
+            for m in range(n):
+                if m == j:
+                    continue
+                den = xn[:, j] - xn[:, m]
+                dLnode[:, j] += 1.0 / den
+                term = np.ones(flat.size) / den
+                for k in range(n):
+                    if k in (j, m):
+                        continue
+                    term *= (x[:, 0] - xn[:, k]) / (xn[:, j] - xn[:, k])
+                dL[:, j] += term
+                L[:, j] *= (x[:, 0] - xn[:, m]) / den
+        dx = x - xn  # (M, n)
+        H = (1.0 - 2.0 * dLnode * dx) * L * L
+        K = dx * L * L
+        dH = -2.0 * dLnode * L * L + (1.0 - 2.0 * dLnode * dx) * 2.0 * L * dL
+        dK = L * L + dx * 2.0 * L * dL
+        p = np.einsum("mj,mjc->mc", H, pos) + np.einsum("mj,mjc->mc", K, vel)
+        v = (np.einsum("mj,mjc->mc", dH, pos) + np.einsum("mj,mjc->mc", dK, vel)) / scale
+        shape = t.shape + (3,)
+        return p.reshape(shape), v.reshape(shape)
+
+    def crop(self, t_min: float, t_max: float, margin: int = 4) -> "Orbit":
+        """The state vectors needed for [t_min, t_max] plus ``margin`` on each side."""
+        i0 = max(int(np.searchsorted(self.time, t_min)) - margin, 0)
+        i1 = min(int(np.searchsorted(self.time, t_max)) + margin, len(self.time))
+        return Orbit(self.epoch, self.time[i0:i1], self.position[i0:i1], self.velocity[i0:i1],
+                     self.n_hermite, self.source)
+
+    def shift_epoch(self, new_epoch: str) -> "Orbit":
+        """The same orbit with times counted from ``new_epoch``."""
+        dt = seconds_between(self.epoch, new_epoch)
+        return Orbit(new_epoch, self.time - dt, self.position, self.velocity, self.n_hermite, self.source)
+
+
+def parse_utc(s: str) -> np.datetime64:
+    """An ISO-8601 UTC string (with or without 'Z' / '+00:00') as numpy datetime64[ns]."""
+    s = str(s).strip().replace("Z", "")
+    if s.endswith("+00:00"):
+        s = s[:-6]
+    return np.datetime64(s, "ns")
+
+
+def seconds_between(epoch_a: str, epoch_b: str) -> float:
+    """Seconds from ``epoch_a`` to ``epoch_b`` (positive if b is later)."""
+    return float((parse_utc(epoch_b) - parse_utc(epoch_a)) / np.timedelta64(1, "ns")) * 1e-9
+
+
+def format_utc(t: np.datetime64) -> str:
+    """numpy datetime64 as an ISO-8601 UTC string with nanoseconds."""
+    return str(np.datetime64(t, "ns"))

@@ -1,0 +1,200 @@
+"""Zarr (v3) stores for scenes and products, with atomic writes.
+
+A store is written under a temporary name beside its final place and moved into
+place only once every chunk and the completion marker are written; an
+interrupted write therefore never leaves something that opens as a valid scene
+or product, and an existing store of the same name survives a failed write.
+
+Works with local paths and fsspec URLs (``s3://``, ``gs://``, ``memory://`` ...).
+On object stores the final move is a copy + delete (not atomic), but the
+completion marker still guards readers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import uuid
+from typing import Iterator
+
+import fsspec
+import numpy as np
+import xarray as xr
+import zarr
+
+from ..errors import InputFileError
+from ..geometry.orbit import Orbit
+from ..scene import RadarMetadata, Scene, meta_attr, meta_from_attrs
+
+COMPLETE_ATTR = "daskinsar_complete"
+ZARR_FORMAT = 3
+
+
+def url_to_fs(url: str):
+    fs, path = fsspec.core.url_to_fs(str(url))
+    return fs, path
+
+
+def _is_local(fs) -> bool:
+    return "file" in (fs.protocol if isinstance(fs.protocol, (tuple, list)) else (fs.protocol,))
+
+
+def _join(url: str, name: str) -> str:
+    return str(url).rstrip("/") + "/" + name
+
+
+def _sibling(url: str, suffix: str) -> str:
+    url = str(url).rstrip("/")
+    head, _, tail = url.rpartition("/")
+    name = f".{tail}.{suffix}-{uuid.uuid4().hex[:8]}"
+    return f"{head}/{name}" if head else name
+
+
+def move_into_place(tmp_url: str, final_url: str) -> None:
+    """Replace ``final_url`` by ``tmp_url``; the old store is removed only after the move."""
+    fs, tmp = url_to_fs(tmp_url)
+    _, final = url_to_fs(final_url)
+    if _is_local(fs):
+        old = None
+        if os.path.exists(final):
+            old = _sibling(final, "old")
+            os.replace(final, old)
+        os.replace(tmp, final)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    else:
+        if fs.exists(final):
+            fs.rm(final, recursive=True)
+        fs.mv(tmp, final, recursive=True)
+
+
+def remove(url: str) -> None:
+    fs, path = url_to_fs(url)
+    if fs.exists(path):
+        fs.rm(path, recursive=True)
+
+
+@contextlib.contextmanager
+def atomic_store(final_url: str) -> Iterator[str]:
+    """Yield a temporary URL to write a store to; move it to ``final_url`` on success.
+
+    The caller writes everything, then this marks the store complete and moves it.
+    On any exception the temporary store is deleted and ``final_url`` is untouched.
+    """
+    final_url = str(final_url).rstrip("/")
+    fs, final = url_to_fs(final_url)
+    parent = final.rpartition("/")[0]
+    if parent:
+        fs.makedirs(parent, exist_ok=True)
+    tmp_url = _sibling(final_url, "tmp")
+    try:
+        yield tmp_url
+        mark_complete(tmp_url)
+        move_into_place(tmp_url, final_url)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            remove(tmp_url)
+        raise
+
+
+def mark_complete(url: str, group: str | None = None) -> None:
+    g = zarr.open_group(_join(url, group) if group else url, mode="r+")
+    g.attrs[COMPLETE_ATTR] = True
+
+
+def is_complete(url: str, group: str | None = None) -> bool:
+    try:
+        g = zarr.open_group(_join(url, group) if group else url, mode="r")
+    except Exception:
+        return False
+    return bool(g.attrs.get(COMPLETE_ATTR, False))
+
+
+def zarr_encoding(ds: xr.Dataset) -> dict:
+    """Per-variable encoding: no compression for complex data (speckle does not
+    compress), zstd for real rasters; store chunks follow the dask chunks."""
+    enc = {}
+    for name, var in ds.data_vars.items():
+        e: dict = {}
+        if np.issubdtype(var.dtype, np.complexfloating):
+            e["compressors"] = None
+        if var.chunks is not None:
+            e["chunks"] = tuple(c[0] for c in var.chunks)
+        enc[name] = e
+    return enc
+
+
+def write_dataset(ds: xr.Dataset, url: str, group: str | None = None, mode: str = "w-", compute: bool = True):
+    """Write a Dataset as Zarr v3 (no consolidated metadata). Chunks must be regular."""
+    for name, var in ds.data_vars.items():
+        if var.chunks is not None:
+            for axis_chunks in var.chunks:
+                if len(set(axis_chunks[:-1])) > 1 or (len(axis_chunks) > 1 and axis_chunks[-1] > axis_chunks[0]):
+                    ds = ds.unify_chunks()
+                    ds[name] = var.chunk({d: var.chunks[i][0] for i, d in enumerate(var.dims)})
+                    break
+    return ds.to_zarr(url, group=group, mode=mode, consolidated=False, zarr_format=ZARR_FORMAT,
+                      encoding=zarr_encoding(ds), compute=compute)
+
+
+def orbit_to_dataset(orbit: Orbit) -> xr.Dataset:
+    return xr.Dataset(
+        {
+            "position": (("time", "xyz"), orbit.position),
+            "velocity": (("time", "xyz"), orbit.velocity),
+        },
+        coords={"time": ("time", orbit.time), "xyz": ["x", "y", "z"]},
+        attrs={"epoch": orbit.epoch, "units_time": "s since epoch (UTC)", "units_position": "m ECEF",
+               "units_velocity": "m/s ECEF", "n_hermite": orbit.n_hermite, "source": orbit.source},
+    )
+
+
+def orbit_from_dataset(ds: xr.Dataset) -> Orbit:
+    return Orbit(
+        epoch=ds.attrs["epoch"],
+        time=np.asarray(ds["time"].values, dtype=np.float64),
+        position=np.asarray(ds["position"].values, dtype=np.float64),
+        velocity=np.asarray(ds["velocity"].values, dtype=np.float64),
+        n_hermite=int(ds.attrs.get("n_hermite", 4)),
+        source=str(ds.attrs.get("source", "orbit")),
+    )
+
+
+def write_scene(scene: Scene, url: str, compute: bool = True) -> str:
+    """Write a scene to ``url`` atomically. Returns the URL."""
+    ds = scene.data.copy()
+    ds.attrs = {**ds.attrs, **scene.attrs, **meta_attr(scene.meta)}
+    with atomic_store(url) as tmp:
+        write_dataset(ds, tmp, mode="w-", compute=compute)
+        orbit_to_dataset(scene.orbit).to_zarr(tmp, group="orbit", mode="a", consolidated=False,
+                                             zarr_format=ZARR_FORMAT)
+    return str(url)
+
+
+def open_scene(url: str, chunks: dict | str | None = "auto-store") -> Scene:
+    """Open a scene store lazily (dask arrays on the store's chunks)."""
+    url = str(url)
+    fs, path = url_to_fs(url)
+    if not fs.exists(path):
+        raise InputFileError(url, "a daskinsar scene store (Zarr v3 group)", "nothing at that path")
+    if not is_complete(url):
+        raise InputFileError(url, "a complete daskinsar scene store",
+                             "an incomplete or foreign Zarr store (no completion marker)")
+    ds = xr.open_zarr(url, consolidated=False, chunks={} if chunks == "auto-store" else chunks)
+    try:
+        meta = meta_from_attrs(ds.attrs)
+    except KeyError:
+        raise InputFileError(url, "radar metadata in the store attributes", "none") from None
+    orbit = orbit_from_dataset(xr.open_zarr(url, group="orbit", consolidated=False).load())
+    attrs = {k: v for k, v in ds.attrs.items() if k not in ("daskinsar_radar_metadata", COMPLETE_ATTR)}
+    ds.attrs = {}
+    return Scene(ds, meta, orbit, attrs)
+
+
+def scene_from_arrays(meta: RadarMetadata, orbit: Orbit, azimuth_time, slant_range, **variables) -> Scene:
+    """Build a Scene from numpy/dask arrays with dims (azimuth, range)."""
+    coords = {"azimuth_time": ("azimuth", np.asarray(azimuth_time, np.float64)),
+              "slant_range": ("range", np.asarray(slant_range, np.float64))}
+    ds = xr.Dataset({k: (("azimuth", "range"), v) for k, v in variables.items()}, coords=coords)
+    return Scene(ds, meta, orbit)
