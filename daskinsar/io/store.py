@@ -144,7 +144,7 @@ def orbit_to_dataset(orbit: Orbit) -> xr.Dataset:
             "position": (("time", "xyz"), orbit.position),
             "velocity": (("time", "xyz"), orbit.velocity),
         },
-        coords={"time": ("time", orbit.time), "xyz": ["x", "y", "z"]},
+        coords={"time": ("time", orbit.time)},
         attrs={"epoch": orbit.epoch, "units_time": "s since epoch (UTC)", "units_position": "m ECEF",
                "units_velocity": "m/s ECEF", "n_hermite": orbit.n_hermite, "source": orbit.source},
     )
