@@ -73,54 +73,59 @@ class Orbit:
                 f"after {self.epoch}, but the {what} needs {t_min:.3f} .. {t_max:.3f} s"
             )
 
+    def _hermite_coefficients(self) -> tuple[np.ndarray, np.ndarray, float]:
+        """Per-window polynomial coefficients of the Hermite interpolant.
+
+        Window ``w`` covers state vectors ``w .. w+n-1``; on it, position is
+        ``sum_k C[w, k] * u**k`` with ``u = (t - t_ref[w]) / scale`` (degree 2n-1),
+        found by solving the confluent Vandermonde system that matches the n
+        positions and n velocities. Cached on the instance.
+        """
+        cached = self.__dict__.get("_coef_cache")
+        if cached is not None:
+            return cached
+        n = min(self.n_hermite, len(self.time))
+        n_win = len(self.time) - n + 1
+        deg = 2 * n
+        scale = float(np.median(np.diff(self.time))) if len(self.time) > 1 else 1.0
+        t_ref = np.empty(n_win)
+        coef = np.empty((n_win, deg, 3))
+        k = np.arange(deg)
+        for w in range(n_win):
+            tn = self.time[w : w + n]
+            t_ref[w] = 0.5 * (tn[0] + tn[-1])
+            u = (tn - t_ref[w]) / scale
+            V = np.vstack([u[:, None] ** k, np.where(k > 0, k * u[:, None] ** np.maximum(k - 1, 0), 0.0)])
+            rhs = np.vstack([self.position[w : w + n], self.velocity[w : w + n] * scale])
+            coef[w] = np.linalg.solve(V, rhs)
+        cached = (coef, t_ref, scale)
+        object.__setattr__(self, "_coef_cache", cached)
+        return cached
+
     def interpolate(self, t, *, check: bool = True):
         """Position (m) and velocity (m/s), each of shape ``t.shape + (3,)``, at times ``t`` (s).
 
-        Hermite interpolation over the ``n_hermite`` nearest state vectors.
+        Hermite interpolation over the ``n_hermite`` state vectors nearest to ``t``
+        (positions and velocities matched; degree ``2n - 1``).
         """
         t = np.asarray(t, dtype=np.float64)
         flat = t.reshape(-1)
         if check and flat.size:
             self.check_coverage(float(np.nanmin(flat)), float(np.nanmax(flat)), "request")
+        coef, t_ref, scale = self._hermite_coefficients()
         n = min(self.n_hermite, len(self.time))
         # window start so that t sits in the middle of the n nodes
-        idx = np.searchsorted(self.time, flat, side="right") - n // 2
-        idx = np.clip(idx, 0, len(self.time) - n)
-        win = idx[:, None] + np.arange(n)[None, :]  # (M, n)
-        tn = self.time[win]  # (M, n)
-        # normalise time around the window for conditioning
-        t0 = tn[:, n // 2 - 1 : n // 2].copy() if n > 1 else tn[:, :1].copy()
-        scale = 10.0
-        x = (flat[:, None] - t0) / scale  # (M,1)
-        xn = (tn - t0) / scale  # (M, n)
-        pos = self.position[win]  # (M, n, 3)
-        vel = self.velocity[win] * scale  # derivative wrt normalised time
-        # Lagrange basis L_j(x), its derivative at x, and at the node x_j
-        L = np.ones((flat.size, n))
-        dL = np.zeros((flat.size, n))
-        dLnode = np.zeros((flat.size, n))
-        for j in range(n):
-            for m in range(n):
-                if m == j:
-                    continue
-                den = xn[:, j] - xn[:, m]
-                dLnode[:, j] += 1.0 / den
-                term = np.ones(flat.size) / den
-                for k in range(n):
-                    if k in (j, m):
-                        continue
-                    term *= (x[:, 0] - xn[:, k]) / (xn[:, j] - xn[:, k])
-                dL[:, j] += term
-                L[:, j] *= (x[:, 0] - xn[:, m]) / den
-        dx = x - xn  # (M, n)
-        H = (1.0 - 2.0 * dLnode * dx) * L * L
-        K = dx * L * L
-        dH = -2.0 * dLnode * L * L + (1.0 - 2.0 * dLnode * dx) * 2.0 * L * dL
-        dK = L * L + dx * 2.0 * L * dL
-        p = np.einsum("mj,mjc->mc", H, pos) + np.einsum("mj,mjc->mc", K, vel)
-        v = (np.einsum("mj,mjc->mc", dH, pos) + np.einsum("mj,mjc->mc", dK, vel)) / scale
+        w = np.clip(np.searchsorted(self.time, flat, side="right") - n // 2, 0, len(t_ref) - 1)
+        u = ((flat - t_ref[w]) / scale)[:, None]
+        c = coef[w]  # (M, deg, 3)
+        deg = c.shape[1]
+        p = c[:, deg - 1].copy()
+        dp = np.zeros_like(p)
+        for k in range(deg - 2, -1, -1):
+            dp = dp * u + p
+            p = p * u + c[:, k]
         shape = t.shape + (3,)
-        return p.reshape(shape), v.reshape(shape)
+        return p.reshape(shape), (dp / scale).reshape(shape)
 
     def crop(self, t_min: float, t_max: float, margin: int = 4) -> "Orbit":
         """The state vectors needed for [t_min, t_max] plus ``margin`` on each side."""

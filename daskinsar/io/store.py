@@ -181,7 +181,7 @@ def open_scene(url: str, chunks: dict | str | None = "auto-store") -> Scene:
     if not is_complete(url):
         raise InputFileError(url, "a complete daskinsar scene store",
                              "an incomplete or foreign Zarr store (no completion marker)")
-    ds = xr.open_zarr(url, consolidated=False, chunks={} if chunks == "auto-store" else chunks)
+    ds = xr.open_zarr(url, consolidated=False, chunks={} if chunks == "auto-store" else chunks, decode_times=False)
     try:
         meta = meta_from_attrs(ds.attrs)
     except KeyError:

@@ -1,0 +1,122 @@
+"""Backward geocoding on the real UAVSAR geometry (orbit + DEM)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import rasterio
+
+from daskinsar.errors import DemCoverageError
+from daskinsar.geometry.rdr2geo import rdr2geo
+from daskinsar.stages.geocode import RadarGrid, check_dem_covers, geocode_dataset, map_grid_for
+from daskinsar.stages.topo import DemGrid, topo_kernel
+
+
+@pytest.fixture(scope="module")
+def uavsar(data_dir):
+    from daskinsar.io.nisar_h5 import read_nisar_rslc
+
+    d = data_dir / "uavsar_winnipeg"
+    scene = read_nisar_rslc(str(d / "winnipeg.h5"))
+    with rasterio.open(d / "winnipeg_dem.tif") as src:
+        tr = src.transform
+        dem = DemGrid(src.read(1).astype(np.float64), tr.c + 0.5 * tr.a, tr.f + 0.5 * tr.e, tr.a, tr.e, "biquintic")
+    topo = topo_kernel(scene.azimuth_time, scene.slant_range, orbit=scene.orbit,
+                       wavelength_m=scene.meta.wavelength_m, look_side=scene.meta.look_side, dem=dem)
+    return scene, dem, topo
+
+
+@pytest.mark.parametrize("crs,posting", [("EPSG:4326", 5e-5), ("UTM", 5.0)])
+def test_geocoded_lonlat_match_map_grid(uavsar, crs, posting):
+    scene, dem, topo = uavsar
+    radar = RadarGrid.from_coords(scene.azimuth_time, scene.slant_range)
+    grid = map_grid_for(topo[0], topo[1], posting, crs)
+    ds = geocode_dataset({"lon": topo[0], "lat": topo[1]}, radar, grid, dem=dem, orbit=scene.orbit,
+                         wavelength_m=scene.meta.wavelength_m, tile=128)
+    assert ds.rio.crs is not None
+    lon = ds["lon"].values
+    lat = ds["lat"].values
+    valid = np.isfinite(lon)
+    assert 0.3 < valid.mean() < 0.95  # the swath sits inside the north-up grid
+    lon_grid, lat_grid = grid.lonlat(slice(None), slice(None))
+    # bilinear interpolation of smooth lon/lat: the geocoded values name the output pixel they landed in
+    if ds.rio.crs.is_geographic:
+        err_x = (lon - lon_grid) / grid.dx
+        err_y = (lat - lat_grid) / grid.dy
+    else:
+        from pyproj import Transformer
+
+        x, y = Transformer.from_crs("EPSG:4326", grid.crs, always_xy=True).transform(lon, lat)
+        xg, yg = np.meshgrid(grid.x, grid.y)
+        err_x, err_y = (x - xg) / grid.dx, (y - yg) / grid.dy
+    # skip the outermost ring of the swath (interpolation against the no-data edge)
+    from scipy.ndimage import binary_erosion
+
+    inner = binary_erosion(valid, iterations=3)
+    ex, ey = np.abs(err_x[inner]), np.abs(err_y[inner])
+    print(crs, "mean / 99% / max error (output px):", ex.mean(), np.percentile(ex, 99), ex.max(),
+          ey.mean(), np.percentile(ey, 99), ey.max())
+    # lon/lat carry the DEM's pixel-to-pixel relief, which bilinear interpolation
+    # between radar pixels cannot follow exactly; the mapping itself is exact (see the flat case)
+    assert ex.mean() < 0.02 and ey.mean() < 0.02
+    assert np.percentile(ex, 99) < 0.1 and np.percentile(ey, 99) < 0.1
+
+
+def test_geocoding_exact_on_flat_ground(uavsar):
+    scene, _, _ = uavsar
+    h = 245.0
+    topo = topo_kernel(scene.azimuth_time, scene.slant_range, orbit=scene.orbit,
+                       wavelength_m=scene.meta.wavelength_m, look_side=scene.meta.look_side, dem=h)
+    radar = RadarGrid.from_coords(scene.azimuth_time, scene.slant_range)
+    grid = map_grid_for(topo[0], topo[1], 5e-5)
+    ds = geocode_dataset({"lon": topo[0], "lat": topo[1]}, radar, grid, dem=h, orbit=scene.orbit,
+                         wavelength_m=scene.meta.wavelength_m, tile=128)
+    from scipy.ndimage import binary_erosion
+
+    inner = binary_erosion(np.isfinite(ds["lon"].values), iterations=3)
+    lon_grid, lat_grid = grid.lonlat(slice(None), slice(None))
+    assert np.max(np.abs(ds["lon"].values - lon_grid)[inner]) / grid.dx < 0.01
+    assert np.max(np.abs(ds["lat"].values - lat_grid)[inner]) / abs(grid.dy) < 0.01
+
+
+def test_geocoded_point_target_position(uavsar):
+    scene, real_dem, topo = uavsar
+    # a smooth hill (no pixel-scale relief, which would shift the blob's centroid by itself)
+    lon0, lat0 = real_dem.lon0_deg, real_dem.lat0_deg
+    ii, jj = np.mgrid[0:real_dem.heights_m.shape[0], 0:real_dem.heights_m.shape[1]]
+    hill = 245.0 + 150.0 * np.exp(-((ii - 300) ** 2 + (jj - 350) ** 2) / (2 * 150.0**2))
+    dem = DemGrid(hill, lon0, lat0, real_dem.dlon_deg, real_dem.dlat_deg, "bicubic")
+    radar = RadarGrid.from_coords(scene.azimuth_time, scene.slant_range)
+    r0, c0 = 121.3, 87.6
+    rr, cc = np.meshgrid(np.arange(scene.shape[0]), np.arange(scene.shape[1]), indexing="ij")
+    blob = np.exp(-((rr - r0) ** 2 + (cc - c0) ** 2) / (2 * 1.5**2)).astype(np.float32)
+    lon_t, lat_t, _ = rdr2geo(radar.t0_s + r0 * radar.dt_s, radar.r0_m + c0 * radar.dr_m, scene.orbit,
+                              wavelength_m=scene.meta.wavelength_m, look_side=scene.meta.look_side, dem=dem)
+    grid = map_grid_for(topo[0], topo[1], 2e-5)
+    ds = geocode_dataset({"blob": blob}, radar, grid, dem=dem, orbit=scene.orbit,
+                         wavelength_m=scene.meta.wavelength_m, tile=100)
+    g = np.nan_to_num(ds["blob"].values)
+    w = np.where(g > 0.05, g, 0)
+    yy, xx = np.meshgrid(grid.y, grid.x, indexing="ij")
+    lon_c = (w * xx).sum() / w.sum()
+    lat_c = (w * yy).sum() / w.sum()
+    ex, ey = (lon_c - lon_t) / grid.dx, (lat_c - lat_t) / grid.dy
+    print("point target geocoding error (output px):", ex, ey)
+    assert abs(ex) < 0.1 and abs(ey) < 0.1
+
+
+def test_tiling_does_not_change_result(uavsar):
+    scene, dem, topo = uavsar
+    radar = RadarGrid.from_coords(scene.azimuth_time, scene.slant_range)
+    grid = map_grid_for(topo[0], topo[1], 1e-4)
+    kw = dict(dem=dem, orbit=scene.orbit, wavelength_m=scene.meta.wavelength_m)
+    a = geocode_dataset({"hgt": topo[2].astype(np.float32)}, radar, grid, tile=64, **kw)["hgt"].values
+    b = geocode_dataset({"hgt": topo[2].astype(np.float32)}, radar, grid, tile=1000, **kw)["hgt"].values
+    np.testing.assert_array_equal(a, b)
+
+
+def test_dem_not_covering_scene_names_the_file(uavsar):
+    _, dem, topo = uavsar
+    with pytest.raises(DemCoverageError, match="small_dem.tif: DEM covers"):
+        check_dem_covers((-97.8, -97.7, 49.4, 49.5), topo[0], topo[1], "small_dem.tif")
+    check_dem_covers(dem.bounds, topo[0], topo[1], "winnipeg_dem.tif")
