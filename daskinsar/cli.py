@@ -1,0 +1,242 @@
+"""The ``daskinsar`` command line (typer).
+
+Errors a user can cause end in one line on stderr (``error: <file>: <what was expected>``)
+and a non-zero exit; ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import warnings
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="InSAR processing on Dask + Zarr: raw or SLC pairs in, geocoded displacement out.")
+
+_DEBUG = {"on": False}
+
+
+def _fail(msg: str, code: int = 1):
+    typer.echo(f"error: {msg}", err=True)
+    raise typer.Exit(code)
+
+
+@contextlib.contextmanager
+def _errors():
+    from .errors import DaskInsarError
+
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except DaskInsarError as exc:
+        if _DEBUG["on"]:
+            raise
+        _fail(str(exc))
+    except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
+        if _DEBUG["on"]:
+            raise
+        _fail(f"{exc.filename or ''}: {exc.strerror or exc}")
+    except KeyboardInterrupt:
+        _fail("interrupted; finished steps are kept, rerun to resume", 130)
+
+
+@app.callback()
+def _main(debug: bool = typer.Option(False, "--debug", help="show tracebacks")):
+    _DEBUG["on"] = debug
+    warnings.filterwarnings("default", module="daskinsar")
+
+
+# --------------------------------------------------------------------------------------- scheduler
+@contextlib.contextmanager
+def scheduler_context(scheduler: str, workers: Optional[int], memory_limit: Optional[str], echo=typer.echo):
+    """Activate the requested dask scheduler for the duration of the block."""
+    import dask
+
+    if scheduler in ("threads", "sync", "synchronous", "processes"):
+        kw = {"scheduler": "sync" if scheduler == "synchronous" else scheduler}
+        if workers:
+            kw["num_workers"] = workers
+        with dask.config.set(**kw):
+            yield None
+        return
+    from distributed import Client, LocalCluster
+
+    if scheduler == "local":
+        n = workers or max(os.cpu_count() or 1, 1)
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, memory_limit=memory_limit or "auto",
+                               dashboard_address="127.0.0.1:8787", host="127.0.0.1")
+        client = Client(cluster)
+    elif scheduler.startswith(("tcp://", "tls://", "ucx://")):
+        cluster = None
+        client = Client(scheduler)
+    else:
+        _fail(f"--scheduler: expected threads, processes, local or tcp://HOST:PORT, got {scheduler!r}")
+    echo(f"dask dashboard: {client.dashboard_link}")
+    try:
+        yield client
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+# --------------------------------------------------------------------------------------- commands
+@app.command()
+def steps():
+    """List the pipeline steps (ISCE-like names)."""
+    from .pipeline import STEP_DOCS, STEPS
+
+    for s in STEPS:
+        typer.echo(f"{s:<14} {STEP_DOCS[s]}")
+
+
+@app.command()
+def run(
+    config: Path = typer.Argument(..., help="run configuration: YAML or ISCE insarApp.xml"),
+    scheduler: str = typer.Option("threads", help="threads | processes | local | tcp://HOST:PORT"),
+    workers: Optional[int] = typer.Option(None, help="workers (local cluster) or threads"),
+    memory_limit: Optional[str] = typer.Option(None, help="memory limit per worker (local cluster), e.g. 4GiB"),
+    start: Optional[str] = typer.Option(None, help="first step to run"),
+    end: Optional[str] = typer.Option(None, help="last step to run"),
+    dostep: Optional[str] = typer.Option(None, help="run only this step"),
+    output: Optional[str] = typer.Option(None, help="run folder (overrides the config's output)"),
+):
+    """Run the InSAR pipeline described by CONFIG."""
+    with _errors():
+        from .config import load_config
+        from .pipeline import run as run_pipeline, select_steps
+
+        cfg = load_config(config)
+        if output:
+            cfg = cfg.model_copy(update={"output": str(Path(output).resolve())})
+        select_steps(start, end, dostep)
+        with scheduler_context(scheduler, workers, memory_limit):
+            status = run_pipeline(cfg, start=start, end=end, dostep=dostep)
+        typer.echo(f"run finished: {cfg.output}")
+        for k, v in status.items():
+            typer.echo(f"  {k:<14} {v}")
+
+
+@app.command()
+def simulate(
+    config: Optional[Path] = typer.Argument(None, help="simulation config (YAML/JSON)"),
+    preset: Optional[str] = typer.Option(None, help="preset name instead of a config"),
+    out: Path = typer.Option(..., "-o", "--out", help="output folder"),
+    seed: Optional[int] = typer.Option(None, help="random seed"),
+    scheduler: str = typer.Option("threads"),
+    workers: Optional[int] = typer.Option(None),
+):
+    """Simulate an InSAR pair (reference, secondary, DEM, truth) from physics."""
+    with _errors():
+        from .simulate import load_simulation_config, preset as get_preset, simulate_pair
+
+        if (config is None) == (preset is None):
+            _fail("give either a CONFIG file or --preset NAME")
+        cfg = load_simulation_config(config) if config else get_preset(preset)
+        if seed is not None:
+            cfg = cfg.model_copy(update={"seed": seed})
+        with scheduler_context(scheduler, workers, None):
+            paths = simulate_pair(cfg, out)
+        typer.echo(f"simulated pair written to {out}")
+        for k, v in (paths.items() if isinstance(paths, dict) else []):
+            typer.echo(f"  {k:<10} {v}")
+
+
+@app.command()
+def ingest(
+    input: Optional[str] = typer.Argument(None, help="sensor product (file, folder or zip)"),
+    out: Optional[str] = typer.Option(None, "-o", "--out", help="scene store to write (Zarr, local path or URL)"),
+    sensor: Optional[str] = typer.Option(None, help="reader name; default: detect"),
+    list_sensors: bool = typer.Option(False, "--list-sensors", help="list the sensor readers and exit"),
+    option: list[str] = typer.Option([], "--option", help="reader option KEY=VALUE (e.g. polarization=VV)"),
+    scheduler: str = typer.Option("threads"),
+):
+    """Read a sensor product into a daskinsar scene store (Zarr v3)."""
+    with _errors():
+        from .io.readers import read_scene, readers
+
+        if list_sensors:
+            for r in readers():
+                tested = "tested on real data" if r.tested_on_real_data else "tested on generated data"
+                typer.echo(f"{r.name:<12} {', '.join(r.levels):<10} {tested:<26} {r.description}")
+            return
+        if not input or not out:
+            _fail("ingest needs INPUT and -o STORE (or --list-sensors)")
+        opts = {}
+        for kv in option:
+            if "=" not in kv:
+                _fail(f"--option {kv!r}: expected KEY=VALUE")
+            k, v = kv.split("=", 1)
+            opts[k] = v
+        from .io.store import write_scene
+
+        scene = read_scene(input, sensor, **opts)
+        with scheduler_context(scheduler, None, None):
+            from .progress import RichDaskProgress
+
+            with RichDaskProgress("ingest"):
+                write_scene(scene, out)
+        typer.echo(f"{input} -> {out} ({scene.meta.sensor}, {scene.shape[0]} x {scene.shape[1]})")
+
+
+@app.command()
+def info(store: str = typer.Argument(..., help="scene store")):
+    """Describe a scene store: sensor, size, times, footprint, wavelength, PRF, spacings, chunking."""
+    with _errors():
+        from .info import describe_scene
+        from .io.store import open_scene
+
+        typer.echo(describe_scene(open_scene(store), store))
+
+
+@app.command()
+def show(
+    product: str = typer.Argument(..., help="run folder / products.zarr, or a GeoTIFF"),
+    name: list[str] = typer.Option([], "--name", "-n", help="product(s) to show (ISCE or daskinsar names)"),
+    out: Optional[Path] = typer.Option(None, "-o", "--out", help="folder for PNG/KMZ (default RUN/quicklook)"),
+):
+    """Quicklook PNGs (phase over amplitude, unwrapped phase, coherence) and KMZ overlays (mdx.py)."""
+    with _errors():
+        from .show import show_product
+
+        path = Path(product)
+        if path.is_dir() and (path / "products.zarr").exists():
+            path = path / "products.zarr"
+        out_dir = out or (path.parent / "quicklook")
+        names = name or ["filt_topophase.flat", "topophase.cor", "filt_topophase.unw", "geocode/los_displacement"]
+        for n in names:
+            try:
+                files = show_product(str(path), n, out_dir)
+            except KeyError as exc:
+                typer.echo(f"  {n}: not in {path} ({exc})", err=True)
+                continue
+            for f in files:
+                typer.echo(f"  {f}")
+
+
+@app.command()
+def demo(
+    out: Path = typer.Option(Path("daskinsar-demo"), "-o", "--out", help="folder for the demo"),
+    scheduler: str = typer.Option("threads"),
+    workers: Optional[int] = typer.Option(None),
+):
+    """Simulate the built-in pair, run it end to end, write quicklooks and compare with truth."""
+    with _errors():
+        from .demo import run_demo
+
+        with scheduler_context(scheduler, workers, None):
+            run_demo(out, echo=typer.echo)
+
+
+def main():  # console script
+    app()
+
+
+if __name__ == "__main__":
+    main()
