@@ -134,18 +134,18 @@ def simulate(
 ):
     """Simulate an InSAR pair (reference, secondary, DEM, truth) from physics."""
     with _errors():
-        from .simulate import load_simulation_config, preset as get_preset, simulate_pair
+        from .simulate import load_config as load_simulation_config, simulate_pair
 
         if (config is None) == (preset is None):
             _fail("give either a CONFIG file or --preset NAME")
-        cfg = load_simulation_config(config) if config else get_preset(preset)
+        cfg = load_simulation_config(str(config) if config else preset)
         if seed is not None:
             cfg = cfg.model_copy(update={"seed": seed})
         with scheduler_context(scheduler, workers, None):
-            paths = simulate_pair(cfg, out)
+            res = simulate_pair(cfg, out, scheduler=None)
         typer.echo(f"simulated pair written to {out}")
-        for k, v in (paths.items() if isinstance(paths, dict) else []):
-            typer.echo(f"  {k:<10} {v}")
+        for k in ("reference", "secondary", "dem", "truth", "config_json"):
+            typer.echo(f"  {k:<12} {getattr(res, k)}")
 
 
 @app.command()

@@ -38,18 +38,19 @@ SENSOR_NAMES = {
 
 _FILE_KEYS = ("hdf5", "h5", "safe", "imagefile", "imgfile", "slcfile", "rawfile", "datafile", "file", "path",
               "filename", "zarr")
-_IGNORED_SCENE_KEYS = {"leaderfile", "output", "orbit directory", "orbitdir", "auxiliary data directory",
-                       "polarization", "swath number", "swaths"}
+_IGNORED_SCENE_KEYS = {"leaderfile", "output", "orbitdirectory", "orbitdir", "auxiliarydatadirectory",
+                       "polarization", "swathnumber", "swaths"}
 
 _HANDLED = {
-    "sensor name", "posting", "filter strength", "unwrap", "unwrapper name", "culling error limit",
-    "slc offset method", "doppler method", "geocode list", "range looks", "azimuth looks", "dem filename",
-    "output", "output directory",
+    "sensorname", "posting", "filterstrength", "unwrap", "unwrappername", "cullingerrorlimit",
+    "slcoffsetmethod", "dopplermethod", "geocodelist", "rangelooks", "azimuthlooks", "demfilename",
+    "output", "outputdirectory",
 }
 
 
 def _norm(name: str) -> str:
-    return re.sub(r"[\s_]+", " ", name.strip().lower())
+    """ISCE matches property names case-insensitively and ignoring spaces/underscores."""
+    return re.sub(r"[\s_]+", "", name.strip().lower())
 
 
 def _text(el) -> str:
@@ -63,6 +64,7 @@ class _Reader:
     def __init__(self, path: Path):
         self.path = path
         self.constants: dict[str, str] = {}
+        self.names: dict[str, str] = {}  # normalised -> as written, for messages
 
     def parse(self, path: Path):
         try:
@@ -95,6 +97,7 @@ class _Reader:
                 self.constants[child.get("name", "")] = self.sub(_text(child))
             elif tag == "property":
                 out[_norm(child.get("name", ""))] = self.sub(_text(child))
+                self.names[_norm(child.get("name", ""))] = child.get("name", "")
             elif tag == "component":
                 out.setdefault("__components__", {})[_norm(child.get("name", ""))] = self.collect(child, base)
             elif tag == "catalog":
@@ -107,7 +110,7 @@ def _bool(v: str) -> bool:
     return str(v).strip().lower() in ("1", "true", "yes", "on")
 
 
-def _scene(comp: dict, sensor: str | None, role: str, src: Path) -> dict:
+def _scene(comp: dict, sensor: str | None, role: str, src: Path, names: dict) -> dict:
     comp = dict(comp)
     comp.pop("__components__", None)
     path = next((comp.pop(k) for k in _FILE_KEYS if k in comp), None)
@@ -121,7 +124,7 @@ def _scene(comp: dict, sensor: str | None, role: str, src: Path) -> dict:
         if k in _IGNORED_SCENE_KEYS:
             comp.pop(k)
             continue
-        warnings.warn(f"{src}: {role} property {k!r} is not supported by daskinsar and is ignored", stacklevel=3)
+        warnings.warn(f"{src}: {role} property {names.get(k, k)!r} is not supported by daskinsar and is ignored", stacklevel=3)
     p = Path(path)
     if not p.is_absolute() and "://" not in path:
         path = str((src.parent / p))
@@ -139,7 +142,7 @@ def load_insarapp_xml(path: str | Path):
     props = {k: v for k, v in insar.items() if k != "__components__"}
     sub = insar.get("__components__", {})
 
-    sensor_raw = props.get("sensor name")
+    sensor_raw = props.get("sensorname")
     sensor = None
     if sensor_raw:
         key = sensor_raw.strip().upper()
@@ -159,13 +162,13 @@ def load_insarapp_xml(path: str | Path):
     if ref is None or sec is None:
         raise ConfigError(f"{src}: needs a Reference (Master) and a Secondary (Slave) component")
     data: dict = {
-        "reference": _scene(ref, sensor, "reference", src),
-        "secondary": _scene(sec, sensor, "secondary", src),
+        "reference": _scene(ref, sensor, "reference", src, r.names),
+        "secondary": _scene(sec, sensor, "secondary", src, r.names),
     }
     dem = pick("dem")
-    dem_path = props.get("dem filename")
+    dem_path = props.get("demfilename")
     if dem is not None:
-        dem_path = dem.get("file name") or dem.get("filename") or dem.get("dem filename") or dem_path
+        dem_path = dem.get("filename") or dem.get("filename") or dem.get("demfilename") or dem_path
     if not dem_path:
         raise ConfigError(f"{src}: needs a Dem component (catalog with FILE_NAME) or a 'demFilename' property")
     dem_path = str(src.parent / dem_path) if not Path(dem_path).is_absolute() else dem_path
@@ -175,18 +178,18 @@ def load_insarapp_xml(path: str | Path):
 
     if "posting" in props:
         data["posting_m"] = float(props["posting"])
-    if "range looks" in props or "azimuth looks" in props:
-        data["range_looks"] = int(props.get("range looks", 1))
-        data["azimuth_looks"] = int(props.get("azimuth looks", 1))
-    if "output" in props or "output directory" in props:
-        data["output"] = props.get("output") or props.get("output directory")
-    if "filter strength" in props:
-        data["filter"] = {"strength": float(props["filter strength"])}
+    if "rangelooks" in props or "azimuthlooks" in props:
+        data["range_looks"] = int(props.get("rangelooks", 1))
+        data["azimuth_looks"] = int(props.get("azimuthlooks", 1))
+    if "output" in props or "outputdirectory" in props:
+        data["output"] = props.get("output") or props.get("outputdirectory")
+    if "filterstrength" in props:
+        data["filter"] = {"strength": float(props["filterstrength"])}
     unwrap = {}
     if "unwrap" in props:
         unwrap["enabled"] = _bool(props["unwrap"])
-    if "unwrapper name" in props:
-        name = props["unwrapper name"].strip().lower()
+    if "unwrappername" in props:
+        name = props["unwrappername"].strip().lower()
         if name not in ("snaphu", "snaphu_mcf"):
             raise ConfigError(f"{src}: unwrapper name {props['unwrapper name']!r} is not supported "
                               f"(daskinsar unwraps with snaphu / snaphu_mcf)")
@@ -194,22 +197,22 @@ def load_insarapp_xml(path: str | Path):
     if unwrap:
         data["unwrap"] = unwrap
     offsets = {}
-    if "culling error limit" in props:
-        offsets["culling_error_limit_px"] = float(props["culling error limit"])
-    if "slc offset method" in props:
-        m = props["slc offset method"].strip().lower()
+    if "cullingerrorlimit" in props:
+        offsets["culling_error_limit_px"] = float(props["cullingerrorlimit"])
+    if "slcoffsetmethod" in props:
+        m = props["slcoffsetmethod"].strip().lower()
         offsets["method"] = "geometric+dense" if m == "ampcor" else "geometric"
     if offsets:
         data["offsets"] = offsets
-    if "doppler method" in props:
-        m = props["doppler method"].strip().lower()
+    if "dopplermethod" in props:
+        m = props["dopplermethod"].strip().lower()
         data["focus"] = {"doppler_method": "data" if m in ("usedopiq", "usecalcdop", "usedoppler") else
                          "zero" if m in ("usezero", "zero") else "data"}
         if m not in ("usedopiq", "usecalcdop", "usedoppler", "usezero", "zero", "usedefault"):
             warnings.warn(f"{src}: doppler method {props['doppler method']!r} is not known; using the data's "
                           "Doppler estimate", stacklevel=2)
-    if "geocode list" in props:
-        raw = props["geocode list"].strip()
+    if "geocodelist" in props:
+        raw = props["geocodelist"].strip()
         try:
             items = ast.literal_eval(raw)
         except (ValueError, SyntaxError):
@@ -217,7 +220,7 @@ def load_insarapp_xml(path: str | Path):
         data["geocode"] = {"products": [str(s).strip("'\" ") for s in items]}
     for k in props:
         if k not in _HANDLED:
-            warnings.warn(f"{src}: insarApp property {k!r} is not supported by daskinsar and is ignored",
+            warnings.warn(f"{src}: insarApp property {r.names.get(k, k)!r} is not supported by daskinsar and is ignored",
                           stacklevel=2)
     for k in sub:
         if k not in ("reference", "master", "secondary", "slave", "dem"):

@@ -164,6 +164,8 @@ def write_step(ctx: RunContext, group: str, ds: xr.Dataset, token: str) -> None:
     try:
         with _progress(ctx, f"{group}: writing"):
             store.write_dataset(ds, ctx.products_url, group=tmp_name, mode="w-")
+        if os.environ.get("DASKINSAR_TEST_STALL_STEP") == group:  # test hook: a crash window mid-step
+            time.sleep(float(os.environ.get("DASKINSAR_TEST_STALL_S", "60")))
         store.mark_complete(ctx.products_url, tmp_name)
         store.move_into_place(tmp_url, ctx.group_url(group))
     except BaseException:
@@ -216,34 +218,54 @@ def _dem(ctx: RunContext):
     return ctx._cache["dem"]
 
 
-def step_preprocess(ctx: RunContext) -> str:
-    """Read both inputs into scene stores (a daskinsar scene store is used in place)."""
+def _read_input(role: str, inp) -> Scene:
     from .io.readers import read_scene
 
+    if not os.path.exists(inp.path) and "://" not in inp.path:
+        raise DaskInsarError(f"{inp.path}: {role} input not found")
+    if inp.sensor is None and _is_scene_store(inp.path):
+        return store.open_scene(inp.path)
+    return read_scene(inp.path, inp.sensor, **inp.options)
+
+
+def check_orbit_covers(scene: Scene, path: str, role: str) -> None:
+    """Raise OrbitCoverageError naming the input unless its orbit spans its azimuth times."""
+    from .errors import OrbitCoverageError
+
+    t = scene.azimuth_time
+    try:
+        scene.orbit.check_coverage(float(t.min()), float(t.max()), f"{role} scene")
+    except OrbitCoverageError as exc:
+        raise OrbitCoverageError(f"{path}: {role} orbit does not cover the scene: {exc}") from None
+
+
+def step_preprocess(ctx: RunContext) -> str:
+    """Read both inputs (lazily), check them as a pair, then write the run's scene stores.
+
+    All checks come before any write, so a bad input never replaces a good scene store
+    of an earlier run. A daskinsar scene store given as input is copied as is.
+    """
     tok = _token("preprocess", ctx.config.reference.model_dump(), ctx.config.secondary.model_dump(),
                  ctx.config.processing.model_dump())
+    scenes = {}
     for role in ("reference", "secondary"):
         inp = getattr(ctx.config, role)
+        scenes[role] = _read_input(role, inp)
+        check_orbit_covers(scenes[role], inp.path, role)
+    check_pair(scenes["reference"], scenes["secondary"], ctx.config.reference.path, ctx.config.secondary.path)
+    for role, scene in scenes.items():
+        inp = getattr(ctx.config, role)
         out = str(ctx.run_dir / f"{role}.zarr")
-        if store.is_complete(out) and zarr.open_group(out, mode="r").attrs.get("daskinsar_input_token") == \
-                _token(inp.model_dump()):
+        in_tok = _token(inp.model_dump(), ctx.config.processing.model_dump())
+        if store.is_complete(out) and zarr.open_group(out, mode="r").attrs.get("daskinsar_input_token") == in_tok:
             continue
-        if not os.path.exists(inp.path) and "://" not in inp.path:
-            raise DaskInsarError(f"{inp.path}: {role} input file not found")
-        if inp.sensor is None and _is_scene_store(inp.path):
-            scene = store.open_scene(inp.path)
-        else:
-            scene = read_scene(inp.path, inp.sensor, **inp.options)
-        scene.attrs["daskinsar_input_token"] = _token(inp.model_dump())
+        scene.attrs["daskinsar_input_token"] = in_tok
         scene.attrs["source"] = inp.path
         ctx.reporter(f"preprocess: {role} {scene.meta.sensor} {scene.shape[0]} x {scene.shape[1]} "
                      f"({scene.main_variable}) -> {out}")
         with _progress(ctx, f"preprocess: {role}"):
             store.write_scene(scene.with_data(scene.data.chunk(dict(zip(("azimuth", "range"), ctx.chunks)))), out)
-        scene = store.open_scene(out)
-        scene.attrs = {}
-    ref, sec = store.open_scene(str(ctx.run_dir / "reference.zarr")), store.open_scene(str(ctx.run_dir / "secondary.zarr"))
-    check_pair(ref, sec, ctx.config.reference.path, ctx.config.secondary.path)
+    ctx._cache.clear()
     return tok
 
 
@@ -339,14 +361,12 @@ def _focus_params(ctx: RunContext) -> dict:
 
 
 def _secondary_geometry(ref: Scene, sec: Scene):
+    """The secondary's grid and orbit, in the secondary's own epoch (repeat passes are
+    days apart; geo2rdr solves for the secondary's azimuth time directly)."""
     from .stages.topo import SecondaryGeometry
 
-    from .geometry.orbit import seconds_between
-
-    sorb = sec.orbit.shift_epoch(ref.meta.epoch)
-    shift = seconds_between(ref.meta.epoch, sec.meta.epoch)  # secondary times in the reference's epoch
     dt, dr = sec.grid_spacing
-    return SecondaryGeometry(sorb, float(sec.azimuth_time[0] + shift), dt, float(sec.slant_range[0]), dr)
+    return SecondaryGeometry(sec.orbit, float(sec.azimuth_time[0]), dt, float(sec.slant_range[0]), dr)
 
 
 def step_topo(ctx: RunContext) -> xr.Dataset:
@@ -588,7 +608,8 @@ def export_geotiffs(ctx: RunContext) -> list[Path]:
     import rioxarray  # noqa: F401
 
     geo = ctx.open("geocode")
-    geo = geo.rio.write_crs(geo.attrs["crs"])
+    crs = geo.attrs["crs"]
+    geo = geo.rio.write_crs(crs)
     out_dir = ctx.run_dir / "geo"
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
@@ -599,7 +620,7 @@ def export_geotiffs(ctx: RunContext) -> list[Path]:
         if np.iscomplexobj(arr.dtype.type()):
             arr = xr.ufuncs.angle(arr).astype(np.float32).rename(name + "_phase")
             arr.attrs["units"] = "rad"
-        arr = arr.rio.write_crs(geo.attrs["crs"])
+        arr = arr.rio.write_crs(crs)
         if cfg.cog:
             written.append(write_cog(arr, out_dir / f"{arr.name}.tif"))
         elif cfg.geotiff:
@@ -642,6 +663,17 @@ STEP_CONFIG = {
 }
 
 
+def _remove_stale_temporaries(ctx: RunContext) -> None:
+    """Temporary step groups left by a run that was killed are never products: remove them."""
+    fs, path = store.url_to_fs(ctx.products_url)
+    if not fs.exists(path):
+        return
+    for p in fs.ls(path, detail=False):
+        name = p.rstrip("/").rsplit("/", 1)[-1]
+        if name.startswith(".") and ".tmp-" in name:
+            fs.rm(p, recursive=True)
+
+
 def select_steps(start: str | None = None, end: str | None = None, dostep: str | None = None) -> list[str]:
     for s in (start, end, dostep):
         if s is not None and s not in STEPS:
@@ -663,7 +695,7 @@ def run(config: RunConfig, *, start: str | None = None, end: str | None = None, 
     run_dir = Path(config.output)
     run_dir.mkdir(parents=True, exist_ok=True)
     ctx = RunContext(config, run_dir, progress=progress, reporter=reporter)
-    (run_dir / "config.json").write_text(config.model_dump_json(indent=2))
+    _remove_stale_temporaries(ctx)
     tokens: dict[str, str | None] = {}
     status: dict[str, str] = {}
     selected = select_steps(start, end, dostep)
@@ -703,6 +735,8 @@ def run(config: RunConfig, *, start: str | None = None, end: str | None = None, 
             tokens[step] = want
             status[step] = "up to date"
             reporter(f"{step}: up to date, not recomputed")
+            if step == "geocode" and step in selected and not (run_dir / "geo").exists():
+                export_geotiffs(ctx)
             continue
         if step not in selected:
             tokens[step] = stored
@@ -726,4 +760,8 @@ def run(config: RunConfig, *, start: str | None = None, end: str | None = None, 
             files = export_geotiffs(ctx)
             if files:
                 reporter(f"geocode: wrote {len(files)} GeoTIFFs to {run_dir / 'geo'}")
+    # the configuration that made the products, written once the run has finished
+    tmp = run_dir / ".config.json.tmp"
+    tmp.write_text(config.model_dump_json(indent=2))
+    os.replace(tmp, run_dir / "config.json")
     return status

@@ -123,3 +123,21 @@ def test_phase_sigma_coherence():
         vals.append(np.median(a[3:-3, 3:-3]))
     assert vals[0] > vals[1] > vals[2]
     assert phase_sigma_from_phsig(np.array([1.0]))[0] == pytest.approx(0.0, abs=1e-5)
+
+
+def test_nan_pixels_stay_local():
+    """A no-data pixel (NaN, e.g. layover) is NaN in the coherence but does not spread."""
+    from daskinsar.stages.coherence import coherence_kernel
+
+    rng = np.random.default_rng(3)
+    z = (rng.normal(size=(60, 70)) + 1j * rng.normal(size=(60, 70)))
+    p = np.abs(z) ** 2
+    z2 = z.copy()
+    z2[30, 35] = np.nan
+    a = coherence_kernel(z, p, p, (5, 5))
+    b = coherence_kernel(z2, p, p, (5, 5))
+    assert np.isnan(b[30, 35])
+    far = np.ones_like(a, dtype=bool)
+    far[27:34, 32:39] = False
+    np.testing.assert_allclose(b[far], a[far], rtol=1e-6)
+    assert np.isfinite(b[27:34, 32:39]).sum() == 7 * 7 - 1

@@ -54,7 +54,8 @@ def rdr2geo_ecef(
     dem: HeightSource = 0.0,
     doppler: Callable | None = None,
     tol_m: float = 1e-4,
-    max_iter: int = 30,
+    max_iter: int = 50,
+    accept_m: float = 0.01,
 ):
     """Ground points (ECEF m, shape ``(..., 3)``) of radar pixels; see module docstring.
 
@@ -62,7 +63,9 @@ def rdr2geo_ecef(
     together. ``dem`` is a constant height (m), an array of heights, or a callable
     ``(lon_deg, lat_deg) -> height m``. ``doppler`` is a callable
     ``(azimuth_time_s, slant_range_m) -> Hz`` (None: zero Doppler).
-    Returns ``(xyz, lon_deg, lat_deg, hgt_m, sat_pos, sat_vel)``.
+    Returns ``(xyz, lon_deg, lat_deg, hgt_m, sat_pos, sat_vel)``. Pixels whose
+    DEM iteration still misses by more than ``accept_m`` after ``max_iter``
+    iterations (layover: several ground points at one range) come back as NaN.
     """
     t, rng = np.broadcast_arrays(np.asarray(azimuth_time_s, np.float64), np.asarray(slant_range_m, np.float64))
     shape = t.shape
@@ -103,7 +106,7 @@ def rdr2geo_ecef(
     lon, lat, hgt = ecef_to_llh(x)
     active = np.arange(t.size)
     dh = np.zeros(0)
-    for _outer in range(max_iter):
+    for it in range(max_iter):
         xa = _newton_surface(x[active], pos[active], vel[active], rng[active], c2[active], h_star[active])
         lo, la, hg = ecef_to_llh(xa)
         x[active], lon[active], lat[active], hgt[active] = xa, lo, la, hg
@@ -112,14 +115,23 @@ def rdr2geo_ecef(
             h_target[active] = np.where(np.isfinite(ht), ht, hg)
         dh = h_target[active] - hg
         ok = np.abs(dh) < tol_m
-        h_star[active] += np.where(ok, 0.0, dh)
+        # on slopes facing the radar the plain update overshoots and can cycle: damp it
+        # progressively (ISCE does the same after its first iterations)
+        relax = 1.0 if it < 10 else (0.5 if it < 25 else 0.25)
+        h_star[active] += np.where(ok, 0.0, relax * dh)
         active = active[~ok]
         dh = dh[~ok]
         if active.size == 0:
             break
     if active.size:
-        raise GeometryError(f"rdr2geo did not converge for {active.size} of {t.size} pixels "
-                            f"(max height misfit {np.max(np.abs(dh)):.3g} m); check look side, DEM and orbit")
+        # what is left sits in layover (more than one ground point at this range):
+        # accept millimetre misfits, mark the rest as having no solution
+        bad = active[np.abs(dh) > accept_m]
+        if bad.size == t.size:
+            raise GeometryError(f"rdr2geo did not converge for any of {t.size} pixels "
+                                f"(max height misfit {np.max(np.abs(dh)):.3g} m); check look side, DEM and orbit")
+        x[bad] = np.nan
+        lon[bad] = lat[bad] = hgt[bad] = np.nan
     return (x.reshape(shape + (3,)), lon.reshape(shape), lat.reshape(shape), hgt.reshape(shape),
             pos.reshape(shape + (3,)), vel.reshape(shape + (3,)))
 

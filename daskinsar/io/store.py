@@ -126,7 +126,12 @@ def zarr_encoding(ds: xr.Dataset) -> dict:
 
 
 def write_dataset(ds: xr.Dataset, url: str, group: str | None = None, mode: str = "w-", compute: bool = True):
-    """Write a Dataset as Zarr v3 (no consolidated metadata). Chunks must be regular."""
+    """Write a Dataset as Zarr v3 (no consolidated metadata).
+
+    Encodings inherited from a source store are dropped (store chunks follow the
+    dask chunks, made regular here); coordinates are small and written eagerly."""
+    ds = ds.drop_encoding()
+    ds = ds.assign_coords({k: v.compute() for k, v in ds.coords.items() if v.chunks is not None})
     for name, var in ds.data_vars.items():
         if var.chunks is not None:
             for axis_chunks in var.chunks:

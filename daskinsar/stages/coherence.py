@@ -71,8 +71,10 @@ def box_sum(x: np.ndarray, window: tuple[int, int]) -> np.ndarray:
     """Sum of ``x`` over a centred ``(wa, wr)`` window (odd sizes), zeros beyond the edges.
 
     Computed with double-precision running sums (float64 or complex128 out).
+    Non-finite samples count as 0 (a NaN must not spread along the running sums).
     """
     wa, wr = _check_window(window)
+    x = np.where(np.isfinite(x), x, 0)
     ha, hr = wa // 2, wr // 2
     acc = np.complex128 if np.iscomplexobj(x) else np.float64
     p = np.zeros((x.shape[0] + wa, x.shape[1] + wr), dtype=acc)
@@ -96,6 +98,7 @@ def coherence_kernel(cross: np.ndarray, power_reference: np.ndarray, power_secon
     out = np.zeros(num.shape, dtype=np.float32)
     ok = den > 0
     out[ok] = np.minimum(num[ok] / den[ok], 1.0)
+    out[~np.isfinite(cross)] = np.nan  # no data (e.g. layover) stays no data
     return out
 
 

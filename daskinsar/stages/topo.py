@@ -66,8 +66,8 @@ class DemGrid:
 class SecondaryGeometry:
     """What geometric coregistration needs of the secondary scene."""
 
-    orbit: Orbit  # times counted from the reference epoch
-    first_azimuth_time_s: float  # s since the reference epoch
+    orbit: Orbit  # the secondary's orbit, times in its own epoch
+    first_azimuth_time_s: float  # s since the secondary orbit's epoch
     azimuth_line_interval_s: float
     first_slant_range_m: float
     range_spacing_m: float
@@ -100,7 +100,7 @@ def topo_kernel(
     fields = [lon, lat, hgt, inc, hdg]
     if secondary is not None:
         t2, r2 = geo2rdr(xyz, secondary.orbit, wavelength_m=wavelength_m, doppler=secondary.doppler,
-                         t_guess_s=t, check_coverage=False)
+                         t_guess_s=secondary.first_azimuth_time_s, check_coverage=False)
         # fractional pixel of the secondary grid; the stage subtracts the row/column index
         az_px = (t2 - secondary.first_azimuth_time_s) / secondary.azimuth_line_interval_s
         rg_px = (r2 - secondary.first_slant_range_m) / secondary.range_spacing_m

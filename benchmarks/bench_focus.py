@@ -1,0 +1,74 @@
+"""Focusing throughput vs the FFT floor (not a test).
+
+The floor: the FFT passes range-Doppler focusing cannot avoid, timed with pyfftw in the
+same run on the same shapes (one thread each): range FFT + IFFT of every line (length
+n_fft_r), azimuth FFT + IFFT of every column (length n_fft_a). The ratio
+focus time / floor says how much the algorithm adds (matched filters, RCMC
+interpolation, corner turn, dask overhead).
+
+    python benchmarks/bench_focus.py [n_pulses] [n_range]
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import dask
+import numpy as np
+
+from daskinsar.simulate.point_targets import ALOS_LIKE, point_target_scene
+from daskinsar.stages.focus import FocusParams, _fft, focus
+
+
+def _best(fn, n=2):
+    ts = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t0)
+    return min(ts)
+
+
+def main(n_pulses: int = 8192, n_range: int = 4096):
+    scene, _ = point_target_scene(ALOS_LIKE, n_pulses=n_pulses, n_range=n_range, targets_rc=[(0.5, 0.2)],
+                                  chunks=(1024, -1))
+    scene = scene.with_data(scene.data.persist())
+    params = FocusParams(azimuth_bandwidth_hz=1000.0)
+    out = focus(scene, params)
+    info = out.meta.extra["focus"]
+    n_fft_a = info["azimuth_fft_length"]
+    from daskinsar.stages.focus import chirp_replica, next_fast_len
+
+    n_fft_r = next_fast_len(n_range + len(chirp_replica(ALOS_LIKE.chirp, ALOS_LIKE.range_sampling_rate_hz)) - 1)
+    out.data["slc"].data.compute()  # warm up: numba compile, FFTW plans
+    results = {}
+    for sched, nthreads in (("threads", 1), ("threads", 2)):
+        with dask.config.set(scheduler=sched, num_workers=nthreads):
+            results[nthreads] = _best(lambda: focus(scene, params).data["slc"].data.compute())
+    # the FFT floor, one thread, in blocks like the stage uses
+    raw = scene.data["raw"].data[:1024].compute()
+    cols = np.ascontiguousarray(scene.data["raw"].data[:, :256].compute().T)
+
+    def range_ffts():
+        for _ in range(n_pulses // 1024):
+            _fft(_fft(raw, n_fft_r, 1), n_fft_r, 1, True)
+
+    def azimuth_ffts():
+        for _ in range(n_range // 256):
+            _fft(_fft(cols, n_fft_a, 1), n_fft_a, 1, True)
+
+    _best(range_ffts, 1)
+    _best(azimuth_ffts, 1)
+    floor = _best(range_ffts) + _best(azimuth_ffts)
+    msamp = n_pulses * n_range / 1e6
+    print(f"scene {n_pulses} x {n_range} ({msamp:.1f} Msamples), range FFT {n_fft_r}, azimuth FFT {n_fft_a}")
+    print(f"FFT floor (1 thread): {floor:.2f} s = {msamp / floor:.1f} Msamples/s")
+    for n, t in results.items():
+        print(f"focus, dask threads={n}: {t:.2f} s = {msamp / t:.1f} Msamples/s, "
+              f"{t * n / floor:.2f} x the single-thread FFT floor (thread-seconds)")
+
+
+if __name__ == "__main__":
+    a = [int(x) for x in sys.argv[1:3]]
+    main(*a)

@@ -1,0 +1,770 @@
+"""SLC-level synthesis of an interferometric pair on zero-Doppler grids, with its truth.
+
+Signal model and sign conventions (stated once; copied into the truth store attrs)
+------------------------------------------------------------------------------------
+- SLC phase convention (DESIGN.md): a scatterer at one-way slant range ``R`` contributes
+  ``exp(-j 4 pi R / lambda)``; interferogram = reference * conj(secondary).
+- Reference SLC on its grid (azimuth time ``t1_i``, slant range ``R1_j``): ``ref = A``,
+  the complex reflectivity: circular complex Gaussian speckle, band-limited to
+  ``bandwidth_fraction`` of the sampling rate in each axis (baseband spectrum, zero
+  Doppler), plus point targets ``a exp(-j 4 pi R_p / lambda) sinc(...) sinc(...)`` at
+  their geometry-predicted positions. ``A`` is defined on an unbounded integer grid of
+  reference pixels, seeded per fixed generation tile, so any window of it can be
+  regenerated anywhere, bit for bit.
+- Secondary SLC on its own grid (its own orbit, start time and near range): for
+  secondary pixel ``(t2, R2)`` the ground point ``X = rdr2geo(t2, R2, secondary orbit,
+  DEM)``, its reference coordinates ``(t1', R1') = geo2rdr(X, reference orbit)`` and
+
+      sec = [g A(t1', R1') + sqrt(1 - g^2) N] * exp(-j 4 pi / lambda (R2 - R1'))
+                                                * exp(+j 4 pi d_los(X) / lambda) * exp(-j phi_tropo)
+
+  ``A(t1', R1')`` is the reference reflectivity interpolated with a Kaiser-windowed
+  sinc (16 taps) at the fractional reference pixel, ``N`` independent speckle of the
+  same spectrum on the secondary grid, ``g`` the true coherence, ``d_los`` the LOS
+  displacement (m, positive towards the platform: the range shrinks by ``d_los``
+  between the passes), ``phi_tropo`` the differential tropospheric phase.
+- Hence at every reference pixel, with the secondary resampled onto it,
+
+      arg(ref * conj(sec)) = flat_topo_phase + deformation_phase + tropo_phase + noise
+      flat_topo_phase   = -4 pi / lambda (R1 - R2(X))     (what topo/geometry removes)
+      deformation_phase = -4 pi / lambda d_los            (d_los = -lambda/(4 pi) phase)
+      tropo_phase       = phi_tropo
+
+  (all in rad, on the reference grid, in ``truth.zarr``).
+- Not modelled: baseline (spectral-shift) decorrelation -- the secondary sees exactly
+  the reference's band of ground wavenumbers, so its spectrum is offset by the local
+  fringe frequency -- and volume/temporal changes of the speckle other than ``g``.
+
+Geometry per pixel
+------------------
+rdr2geo / geo2rdr are exact but slow per pixel (~10 us), so each grid gets a coarse
+lookup: the exact solutions at nodes every ``decimation`` pixels and at ``K`` constant
+ellipsoid heights (``rdr2geo`` with ``dem = h_k``). Per pixel, the fields are
+interpolated in (azimuth, range) with Keys cubic convolution and in height with the
+Lagrange polynomial through the ``K`` levels; the pixel's height is the root of
+``DEM(lon(h), lat(h)) = h`` (secant iterations on the compiled DEM interpolator,
+tolerance 1e-5 m). Errors against the exact chain are tested (< 1 mm in range).
+
+Randomness
+----------
+White noise comes from ``numpy.random.SeedSequence(seed, spawn_key=(stream, tile_row +
+2**20, tile_col + 2**20))`` on a fixed grid of ``GEN_TILE`` x ``GEN_TILE`` samples,
+filtered by a finite (direct, not FFT) separable FIR; every output sample therefore
+depends only on the seed and its position -- never on dask chunking.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numba
+import numpy as np
+from scipy import ndimage
+
+from ..geometry.ellipsoid import SPEED_OF_LIGHT
+from .terrain import dem_interp_point
+
+#: generation tile edge (samples) of the white-noise streams
+GEN_TILE = 256
+#: offset of tile indices in the seed spawn key (tiles at negative indices exist)
+TILE_OFFSET = 2**20
+#: half length (samples) of the band-limiting FIR (kernel length 2 * FIR_HALF + 1)
+FIR_HALF = 48
+#: Kaiser beta of the band-limiting FIR
+FIR_BETA = 8.0
+#: streams of the seed
+STREAM_REFLECTIVITY = 0
+STREAM_SECONDARY_NOISE = 1
+STREAM_TROPO = 2
+
+
+# ----------------------------------------------------------------------------- speckle
+def fir_kernel(x, frac: float) -> np.ndarray:
+    """Continuous band-limiting kernel at offsets ``x`` (samples): Kaiser-windowed
+    ``frac * sinc(frac x)`` over ``|x| <= FIR_HALF``, scaled so the sampled kernel has
+    unit energy (unit-variance output from unit-variance white noise)."""
+    x = np.asarray(x, np.float64)
+    k = np.arange(-FIR_HALF, FIR_HALF + 1)
+    norm = np.sqrt(np.sum(_raw_kernel(k, frac) ** 2))
+    return _raw_kernel(x, frac) / norm
+
+
+def _raw_kernel(x, frac):
+    x = np.asarray(x, np.float64)
+    u = np.clip(x / (FIR_HALF + 1.0), -1.0, 1.0)
+    win = np.i0(FIR_BETA * np.sqrt(1.0 - u * u)) / np.i0(FIR_BETA)
+    return np.where(np.abs(x) < FIR_HALF + 1.0, frac * np.sinc(frac * x) * win, 0.0)
+
+
+def white_noise(seed: int, stream: int, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
+    """Unit-variance circular complex white noise (complex128) on integer samples
+    ``[r0, r1) x [c0, c1)`` of the unbounded generation grid (see module docstring)."""
+    T = GEN_TILE
+    out = np.empty((r1 - r0, c1 - c0), np.complex128)
+    for tr in range(r0 // T, (r1 - 1) // T + 1):
+        for tc in range(c0 // T, (c1 - 1) // T + 1):
+            ss = np.random.SeedSequence(seed, spawn_key=(stream, tr + TILE_OFFSET, tc + TILE_OFFSET))
+            g = np.random.default_rng(ss).standard_normal((2, T, T))
+            a0, a1 = max(r0, tr * T), min(r1, (tr + 1) * T)
+            b0, b1 = max(c0, tc * T), min(c1, (tc + 1) * T)
+            blk = g[:, a0 - tr * T:a1 - tr * T, b0 - tc * T:b1 - tc * T]
+            out[a0 - r0:a1 - r0, b0 - c0:b1 - c0] = (blk[0] + 1j * blk[1]) * np.sqrt(0.5)
+    return out
+
+
+def speckle_window(seed: int, stream: int, r0: int, r1: int, c0: int, c1: int, frac_az: float,
+                   frac_rg: float) -> np.ndarray:
+    """Band-limited unit-variance speckle (complex128) on samples ``[r0, r1) x [c0, c1)``."""
+    h = FIR_HALF
+    w = white_noise(seed, stream, r0 - h, r1 + h, c0 - h, c1 + h)
+    ka = fir_kernel(np.arange(-h, h + 1), frac_az)
+    kr = fir_kernel(np.arange(-h, h + 1), frac_rg)
+    return _fir2(w, ka, kr)
+
+
+def _fir2(w, ka, kr):
+    h = (len(ka) - 1) // 2
+    re = ndimage.correlate1d(w.real, ka, axis=0, mode="constant")[h:-h]
+    im = ndimage.correlate1d(w.imag, ka, axis=0, mode="constant")[h:-h]
+    re = ndimage.correlate1d(re, kr, axis=1, mode="constant")[:, h:-h]
+    im = ndimage.correlate1d(im, kr, axis=1, mode="constant")[:, h:-h]
+    return re + 1j * im
+
+
+def speckle_at(seed: int, stream: int, rows, cols, frac_az: float, frac_rg: float) -> np.ndarray:
+    """Speckle evaluated *exactly* at fractional positions (slow; for tests): the continuous
+    band-limiting kernel applied to the white noise."""
+    rows = np.asarray(rows, np.float64)
+    cols = np.asarray(cols, np.float64)
+    out = np.zeros(rows.shape, np.complex128)
+    h = FIR_HALF + 1
+    r0, r1 = int(np.floor(rows.min())) - h, int(np.ceil(rows.max())) + h + 1
+    c0, c1 = int(np.floor(cols.min())) - h, int(np.ceil(cols.max())) + h + 1
+    w = white_noise(seed, stream, r0, r1, c0, c1)
+    for idx in np.ndindex(rows.shape):
+        r, c = rows[idx], cols[idx]
+        mr = np.arange(int(np.floor(r)) - FIR_HALF, int(np.floor(r)) + FIR_HALF + 2)
+        mc = np.arange(int(np.floor(c)) - FIR_HALF, int(np.floor(c)) + FIR_HALF + 2)
+        ka = fir_kernel(r - mr, frac_az)
+        kr = fir_kernel(c - mc, frac_rg)
+        out[idx] = ka @ w[mr - r0][:, mc - c0] @ kr
+    return out
+
+
+# ----------------------------------------------------------------------------- sinc interpolation
+N_LUT = 2048
+
+
+def sinc_lut(taps: int = 16, beta: float | None = None) -> np.ndarray:
+    """Kaiser-windowed sinc weights, shape (N_LUT + 1, taps): row ``k`` for fractional
+    offset ``k / N_LUT``; tap ``m`` multiplies sample ``floor(x) - taps/2 + 1 + m``.
+    Rows are normalised to unit sum (unit gain at DC)."""
+    if beta is None:
+        beta = {8: 4.0, 16: 6.0, 32: 8.0}.get(taps, 6.0)
+    f = np.arange(N_LUT + 1) / N_LUT
+    m = np.arange(taps) - taps // 2 + 1
+    d = f[:, None] - m[None, :]
+    u = np.clip(d / (taps / 2.0), -1.0, 1.0)
+    w = np.sinc(d) * np.i0(beta * np.sqrt(1.0 - u * u)) / np.i0(beta)
+    return w / w.sum(axis=1, keepdims=True)
+
+
+@numba.njit(cache=True, nogil=True)
+def _sinc_interp_kernel(data, rows, cols, lut, out):
+    taps = lut.shape[1]
+    half = taps // 2 - 1
+    ny, nx = data.shape
+    nl = lut.shape[0] - 1
+    wr = np.empty(taps)
+    wc = np.empty(taps)
+    for p in range(rows.size):
+        r = rows[p]
+        c = cols[p]
+        if not (np.isfinite(r) and np.isfinite(c)):
+            out[p] = np.nan
+            continue
+        ir = int(np.floor(r))
+        ic = int(np.floor(c))
+        fr = (r - ir) * nl
+        fc = (c - ic) * nl
+        kr = min(int(fr), nl - 1)
+        kc = min(int(fc), nl - 1)
+        ar = fr - kr
+        ac = fc - kc
+        for m in range(taps):
+            wr[m] = lut[kr, m] * (1.0 - ar) + lut[kr + 1, m] * ar
+            wc[m] = lut[kc, m] * (1.0 - ac) + lut[kc + 1, m] * ac
+        acc = 0.0 + 0.0j
+        for m in range(taps):
+            rr = ir - half + m
+            if rr < 0 or rr >= ny:
+                continue
+            row_acc = 0.0 + 0.0j
+            for n in range(taps):
+                cc = ic - half + n
+                if cc < 0 or cc >= nx:
+                    continue
+                row_acc += wc[n] * data[rr, cc]
+            acc += wr[m] * row_acc
+        out[p] = acc
+
+
+def sinc_interp(data: np.ndarray, rows, cols, lut: np.ndarray) -> np.ndarray:
+    """Interpolate complex ``data`` at fractional (row, col) sample positions with a windowed-sinc
+    LUT (see :func:`sinc_lut`); samples outside ``data`` count as zero."""
+    rows, cols = np.broadcast_arrays(np.asarray(rows, np.float64), np.asarray(cols, np.float64))
+    out = np.empty(rows.size, np.complex128)
+    _sinc_interp_kernel(np.ascontiguousarray(data, np.complex128), np.ascontiguousarray(rows).ravel(),
+                        np.ascontiguousarray(cols).ravel(), lut, out)
+    return out.reshape(rows.shape)
+
+
+def point_response(x, frac: float) -> np.ndarray:
+    """Impulse response of a point target along one axis (peak 1 at ``x = 0``), band-limited like
+    the speckle: the band-limiting kernel normalised to unit peak."""
+    return _raw_kernel(x, frac) / frac
+
+
+# ----------------------------------------------------------------------------- radar grids
+@dataclass(frozen=True)
+class RadarGrid:
+    """A zero-Doppler radar grid: azimuth time ``t0_s + i dt_s`` (s since the scene epoch) and
+    slant range ``r0_m + j dr_m`` (m), ``n_az`` x ``n_rg`` pixels."""
+
+    t0_s: float
+    dt_s: float
+    n_az: int
+    r0_m: float
+    dr_m: float
+    n_rg: int
+
+    def azimuth_time(self, i=None) -> np.ndarray:
+        i = np.arange(self.n_az) if i is None else np.asarray(i, np.float64)
+        return self.t0_s + self.dt_s * i
+
+    def slant_range(self, j=None) -> np.ndarray:
+        j = np.arange(self.n_rg) if j is None else np.asarray(j, np.float64)
+        return self.r0_m + self.dr_m * j
+
+    def pixel(self, t_s, r_m):
+        """Fractional (row, col) of (azimuth time, slant range)."""
+        return (np.asarray(t_s) - self.t0_s) / self.dt_s, (np.asarray(r_m) - self.r0_m) / self.dr_m
+
+
+# ----------------------------------------------------------------------------- geometry tables
+@dataclass
+class GeometryTable:
+    """Exact geometry at coarse nodes of a radar grid and at ``K`` ellipsoid heights.
+
+    Node ``(a, b)`` sits at pixel ``(i0 + a * dec, j0 + b * dec)``; ``fields[name]`` has
+    shape ``(K, n_nodes_az, n_nodes_rg)``. Fields: ``lon``, ``lat`` (deg), ``t_other`` (s),
+    ``r_other`` (m) (geo2rdr of the ground point on the other pass's orbit), ``los_e``,
+    ``los_n``, ``los_u`` (ground-to-reference-platform unit vector, ENU).
+    """
+
+    dec: int
+    i0: int
+    j0: int
+    levels: np.ndarray
+    fields: dict = field(default_factory=dict)
+    packed: np.ndarray | None = None
+
+
+def build_table(grid: RadarGrid, orbit, other_orbit, *, wavelength_m: float, look_side: str, levels,
+                dec: int, los_orbit: str) -> GeometryTable:
+    """Compute a :class:`GeometryTable` (eagerly; ``K * (n_az/dec) * (n_rg/dec)`` exact solves).
+
+    ``los_orbit``: "self" (LOS from this grid's platform) or "other" (from the other pass at the
+    ground point's zero-Doppler time), so that both tables carry the *reference* LOS.
+    """
+    from ..geometry.geo2rdr import geo2rdr
+    from ..geometry.los import los_enu
+    from ..geometry.rdr2geo import rdr2geo_ecef
+
+    margin = 2 * dec
+    i0 = j0 = -margin
+    nci = int(math.ceil((grid.n_az - 1 + 2 * margin) / dec)) + 1
+    ncj = int(math.ceil((grid.n_rg - 1 + 2 * margin) / dec)) + 1
+    ti = grid.azimuth_time(i0 + dec * np.arange(nci))
+    rj = grid.slant_range(j0 + dec * np.arange(ncj))
+    T, R = np.meshgrid(ti, rj, indexing="ij")
+    levels = np.asarray(levels, np.float64)
+    packed = np.empty((len(TABLE_FIELDS), len(levels), nci, ncj))
+    out = {k: packed[n] for n, k in enumerate(TABLE_FIELDS)}
+    for k, h in enumerate(levels):
+        xyz, lon, lat, _, sat, _ = rdr2geo_ecef(T, R, orbit, wavelength_m=wavelength_m, look_side=look_side, dem=h)
+        t_o, r_o = geo2rdr(xyz, other_orbit, wavelength_m=wavelength_m, t_guess_s=T)
+        if los_orbit == "other":
+            sat = other_orbit.interpolate(t_o)[0]
+        los = los_enu(xyz, sat)
+        out["lon"][k], out["lat"][k], out["t_other"][k], out["r_other"][k] = lon, lat, t_o, r_o
+        out["los_e"][k], out["los_n"][k], out["los_u"][k] = los[..., 0], los[..., 1], los[..., 2]
+    return GeometryTable(dec, i0, j0, levels, out, packed)
+
+
+def keys_weights(u: np.ndarray):
+    """Keys (a = -0.5) cubic-convolution stencil: first node index ``floor(u) - 1`` and the 4 weights."""
+    iu = np.floor(u).astype(np.int64)
+    f = u - iu
+    w = []
+    for off in (-1, 0, 1, 2):
+        x = np.abs(f - off)
+        w.append(np.where(x <= 1, 1.5 * x**3 - 2.5 * x**2 + 1, np.where(x < 2, -0.5 * x**3 + 2.5 * x**2 - 4 * x + 2, 0.0)))
+    return iu - 1, w
+
+
+@dataclass
+class DemModel:
+    """The simulation's DEM (float32 values as written, held as float64) and its grid of
+    sample centres ``lon0 + j dlon``, ``lat0 + i dlat`` (deg)."""
+
+    heights: np.ndarray
+    lon0: float
+    dlon: float
+    lat0: float
+    dlat: float
+    method: str = "biquintic"
+
+    def __call__(self, lon_deg, lat_deg):
+        from .terrain import dem_interp_numba
+
+        return dem_interp_numba(self.heights, (np.asarray(lat_deg) - self.lat0) / self.dlat,
+                                (np.asarray(lon_deg) - self.lon0) / self.dlon, self.method)
+
+
+TABLE_FIELDS = ("lon", "lat", "t_other", "r_other", "los_e", "los_n", "los_u")
+
+
+@numba.njit(cache=True, nogil=True)
+def _keys_w(f, w):
+    for m in range(4):
+        x = abs(f - (m - 1))
+        if x <= 1.0:
+            w[m] = 1.5 * x**3 - 2.5 * x**2 + 1.0
+        elif x < 2.0:
+            w[m] = -0.5 * x**3 + 2.5 * x**2 - 4.0 * x + 2.0
+        else:
+            w[m] = 0.0
+
+
+@numba.njit(cache=True, nogil=True)
+def _pixel_geometry_kernel(ru, cu, F, levels, dem, lon0, dlon, lat0, dlat, method, s1, s2, out):
+    """Per pixel (rows ``ru`` x cols ``cu`` in coarse-node units): Keys interpolation of the
+    table fields F (NF, K, n_a, n_b) at each height level, secant solve of DEM(lon(h), lat(h)) = h,
+    and Lagrange interpolation in h of every field. out: (NF + 1, len(ru), len(cu)) = hgt, fields."""
+    NF, K = F.shape[0], F.shape[1]
+    wa = np.empty(4)
+    wb = np.empty(4)
+    vk = np.empty((NF, K))
+    L = np.empty(K)
+    hmid = 0.0
+    for k in range(K):
+        hmid += levels[k] / K
+    for p in range(ru.size):
+        ia = int(np.floor(ru[p]))
+        _keys_w(ru[p] - ia, wa)
+        ia -= 1
+        for q in range(cu.size):
+            ib = int(np.floor(cu[q]))
+            _keys_w(cu[q] - ib, wb)
+            ib -= 1
+            for f in range(NF):
+                for k in range(K):
+                    acc = 0.0
+                    for a in range(4):
+                        row = 0.0
+                        for b in range(4):
+                            row += wb[b] * F[f, k, ia + a, ib + b]
+                        acc += wa[a] * row
+                    vk[f, k] = acc
+            # secant iterations on g(h) = DEM(lon(h), lat(h)) - h
+            h_a = hmid
+            g_a = 0.0
+            h_b = 0.0
+            h = hmid
+            ok = False
+            for it in range(80):
+                h = h_a if it == 0 else h_b
+                for k in range(K):
+                    w = 1.0
+                    for m in range(K):
+                        if m != k:
+                            w *= (h - levels[m]) / (levels[k] - levels[m])
+                    L[k] = w
+                lo = 0.0
+                la = 0.0
+                for k in range(K):
+                    lo += L[k] * vk[0, k]
+                    la += L[k] * vk[1, k]
+                g = dem_interp_point(dem, (la - lat0) / dlat, (lo - lon0) / dlon, method, s1, s2) - h
+                if it == 0:
+                    g_a = g
+                    h_b = h_a + g
+                    continue
+                if abs(g) < 1e-6:
+                    ok = True
+                    break
+                den = g - g_a
+                if den == 0.0:
+                    h_new = h_b + g
+                else:
+                    h_new = h_b - g * (h_b - h_a) / den
+                h_a = h_b
+                g_a = g
+                h_b = h_new
+            if not ok:
+                h = np.nan
+            out[0, p, q] = h
+            for f in range(NF):
+                acc = 0.0
+                for k in range(K):
+                    acc += L[k] * vk[f, k]
+                out[f + 1, p, q] = acc
+
+
+def pixel_geometry(table: GeometryTable, dem: DemModel, rows: np.ndarray, cols: np.ndarray) -> dict:
+    """Block kernel: geometry of the pixels ``rows x cols`` (integer pixel indices of the table's
+    grid). Returns 2-D float64 arrays ``hgt`` (m), ``lon``, ``lat`` (deg), ``t_other`` (s),
+    ``r_other`` (m), ``los_e``, ``los_n``, ``los_u``."""
+    from .terrain import METHOD_CODES, _S6
+
+    if table.packed is None:
+        table.packed = np.ascontiguousarray(np.stack([table.fields[n] for n in TABLE_FIELDS]))
+    ru = (np.asarray(rows, np.float64) - table.i0) / table.dec
+    cu = (np.asarray(cols, np.float64) - table.j0) / table.dec
+    out = np.empty((len(TABLE_FIELDS) + 1, len(ru), len(cu)))
+    _pixel_geometry_kernel(ru, cu, table.packed, table.levels, dem.heights, dem.lon0, dem.dlon, dem.lat0, dem.dlat,
+                           METHOD_CODES[dem.method], _S6[1].copy(), _S6[2].copy(), out)
+    if not np.all(np.isfinite(out[0])):
+        from ..errors import GeometryError
+
+        raise GeometryError(f"simulation: the terrain height could not be solved for "
+                            f"{np.count_nonzero(~np.isfinite(out[0]))} pixels (layover or shadow: lower the "
+                            "relief or the slopes of the DEM)")
+    res = {"hgt": out[0]}
+    for k, n in enumerate(TABLE_FIELDS):
+        res[n] = out[k + 1]
+    return res
+
+
+# ----------------------------------------------------------------------------- the pair model
+@dataclass
+class PointTargetTruth:
+    """A simulated point target: ground point and predicted positions on both grids."""
+
+    lon_deg: float
+    lat_deg: float
+    hgt_m: float
+    amplitude: float
+    reference_azimuth_time_s: float
+    reference_slant_range_m: float
+    reference_row: float
+    reference_col: float
+    secondary_azimuth_time_s: float
+    secondary_slant_range_m: float
+    secondary_row: float
+    secondary_col: float
+    phase_rad: float  # -4 pi R_ref / lambda, wrapped
+
+    def as_dict(self) -> dict:
+        return {k: float(v) for k, v in self.__dict__.items()}
+
+
+@dataclass
+class PairModel:
+    """Everything the block kernels need (small arrays; the DEM and coarse tables)."""
+
+    config: object
+    ref_epoch: str
+    sec_epoch: str
+    ref_orbit: object
+    sec_orbit: object
+    ref_grid: RadarGrid
+    sec_grid: RadarGrid
+    dem: DemModel
+    ref_table: GeometryTable
+    sec_table: GeometryTable
+    tropo: np.ndarray  # coarse turbulent phase (rad) on reference pixel nodes
+    tropo_dec: int
+    tropo_i0: int
+    tropo_j0: int
+    targets: list
+    frac_az: float
+    frac_rg: float
+    lut: np.ndarray
+    baseline: dict
+    centre_lon_deg: float
+    centre_lat_deg: float
+
+    @property
+    def wavelength_m(self) -> float:
+        return self.config.wavelength_m
+
+
+def build_pair_model(cfg) -> PairModel:
+    """Orbits, grids, DEM, geometry tables, troposphere and point targets of a configuration."""
+    from ..geometry.ellipsoid import llh_to_ecef
+    from ..geometry.geo2rdr import geo2rdr
+    from ..geometry.rdr2geo import rdr2geo, rdr2geo_ecef
+    from . import orbits as orb
+    from .terrain import make_dem
+
+    lam = cfg.wavelength_m
+    dt1 = 1.0 / cfg.prf_hz
+    dt2 = 1.0 / (cfg.secondary_prf_hz or cfg.prf_hz)
+    dr = SPEED_OF_LIGHT / (2.0 * cfg.range_sampling_rate_hz)
+    t_c = 0.5 * (cfg.n_azimuth - 1) * dt1
+    tc = cfg.terrain
+    h_lo = tc.base_height_m - 10.0
+    h_hi = tc.base_height_m + tc.relief_m + tc.cone_height_m + 10.0
+    h_mid = 0.5 * (h_lo + h_hi)
+    P = llh_to_ecef(cfg.centre_lon_deg, cfg.centre_lat_deg, h_mid)
+    el1 = orb.place_reference_orbit(cfg.centre_lon_deg, cfg.centre_lat_deg, h_mid, altitude_m=cfg.altitude_m,
+                                    inclination_deg=cfg.inclination_deg, look_angle_deg=cfg.look_angle_deg,
+                                    look_side=cfg.look_side, ascending=cfg.ascending, t_centre_s=t_c)
+    el2 = orb.place_secondary_orbit(P, el1, perpendicular_baseline_m=cfg.perpendicular_baseline_m,
+                                    parallel_baseline_m=cfg.parallel_baseline_m, t_centre_s=t_c)
+    bperp, bpar, balong, t1c, t2c = orb.baseline_components(P, el1, el2, t_c)
+    ref_epoch = cfg.reference_epoch
+    sec_epoch = orb.add_days(ref_epoch, cfg.temporal_baseline_days)
+    span = max(cfg.n_azimuth * max(dt1, dt2), 1.0)
+    ref_orbit = orb.sample_orbit(el1, ref_epoch, -60.0, span + 60.0, source="simulated reference orbit")
+    sec_orbit = orb.sample_orbit(el2, sec_epoch, -60.0, span + 60.0, source="simulated secondary orbit")
+    p1 = orb.kepler_state(np.array(t1c), el1)[0]
+    p2 = orb.kepler_state(np.array(t2c), el2)[0]
+    R1c = float(np.linalg.norm(P - p1))
+    R2c = float(np.linalg.norm(P - p2))
+    ref_grid = RadarGrid(0.0, dt1, cfg.n_azimuth, R1c - 0.5 * (cfg.n_range - 1) * dr, dr, cfg.n_range)
+    sec_grid = RadarGrid(t2c - 0.5 * (cfg.n_azimuth - 1) * dt2 + cfg.secondary_azimuth_shift_lines * dt2, dt2,
+                         cfg.n_azimuth, R2c - 0.5 * (cfg.n_range - 1) * dr + cfg.secondary_range_shift_pixels * dr,
+                         dr, cfg.n_range)
+
+    # DEM covering both footprints (+ table margins) at the extreme heights, plus a margin
+    dec = cfg.geometry_decimation_pixels
+    lons, lats = [], []
+    for grid, orbit in ((ref_grid, ref_orbit), (sec_grid, sec_orbit)):
+        ii = np.array([-3 * dec, grid.n_az - 1 + 3 * dec])
+        jj = np.array([-3 * dec, grid.n_rg - 1 + 3 * dec])
+        T, R = np.meshgrid(grid.azimuth_time(ii), grid.slant_range(jj), indexing="ij")
+        for h in (h_lo - 100.0, h_hi + 100.0):
+            lo, la, _ = rdr2geo(T, R, orbit, wavelength_m=lam, look_side=cfg.look_side, dem=h)
+            lons.append(lo.ravel())
+            lats.append(la.ravel())
+    lons, lats = np.concatenate(lons), np.concatenate(lats)
+    m_lat = tc.margin_km * 1e3 / 111e3
+    m_lon = m_lat / np.cos(np.deg2rad(cfg.centre_lat_deg))
+    d = tc.spacing_arcsec / 3600.0
+    lon0 = np.floor((lons.min() - m_lon) / d) * d
+    lat_top = np.ceil((lats.max() + m_lat) / d) * d
+    nx = int(np.ceil((lons.max() + m_lon - lon0) / d)) + 1
+    ny = int(np.ceil((lat_top - (lats.min() - m_lat)) / d)) + 1
+    hdem = make_dem(lon0, lat_top, d, -d, (ny, nx), centre_lon=cfg.centre_lon_deg, centre_lat=cfg.centre_lat_deg,
+                    base_height_m=tc.base_height_m, relief_m=tc.relief_m, beta=tc.spectral_exponent,
+                    min_wavelength_m=tc.min_wavelength_m, cone_height_m=tc.cone_height_m,
+                    cone_radius_km=tc.cone_radius_km, cone_east_km=tc.cone_east_km, cone_north_km=tc.cone_north_km,
+                    lakes=[(lk.east_km, lk.north_km, lk.radius_km) for lk in tc.lakes], seed=cfg.seed)
+    dem = DemModel(hdem.astype(np.float64), float(lon0), d, float(lat_top), -d, tc.interpolation)
+    levels = np.linspace(float(hdem.min()) - 10.0, float(hdem.max()) + 10.0, cfg.height_levels)
+
+    ref_table = build_table(ref_grid, ref_orbit, sec_orbit, wavelength_m=lam, look_side=cfg.look_side, levels=levels,
+                            dec=dec, los_orbit="self")
+    sec_table = build_table(sec_grid, sec_orbit, ref_orbit, wavelength_m=lam, look_side=cfg.look_side, levels=levels,
+                            dec=dec, los_orbit="other")
+
+    # troposphere: coarse turbulent field on reference pixel nodes
+    tdec = 8
+    ti0 = tj0 = -64
+    nti = int(math.ceil((cfg.n_azimuth + 128) / tdec)) + 1
+    ntj = int(math.ceil((cfg.n_range + 128) / tdec)) + 1
+    tropo = np.zeros((nti, ntj))
+    tr = cfg.troposphere
+    if tr.turbulence_std_rad > 0:
+        v = np.linalg.norm(ref_orbit.interpolate(np.array([t_c]))[1])
+        ground_az = tdec * dt1 * v * 6371e3 / (6371e3 + cfg.altitude_m)
+        ground_rg = tdec * dr / np.sin(np.deg2rad(cfg.look_angle_deg * 1.12))
+        rng = np.random.default_rng(np.random.SeedSequence(cfg.seed, spawn_key=(STREAM_TROPO,)))
+        w = rng.standard_normal((nti, ntj))
+        ky = np.fft.fftfreq(nti, d=ground_az)[:, None]
+        kx = np.fft.rfftfreq(ntj, d=ground_rg)[None, :]
+        k0 = 1.0 / (tr.outer_scale_km * 1e3)
+        amp = (kx**2 + ky**2 + k0**2) ** (-tr.spectral_exponent / 4.0)
+        f = np.fft.irfft2(np.fft.rfft2(w) * amp, s=(nti, ntj))
+        tropo = (f - f.mean()) / f.std() * tr.turbulence_std_rad
+
+    frac_az = cfg.azimuth_bandwidth_fraction
+    frac_rg = cfg.range_bandwidth_fraction
+    model = PairModel(cfg, ref_epoch, sec_epoch, ref_orbit, sec_orbit, ref_grid, sec_grid, dem, ref_table, sec_table,
+                      tropo, tdec, ti0, tj0, [], frac_az, frac_rg, sinc_lut(cfg.interpolation_taps),
+                      {"perpendicular_m": bperp, "parallel_m": bpar, "along_track_m": balong},
+                      cfg.centre_lon_deg, cfg.centre_lat_deg)
+
+    # point targets: on the DEM surface at fractional reference positions
+    for k, pt in enumerate(cfg.point_targets):
+        i = pt.azimuth_fraction * (cfg.n_azimuth - 1) + 0.29
+        j = pt.range_fraction * (cfg.n_range - 1) + 0.37
+        t, r = ref_grid.azimuth_time(i), ref_grid.slant_range(j)
+        xyz, lon, lat, hgt, _, _ = rdr2geo_ecef(np.array([t]), np.array([r]), ref_orbit, wavelength_m=lam,
+                                                look_side=cfg.look_side, dem=dem)
+        t1, r1 = geo2rdr(xyz, ref_orbit, wavelength_m=lam, t_guess_s=np.array([t]))
+        t2, r2 = geo2rdr(xyz, sec_orbit, wavelength_m=lam, t_guess_s=np.array([t]))
+        row1, col1 = ref_grid.pixel(t1[0], r1[0])
+        row2, col2 = sec_grid.pixel(t2[0], r2[0])
+        model.targets.append(PointTargetTruth(float(lon[0]), float(lat[0]), float(hgt[0]),
+                                              10 ** (pt.amplitude_db / 20.0), float(t1[0]), float(r1[0]),
+                                              float(row1), float(col1), float(t2[0]), float(r2[0]), float(row2),
+                                              float(col2), float(np.angle(np.exp(-4j * np.pi * r1[0] / lam)))))
+    return model
+
+
+# ----------------------------------------------------------------------------- truth fields
+def deformation_enu(model: PairModel, lon, lat):
+    """(east, north, up) displacement (m) of all configured sources at (lon, lat) deg."""
+    from . import deformation as dfm
+    from .terrain import local_xy_km
+
+    e_km, n_km = local_xy_km(lon, lat, model.centre_lon_deg, model.centre_lat_deg)
+    x, y = e_km * 1e3, n_km * 1e3
+    ue = np.zeros_like(x)
+    un = np.zeros_like(x)
+    uu = np.zeros_like(x)
+    for s in model.config.deformation:
+        if s.kind == "mogi":
+            u = dfm.mogi_enu(x, y, depth_m=s.depth_m, volume_change_m3=s.volume_change_m3, x0_m=s.east_km * 1e3,
+                             y0_m=s.north_km * 1e3, poisson=s.poisson)
+        else:
+            u = dfm.okada_enu(x, y, depth_m=s.depth_m, strike_deg=s.strike_deg, dip_deg=s.dip_deg,
+                              rake_deg=s.rake_deg, slip_m=s.slip_m, length_m=s.length_m, width_m=s.width_m,
+                              opening_m=s.opening_m, x0_m=s.east_km * 1e3, y0_m=s.north_km * 1e3, poisson=s.poisson)
+        ue, un, uu = ue + u[0], un + u[1], uu + u[2]
+    return ue, un, uu
+
+
+def coherence_at(model: PairModel, lon, lat) -> np.ndarray:
+    """True coherence at ground points (lon, lat deg): temporal x thermal, water inside lakes."""
+    from .terrain import water_mask
+
+    c = model.config.coherence
+    snr = 10 ** (c.snr_db / 10.0)
+    g = c.temporal * (snr / (1.0 + snr) if np.isfinite(snr) else 1.0)
+    lakes = [(lk.east_km, lk.north_km, lk.radius_km) for lk in model.config.terrain.lakes]
+    water = water_mask(lon, lat, model.centre_lon_deg, model.centre_lat_deg, lakes)
+    return np.where(water, c.water, g)
+
+
+def tropo_at(model: PairModel, ref_row, ref_col, hgt) -> np.ndarray:
+    """Differential tropospheric phase (rad, its contribution to the interferogram phase) at
+    fractional reference pixels and heights (m)."""
+    ref_row = np.asarray(ref_row, np.float64)
+    ref_col = np.asarray(ref_col, np.float64)
+    out = model.config.troposphere.stratified_rad_per_km * np.asarray(hgt) / 1e3
+    if model.config.troposphere.turbulence_std_rad > 0:
+        ra, wa = keys_weights((ref_row.ravel() - model.tropo_i0) / model.tropo_dec)
+        cb, wb = keys_weights((ref_col.ravel() - model.tropo_j0) / model.tropo_dec)
+        F = model.tropo
+        ra = np.clip(ra, 0, F.shape[0] - 4)
+        cb = np.clip(cb, 0, F.shape[1] - 4)
+        val = np.zeros(ra.shape)
+        for a in range(4):
+            for b in range(4):
+                val = val + wa[a] * wb[b] * F[ra + a, cb + b]
+        out = out + val.reshape(ref_row.shape)
+    return out
+
+
+TRUTH_FIELDS = ("hgt", "lon", "lat", "los_displacement", "coherence", "flat_topo_phase", "deformation_phase",
+                "tropo_phase", "range_offset", "azimuth_offset", "incidence", "heading", "los_e", "los_n", "los_u")
+
+
+def truth_block(model: PairModel, r0: int, r1: int, c0: int, c1: int, strip: int = 128) -> np.ndarray:
+    """Block kernel: truth fields (len(TRUTH_FIELDS), r1-r0, c1-c0) float64 on reference pixels."""
+    from .deformation import los_displacement
+
+    lam = model.wavelength_m
+    out = np.empty((len(TRUTH_FIELDS), r1 - r0, c1 - c0))
+    cols = np.arange(c0, c1)
+    R1 = model.ref_grid.slant_range(cols)[None, :]
+    for s0 in range(r0, r1, strip):
+        rows = np.arange(s0, min(s0 + strip, r1))
+        g = pixel_geometry(model.ref_table, model.dem, rows, cols)
+        los = np.stack([g["los_e"], g["los_n"], g["los_u"]], axis=-1)
+        dlos = los_displacement(deformation_enu(model, g["lon"], g["lat"]), los)
+        r2row, r2col = model.sec_grid.pixel(g["t_other"], g["r_other"])
+        I, J = np.meshgrid(rows.astype(np.float64), cols.astype(np.float64), indexing="ij")
+        vals = {
+            "hgt": g["hgt"], "lon": g["lon"], "lat": g["lat"], "los_displacement": dlos,
+            "coherence": coherence_at(model, g["lon"], g["lat"]),
+            "flat_topo_phase": -4.0 * np.pi / lam * (R1 - g["r_other"]),
+            "deformation_phase": -4.0 * np.pi / lam * dlos,
+            "tropo_phase": tropo_at(model, I, J, g["hgt"]),
+            "range_offset": r2col - J, "azimuth_offset": r2row - I,
+            "incidence": np.rad2deg(np.arccos(np.clip(g["los_u"], -1, 1))),
+            "heading": np.rad2deg(np.arctan2(-g["los_e"], g["los_n"])),
+            "los_e": g["los_e"], "los_n": g["los_n"], "los_u": g["los_u"],
+        }
+        for k, name in enumerate(TRUTH_FIELDS):
+            out[k, rows - r0] = vals[name]
+    return out
+
+
+# ----------------------------------------------------------------------------- SLC kernels
+def _add_targets(model: PairModel, win: np.ndarray, r0: int, c0: int) -> None:
+    """Add the point targets' responses to a reflectivity window whose first sample is (r0, c0)."""
+    h = FIR_HALF
+    for tg in model.targets:
+        ir, ic = int(np.floor(tg.reference_row)), int(np.floor(tg.reference_col))
+        a0, a1 = max(ir - h, r0), min(ir + h + 2, r0 + win.shape[0])
+        b0, b1 = max(ic - h, c0), min(ic + h + 2, c0 + win.shape[1])
+        if a0 >= a1 or b0 >= b1:
+            continue
+        sa = point_response(np.arange(a0, a1) - tg.reference_row, model.frac_az)
+        sr = point_response(np.arange(b0, b1) - tg.reference_col, model.frac_rg)
+        ph = np.exp(-4j * np.pi * tg.reference_slant_range_m / model.wavelength_m)
+        win[a0 - r0:a1 - r0, b0 - c0:b1 - c0] += tg.amplitude * ph * sa[:, None] * sr[None, :]
+
+
+def reflectivity(model: PairModel, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
+    """The reference reflectivity ``A`` (complex128) on reference pixels ``[r0, r1) x [c0, c1)``."""
+    a = speckle_window(model.config.seed, STREAM_REFLECTIVITY, r0, r1, c0, c1, model.frac_az, model.frac_rg)
+    _add_targets(model, a, r0, c0)
+    return a
+
+
+def reference_block(model: PairModel, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
+    """Block kernel: reference SLC (complex64) on pixels ``[r0, r1) x [c0, c1)``."""
+    return reflectivity(model, r0, r1, c0, c1).astype(np.complex64)
+
+
+def secondary_block(model: PairModel, r0: int, r1: int, c0: int, c1: int, strip: int = 128) -> np.ndarray:
+    """Block kernel: secondary SLC (complex64) on secondary pixels ``[r0, r1) x [c0, c1)``
+    (signal model in the module docstring)."""
+    from .deformation import los_displacement
+
+    lam = model.wavelength_m
+    cols = np.arange(c0, c1)
+    R2 = model.sec_grid.slant_range(cols)[None, :]
+    parts = []
+    for s0 in range(r0, r1, strip):
+        rows = np.arange(s0, min(s0 + strip, r1))
+        g = pixel_geometry(model.sec_table, model.dem, rows, cols)
+        rr, cc = model.ref_grid.pixel(g["t_other"], g["r_other"])
+        parts.append((rows, g, rr, cc))
+    rmin = min(int(np.floor(p[2].min())) for p in parts)
+    rmax = max(int(np.ceil(p[2].max())) for p in parts)
+    cmin = min(int(np.floor(p[3].min())) for p in parts)
+    cmax = max(int(np.ceil(p[3].max())) for p in parts)
+    pad = model.lut.shape[1] // 2 + 1
+    wr0, wc0 = rmin - pad, cmin - pad
+    A = reflectivity(model, wr0, rmax + pad + 1, wc0, cmax + pad + 1)
+    N = speckle_window(model.config.seed, STREAM_SECONDARY_NOISE, r0, r1, c0, c1, model.frac_az, model.frac_rg)
+    out = np.empty((r1 - r0, c1 - c0), np.complex64)
+    for rows, g, rr, cc in parts:
+        a = sinc_interp(A, rr - wr0, cc - wc0, model.lut)
+        gam = coherence_at(model, g["lon"], g["lat"])
+        los = np.stack([g["los_e"], g["los_n"], g["los_u"]], axis=-1)
+        dlos = los_displacement(deformation_enu(model, g["lon"], g["lat"]), los)
+        phi_t = tropo_at(model, rr, cc, g["hgt"])
+        phase = -4.0 * np.pi / lam * (R2 - g["r_other"]) + 4.0 * np.pi / lam * dlos - phi_t
+        val = (gam * a + np.sqrt(1.0 - gam * gam) * N[rows - r0]) * np.exp(1j * phase)
+        out[rows - r0] = val.astype(np.complex64)
+    return out
