@@ -3,7 +3,8 @@
 Products are named ``group/variable`` in a run's ``products.zarr`` (see DESIGN.md), or by
 their ISCE file names (``topophase.flat``, ``filt_topophase.unw``, ``los.rdr`` ...), see
 :data:`ISCE_PRODUCT_NAMES`. A ``.geo`` suffix on an ISCE name means the geocoded product
-``geocode/<variable>``.
+in the ``geocode`` group (``filt_topophase.flat.geo`` -> ``geocode/filt_ifg``, see
+:func:`geocoded_variable`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,14 @@ from pathlib import Path
 import xarray as xr
 
 from .errors import InputFileError
+
+class ProductNotFoundError(InputFileError, KeyError):
+    """The store exists but holds no such group/variable (a KeyError too, so callers that
+    skip absent optional products, like ``daskinsar show``'s default list, can catch it)."""
+
+    def __str__(self) -> str:
+        return Exception.__str__(self)
+
 
 # ISCE file name -> daskinsar "group/variable"
 ISCE_PRODUCT_NAMES: dict[str, str] = {
@@ -36,6 +45,18 @@ ISCE_PRODUCT_NAMES: dict[str, str] = {
 }
 
 
+def geocoded_variable(product: str) -> str:
+    """Variable name of ``group/variable`` inside the ``geocode`` group (pipeline convention):
+    interferogram and unwrap variables keep their names, filter ones get ``filt_``, others
+    ``<group>_<variable>``."""
+    group, _, var = product.partition("/")
+    if group in ("interferogram", "unwrap"):
+        return var
+    if group == "filter":
+        return f"filt_{var}"
+    return f"{group}_{var}"
+
+
 def resolve_product_name(name: str) -> str:
     """Map a user-given product name (daskinsar or ISCE) to ``group/variable``."""
     key = name.strip().strip("/")
@@ -44,7 +65,7 @@ def resolve_product_name(name: str) -> str:
     if key.endswith(".geo"):
         base = key[: -len(".geo")]
         if base in ISCE_PRODUCT_NAMES:
-            return "geocode/" + ISCE_PRODUCT_NAMES[base].split("/", 1)[1]
+            return "geocode/" + geocoded_variable(ISCE_PRODUCT_NAMES[base])
     if key.endswith(".xml") or key.endswith(".vrt"):
         return resolve_product_name(key.rsplit(".", 1)[0])
     return key
@@ -79,12 +100,17 @@ def _open_variable(source, product: str, path_label: str) -> xr.DataArray:
     try:
         ds = xr.open_zarr(store, group=group or None, consolidated=False)
     except (FileNotFoundError, KeyError, OSError, ValueError) as err:
-        raise InputFileError(store, f"a group {group!r} (product {product!r})", type(err).__name__) from err
+        raise ProductNotFoundError(store, f"a group {group!r} (product {product!r})", type(err).__name__) from err
     if "spatial_ref" in ds.data_vars:  # the CRS variable reads back as data; it is a coordinate
         ds = ds.set_coords("spatial_ref")
     if var not in ds:
-        raise InputFileError(store, f"variable {var!r} in group {group!r}", f"{sorted(map(str, ds.data_vars))}")
+        raise ProductNotFoundError(store, f"variable {var!r} in group {group!r}",
+                                   f"{sorted(map(str, ds.data_vars))}")
     arr = ds[var].rename(var)
+    if "spatial_ref" not in arr.coords and "crs" in ds.attrs and {"x", "y"} <= set(arr.dims):
+        import rioxarray  # noqa: F401
+
+        arr = arr.rio.write_crs(ds.attrs["crs"])
     return arr
 
 

@@ -111,8 +111,11 @@ def test_splines_reproduce_smooth_surfaces(tmp_path):
     qlat = lat[70] + rng.random(2000) * (lat[10] - lat[70])
     truth = hill(qlon, qlat)
     err = {m: np.abs(DemInterpolator(dem, m)(qlon, qlat) - truth).max() for m in ("bilinear", "bicubic", "biquintic")}
+    print("max error on a smooth hill (m):", err)
     assert err["bicubic"] < err["bilinear"] / 10
-    assert err["biquintic"] < err["bicubic"]
+    # ISCE's biquintic (local natural spline) is a different trade-off from Keys' cubic:
+    # both are an order of magnitude better than bilinear on smooth relief
+    assert err["biquintic"] < err["bilinear"] / 10
     plane = write_dem_geotiff(3.0 + 2e3 * (lon[None, :] - lon0) - 5e2 * (lat[:, None] - lat0), lon0, lat0, d, -d,
                               tmp_path / "plane.tif", dtype=np.float64)
     pdem = open_dem(plane)
@@ -132,7 +135,8 @@ def test_reproduces_isce2_topo_heights(data_dir, winnipeg_dem):
     centre.check_coverage(lon.min(), lon.max(), lat.min(), lat.max())
     mae = np.mean(np.abs(centre(lon, lat) - hgt))
     corner = np.mean(np.abs(DemInterpolator(open_dem(winnipeg_dem, sample_at="corner"), "biquintic")(lon, lat) - hgt))
-    assert mae < 0.06, mae
+    # ISCE's own biquintic, reproduced: millimetres (float32 DEM, float64 z.rdr)
+    assert mae < 0.002, mae
     assert corner > 5 * mae
 
 

@@ -263,7 +263,14 @@ def test_show_product_with_isce_names(tmp_path):
     assert resolve_product_name("topophase.cor") == ISCE_PRODUCT_NAMES["topophase.cor"] == "interferogram/coherence"
     assert resolve_product_name("los.rdr") == "topo/incidence"
     assert resolve_product_name("filt_topophase.unw") == "unwrap/unw"
-    with pytest.raises(InputFileError, match="variable 'phsig'"):
+    assert resolve_product_name("filt_topophase.flat.geo") == "geocode/filt_ifg"
+    assert resolve_product_name("topophase.cor.geo") == "geocode/coherence"
+    assert resolve_product_name("los.rdr.geo") == "geocode/topo_incidence"
+    with pytest.raises(InputFileError, match="variable 'phsig'") as info:
         show_product(store, "phsig.cor", tmp_path / "out")
+    assert isinstance(info.value, KeyError)  # the CLI skips absent optional products
+    assert str(info.value).startswith(str(store))
+    with pytest.raises(KeyError, match="group 'unwrap'"):
+        show_product(store, "filt_topophase.unw", tmp_path / "out")
     with pytest.raises(InputFileError, match="products.zarr"):
         show_product(tmp_path / "nowhere", "unwrap/unw", tmp_path / "out")

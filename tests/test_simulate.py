@@ -143,17 +143,6 @@ def test_orbit_placement_and_baseline():
     np.testing.assert_allclose(o.interpolate(tt)[0], orb.kepler_state(tt, el)[0], atol=1e-6)
 
 
-def test_dem_interp_numba_matches_dem_interp():
-    from daskinsar.geometry.dem_interp import interpolate_raster
-    from daskinsar.simulate.terrain import dem_interp_numba
-
-    r = np.random.default_rng(0).random((60, 40)) * 1000
-    row = np.random.default_rng(1).random(5000) * 70 - 5
-    col = np.random.default_rng(2).random(5000) * 50 - 5
-    for m in ("bilinear", "bicubic", "biquintic"):
-        np.testing.assert_allclose(dem_interp_numba(r, row, col, m), interpolate_raster(r, row, col, m), atol=1e-9)
-
-
 def test_dem_geotiff(small_pair):
     import rasterio
 

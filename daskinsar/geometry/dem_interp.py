@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+import numba
 import numpy as np
 
 METHODS = ("nearest", "bilinear", "bicubic", "biquintic")
@@ -49,45 +50,84 @@ def natural_spline_weights(n: int, pos: np.ndarray) -> np.ndarray:
     return yj + xx * ((yj1 - yj - mj / 3.0 - mj1 / 6.0) + xx * (mj / 2.0 + xx * (mj1 - mj) / 6.0))
 
 
-def _keys_weights(frac: np.ndarray, a: float = -0.5) -> np.ndarray:
-    x = np.abs(frac[..., None] - np.arange(-1, 3))
-    return np.where(x <= 1, (a + 2) * x**3 - (a + 3) * x**2 + 1,
-                    np.where(x < 2, a * x**3 - 5 * a * x**2 + 8 * a * x - 4 * a, 0.0))
+@numba.njit(cache=True, nogil=True)
+def _keys(x):
+    x = abs(x)
+    a = -0.5
+    if x <= 1.0:
+        return (a + 2.0) * x**3 - (a + 3.0) * x**2 + 1.0
+    if x < 2.0:
+        return a * x**3 - 5.0 * a * x**2 + 8.0 * a * x - 4.0 * a
+    return 0.0
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _weight(method, f, j, s1, s2):
+    """Weight of stencil node j at fraction f: bilinear (nodes 0, 1), Keys (nodes -1..2 as 0..3),
+    or the 6-node natural spline evaluated between its nodes 1 and 2 (rows 1, 2 of S)."""
+    if method == 1:
+        return 1.0 - f if j == 0 else f
+    if method == 3:
+        return _keys(f - (j - 1))
+    e1 = 1.0 if j == 1 else 0.0
+    e2 = 1.0 if j == 2 else 0.0
+    return e1 + f * ((e2 - e1 - s1[j] / 3.0 - s2[j] / 6.0) + f * (s1[j] / 2.0 + f * (s2[j] - s1[j]) / 6.0))
+
+
+@numba.njit(cache=True, nogil=True)
+def _interp_point(raster, row, col, method, s1, s2):
+    ny, nx = raster.shape
+    r0 = int(np.floor(row))
+    c0 = int(np.floor(col))
+    fr = row - r0
+    fc = col - c0
+    n = 2 if method == 1 else (4 if method == 3 else 6)
+    off = 0 if method == 1 else -1
+    wc = np.empty(6)
+    for k in range(n):
+        wc[k] = _weight(method, fc, k, s1, s2)
+    out = 0.0
+    for j in range(n):
+        wj = _weight(method, fr, j, s1, s2)
+        rr = min(max(r0 + off + j, 0), ny - 1)
+        acc = 0.0
+        for k in range(n):
+            cc = min(max(c0 + off + k, 0), nx - 1)
+            acc += wc[k] * raster[rr, cc]
+        out += wj * acc
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _interp_many(raster, row, col, method, s1, s2):
+    out = np.empty(row.size)
+    for i in range(row.size):
+        if np.isfinite(row[i]) and np.isfinite(col[i]):
+            out[i] = _interp_point(raster, row[i], col[i], method, s1, s2)
+        else:
+            out[i] = np.nan
+    return out
+
+
+_CODES = {"bilinear": 1, "bicubic": 3, "biquintic": 5}
 
 
 def interpolate_raster(raster: np.ndarray, row, col, method: str = "biquintic") -> np.ndarray:
     """Interpolate ``raster`` (2-D) at pixel-centre coordinates ``row``, ``col`` (any shape).
 
-    NaNs in the raster propagate to every point whose stencil touches them.
+    NaNs in the raster propagate to every point whose stencil touches them; NaN
+    positions give NaN. Compiled (numba), about 10 ns per point and tap.
     """
     if method not in METHODS:
         raise ValueError(f"DEM interpolation method must be one of {METHODS}, got {method!r}")
-    a = np.asarray(raster, dtype=np.float64)
-    row = np.asarray(row, dtype=np.float64)
-    col = np.asarray(col, dtype=np.float64)
-    row, col = np.broadcast_arrays(row, col)
+    row, col = np.broadcast_arrays(np.asarray(row, dtype=np.float64), np.asarray(col, dtype=np.float64))
+    a = np.ascontiguousarray(raster, dtype=np.float64)
     ny, nx = a.shape
     if method == "nearest":
-        return a[np.clip(np.rint(row).astype(np.int64), 0, ny - 1), np.clip(np.rint(col).astype(np.int64), 0, nx - 1)]
-    r0 = np.floor(row).astype(np.int64)
-    c0 = np.floor(col).astype(np.int64)
-    if method == "bilinear":
-        fr, fc = row - r0, col - c0
-        wr = np.stack([1 - fr, fr], -1)
-        wc = np.stack([1 - fc, fc], -1)
-        offsets = (0, 1)
-    elif method == "bicubic":
-        wr, wc = _keys_weights(row - r0), _keys_weights(col - c0)
-        offsets = (-1, 0, 1, 2)
-    else:
-        r0, c0 = r0 - 1, c0 - 1  # nodes r0 .. r0 + 5
-        wr = natural_spline_weights(6, row - r0)
-        wc = natural_spline_weights(6, col - c0)
-        offsets = tuple(range(6))
-    out = np.zeros(row.shape)
-    for j, dj in enumerate(offsets):
-        rr = np.clip(r0 + dj, 0, ny - 1)
-        for k, dk in enumerate(offsets):
-            cc = np.clip(c0 + dk, 0, nx - 1)
-            out += wr[..., j] * wc[..., k] * a[rr, cc]
-    return out
+        ok = np.isfinite(row) & np.isfinite(col)
+        r = np.clip(np.rint(np.where(ok, row, 0)).astype(np.int64), 0, ny - 1)
+        c = np.clip(np.rint(np.where(ok, col, 0)).astype(np.int64), 0, nx - 1)
+        return np.where(ok, a[r, c], np.nan)
+    S = _natural_spline_matrix(6)
+    out = _interp_many(a, row.ravel(), col.ravel(), _CODES[method], S[1].copy(), S[2].copy())
+    return out.reshape(row.shape)

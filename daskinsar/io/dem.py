@@ -40,7 +40,6 @@ from ..errors import DemCoverageError, InputFileError
 __all__ = ["open_dem", "DemInterpolator", "crop_dem", "check_coverage", "write_dem_geotiff",
            "dem_extent", "geoid_grid_available"]
 
-_ORDERS = {"nearest": 0, "bilinear": 1, "bicubic": 3, "biquintic": 5}
 InterpMethod = Literal["nearest", "bilinear", "bicubic", "biquintic"]
 
 
@@ -217,105 +216,39 @@ def crop_dem(dem: xr.DataArray, bounds: tuple[float, float, float, float], margi
 
 
 # ----------------------------------------------------------------------------- interpolation
-def _fill_nan_nearest(a: np.ndarray) -> np.ndarray:
-    from scipy import ndimage
-
-    mask = ~np.isfinite(a)
-    if not mask.any():
-        return a
-    if mask.all():
-        return np.zeros_like(a)
-    idx = ndimage.distance_transform_edt(mask, return_distances=False, return_indices=True)
-    return a[tuple(idx)]
-
-
-def interpolate_grid(coeffs: np.ndarray, nanmask: np.ndarray | None, rows: np.ndarray, cols: np.ndarray,
-                     order: int, fill_value: float = np.nan) -> np.ndarray:
-    """Block kernel: interpolate a grid at fractional (row, col) sample positions (pixels).
-
-    ``coeffs`` are the grid values (order <= 1) or their B-spline coefficients
-    (order 3/5, from ``scipy.ndimage.spline_filter`` with mode "mirror"). Points outside
-    ``[0, n-1]`` on either axis, or whose 2 x 2 neighbourhood touches a nodata sample
-    (``nanmask``), get ``fill_value``.
-    """
-    from scipy import ndimage
-
-    ny, nx = coeffs.shape
-    r = np.asarray(rows, dtype=np.float64)
-    c = np.asarray(cols, dtype=np.float64)
-    tol = 1e-9
-    inside = (r >= -tol) & (r <= ny - 1 + tol) & (c >= -tol) & (c <= nx - 1 + tol) & np.isfinite(r) & np.isfinite(c)
-    rc = np.clip(np.where(inside, r, 0.0), 0, ny - 1)
-    cc = np.clip(np.where(inside, c, 0.0), 0, nx - 1)
-    coords = np.stack([rc.ravel(), cc.ravel()])
-    out = ndimage.map_coordinates(coeffs, coords, order=order, mode="mirror", prefilter=False)
-    out = out.reshape(r.shape).astype(np.float64)
-    if nanmask is not None:
-        touch = ndimage.map_coordinates(nanmask.astype(np.float32), coords, order=1, mode="nearest",
-                                        prefilter=False).reshape(r.shape)
-        inside &= touch <= 0
-    return np.where(inside, out, fill_value)
-
-
-def _fit_plane(a: np.ndarray) -> np.ndarray:
-    """Least-squares plane ``c0 + c1 * row + c2 * col`` through a 2-D grid (coefficients, m and m/pixel)."""
-    ny, nx = a.shape
-    r = np.arange(ny, dtype=np.float64) - (ny - 1) / 2.0
-    c = np.arange(nx, dtype=np.float64) - (nx - 1) / 2.0
-    mean = float(a.mean())
-    # separable normal equations on a full regular grid (r and c are centred, hence orthogonal)
-    c1 = float((a.mean(axis=1) * r).sum() / (r * r).sum()) if ny > 1 else 0.0
-    c2 = float((a.mean(axis=0) * c).sum() / (c * c).sum()) if nx > 1 else 0.0
-    return np.array([mean - c1 * (ny - 1) / 2.0 - c2 * (nx - 1) / 2.0, c1, c2])
-
-
 class DemInterpolator:
     """Heights (m) at arbitrary (lon deg, lat deg) from a DEM; a callable for rdr2geo.
 
     ``DemInterpolator(dem, method="biquintic")(lon, lat) -> hgt`` (numpy, vectorised,
-    any broadcastable shapes). Methods: "nearest", "bilinear", "bicubic" (cubic
-    B-spline, interpolating), "biquintic" (quintic B-spline, interpolating; the
-    closest scipy analogue of ISCE2 topo's default biquintic). All are exact at the
-    sample locations. Points outside the DEM give ``fill_value`` (default NaN) or,
-    with ``strict=True``, raise :class:`DemCoverageError`; points next to nodata give
-    ``fill_value``. Nodata are filled with their nearest valid value before spline
-    fitting so they do not spread.
+    any broadcastable shapes). Methods are those of
+    :func:`daskinsar.geometry.dem_interp.interpolate_raster`: "nearest", "bilinear",
+    "bicubic" (Keys cubic convolution), "biquintic" (ISCE's local 6 x 6 natural
+    spline, its default). All are exact at the samples and local, so a cropped DEM
+    gives the same heights as the whole one. Points outside the DEM give
+    ``fill_value`` (default NaN) or, with ``strict=True``, raise
+    :class:`DemCoverageError`; points whose stencil touches nodata give NaN.
 
     The DEM array is loaded into memory on construction: for large DEMs build one
-    per processing block from :func:`crop_dem` (margin 24 for splines).
+    per processing block from :func:`crop_dem` (margin 4 covers every stencil).
     """
 
     def __init__(self, dem, method: InterpMethod = "biquintic", *, fill_value: float = np.nan,
                  strict: bool = False):
+        from ..geometry.dem_interp import METHODS
+
         if not isinstance(dem, xr.DataArray):
             dem = open_dem(dem, chunks=None)
-        if method not in _ORDERS:
-            raise ValueError(f"method must be one of {sorted(_ORDERS)}, not {method!r}")
+        if method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}, not {method!r}")
         self.method = method
-        self.order = _ORDERS[method]
         self.fill_value = float(fill_value)
         self.strict = strict
         self.source = str(dem.attrs.get("source", "DEM"))
         self.height_reference = dem.attrs.get("height_reference", "unspecified")
         self.x0, self.dx, self.y0, self.dy = _grid(dem)
         self.extent = dem_extent(dem)
-        a = np.asarray(dem.values, dtype=np.float64)
-        mask = ~np.isfinite(a)
-        self.nanmask = mask if mask.any() else None
-        a = _fill_nan_nearest(a)
-        # splines: fit to the residual of a least-squares plane (rows, cols), added back analytically,
-        # so planes are reproduced exactly up to the DEM's edges (the mirror boundary of the spline
-        # would otherwise bend a sloping surface within ~10-20 samples of an edge)
-        self.plane = np.zeros(3)
-        if self.order > 1:
-            from scipy import ndimage
-
-            self.plane = _fit_plane(a)
-            rr, cc = np.indices(a.shape, dtype=np.float64)
-            a = a - (self.plane[0] + self.plane[1] * rr + self.plane[2] * cc)
-            a = ndimage.spline_filter(a, order=self.order, mode="mirror", output=np.float64)
-        self.coeffs = a
-        self.shape = a.shape
+        self.values = np.asarray(dem.values, dtype=np.float64)
+        self.shape = self.values.shape
 
     def check_coverage(self, lon_min: float, lon_max: float, lat_min: float, lat_max: float,
                        what: str = "scene") -> None:
@@ -333,13 +266,13 @@ class DemInterpolator:
         return (lat - self.y0) / self.dy, (lon - self.x0) / self.dx
 
     def __call__(self, lon_deg, lat_deg) -> np.ndarray:
+        from ..geometry.dem_interp import interpolate_raster
+
         rows, cols = self.pixel(lon_deg, lat_deg)
-        out = interpolate_grid(self.coeffs, self.nanmask, rows, cols, self.order, self.fill_value)
-        if self.order > 1:
-            out = out + (self.plane[0] + self.plane[1] * rows + self.plane[2] * cols)
+        ny, nx = self.shape
+        outside = ~((rows >= -1e-9) & (rows <= ny - 1 + 1e-9) & (cols >= -1e-9) & (cols <= nx - 1 + 1e-9))
+        out = np.where(outside, self.fill_value, interpolate_raster(self.values, rows, cols, self.method))
         if self.strict:
-            ny, nx = self.shape
-            outside = ~((rows >= -1e-9) & (rows <= ny - 1 + 1e-9) & (cols >= -1e-9) & (cols <= nx - 1 + 1e-9))
             if np.any(outside):
                 lon, lat = np.broadcast_arrays(np.asarray(lon_deg, float), np.asarray(lat_deg, float))
                 self.check_coverage(float(np.nanmin(lon)), float(np.nanmax(lon)), float(np.nanmin(lat)),

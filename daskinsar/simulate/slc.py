@@ -63,7 +63,8 @@ import numpy as np
 from scipy import ndimage
 
 from ..geometry.ellipsoid import SPEED_OF_LIGHT
-from .terrain import dem_interp_point
+from ..geometry.dem_interp import _CODES as METHOD_CODES, _interp_point as dem_interp_point
+from ..geometry.dem_interp import _natural_spline_matrix
 
 #: generation tile edge (samples) of the white-noise streams
 GEN_TILE = 256
@@ -327,9 +328,9 @@ class DemModel:
     method: str = "biquintic"
 
     def __call__(self, lon_deg, lat_deg):
-        from .terrain import dem_interp_numba
+        from ..geometry.dem_interp import interpolate_raster
 
-        return dem_interp_numba(self.heights, (np.asarray(lat_deg) - self.lat0) / self.dlat,
+        return interpolate_raster(self.heights, (np.asarray(lat_deg) - self.lat0) / self.dlat,
                                 (np.asarray(lon_deg) - self.lon0) / self.dlon, self.method)
 
 
@@ -427,7 +428,7 @@ def pixel_geometry(table: GeometryTable, dem: DemModel, rows: np.ndarray, cols: 
     """Block kernel: geometry of the pixels ``rows x cols`` (integer pixel indices of the table's
     grid). Returns 2-D float64 arrays ``hgt`` (m), ``lon``, ``lat`` (deg), ``t_other`` (s),
     ``r_other`` (m), ``los_e``, ``los_n``, ``los_u``."""
-    from .terrain import METHOD_CODES, _S6
+    _S6 = _natural_spline_matrix(6)
 
     if table.packed is None:
         table.packed = np.ascontiguousarray(np.stack([table.fields[n] for n in TABLE_FIELDS]))

@@ -6,8 +6,7 @@ on a regular lon/lat grid of sample centres ``lon0 + j dlon``, ``lat0 + i dlat``
 ``AREA_OR_POINT=Area``, geotransform at pixel corners, as
 :func:`daskinsar.io.dem.write_dem_geotiff` does). Heights between samples are
 defined by the interpolator of :mod:`daskinsar.geometry.dem_interp` (``biquintic``
-by default, ISCE's); :func:`dem_interp_numba` is a compiled copy of it (tested
-equal to :func:`~daskinsar.geometry.dem_interp.interpolate_raster`) used per pixel.
+by default, ISCE's), the same one the processor uses.
 
 Relief model
 ------------
@@ -22,10 +21,8 @@ a radius, and flagged as water (low coherence) by :func:`water_mask`.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
-from ..geometry.dem_interp import _natural_spline_matrix
 
 #: metres per degree of latitude / longitude (at the equator) on a sphere of WGS84 radius
 M_PER_DEG = 6378137.0 * np.pi / 180.0
@@ -92,80 +89,4 @@ def water_mask(lon_deg, lat_deg, centre_lon: float, centre_lat: float, lakes) ->
     out = np.zeros(np.shape(e), bool)
     for le, ln, lr in lakes:
         out |= (e - le) ** 2 + (n - ln) ** 2 <= lr**2
-    return out
-
-
-# ----------------------------------------------------------------------------- compiled interpolation
-_S6 = _natural_spline_matrix(6)
-#: method codes for :func:`dem_interp_numba`
-METHOD_CODES = {"bilinear": 1, "bicubic": 3, "biquintic": 5}
-
-
-@numba.njit(cache=True, nogil=True)
-def _keys(x):
-    x = abs(x)
-    a = -0.5
-    if x <= 1.0:
-        return (a + 2.0) * x**3 - (a + 3.0) * x**2 + 1.0
-    if x < 2.0:
-        return a * x**3 - 5.0 * a * x**2 + 8.0 * a * x - 4.0 * a
-    return 0.0
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
-def _weight(method, f, j, s1, s2):
-    if method == 1:
-        return 1.0 - f if j == 0 else f
-    if method == 3:
-        return _keys(f - (j - 1))
-    e1 = 1.0 if j == 1 else 0.0
-    e2 = 1.0 if j == 2 else 0.0
-    return e1 + f * ((e2 - e1 - s1[j] / 3.0 - s2[j] / 6.0) + f * (s1[j] / 2.0 + f * (s2[j] - s1[j]) / 6.0))
-
-
-@numba.njit(cache=True, nogil=True)
-def dem_interp_point(dem, row, col, method, s1, s2):
-    """Height at pixel-centre coordinates (row, col) of ``dem`` (same definition as
-    :func:`daskinsar.geometry.dem_interp.interpolate_raster`; edge samples repeated).
-    ``method``: 1 bilinear, 3 bicubic (Keys), 5 biquintic (ISCE's 6 x 6 natural spline);
-    ``s1``, ``s2``: rows 1 and 2 of the 6-node natural-spline matrix."""
-    ny, nx = dem.shape
-    r0 = int(np.floor(row))
-    c0 = int(np.floor(col))
-    fr = row - r0
-    fc = col - c0
-    n = 2 if method == 1 else (4 if method == 3 else 6)
-    off = 0 if method == 1 else -1
-    w0 = _weight(method, fc, 0, s1, s2)
-    w1 = _weight(method, fc, 1, s1, s2)
-    w2 = _weight(method, fc, 2, s1, s2) if n > 2 else 0.0
-    w3 = _weight(method, fc, 3, s1, s2) if n > 2 else 0.0
-    w4 = _weight(method, fc, 4, s1, s2) if n > 4 else 0.0
-    w5 = _weight(method, fc, 5, s1, s2) if n > 4 else 0.0
-    out = 0.0
-    for j in range(n):
-        wj = _weight(method, fr, j, s1, s2)
-        rr = min(max(r0 + off + j, 0), ny - 1)
-        acc = 0.0
-        for k in range(n):
-            wk = w0 if k == 0 else (w1 if k == 1 else (w2 if k == 2 else (w3 if k == 3 else (w4 if k == 4 else w5))))
-            cc = min(max(c0 + off + k, 0), nx - 1)
-            acc += wk * dem[rr, cc]
-        out += wj * acc
-    return out
-
-
-def dem_interp_numba(dem: np.ndarray, row, col, method: str = "biquintic") -> np.ndarray:
-    """Vectorised wrapper of :func:`dem_interp_point` (pixel-centre coordinates)."""
-    row, col = np.broadcast_arrays(np.asarray(row, np.float64), np.asarray(col, np.float64))
-    out = _interp_many(np.ascontiguousarray(dem, np.float64), row.ravel(), col.ravel(), METHOD_CODES[method],
-                       _S6[1].copy(), _S6[2].copy())
-    return out.reshape(row.shape)
-
-
-@numba.njit(cache=True, nogil=True)
-def _interp_many(dem, row, col, method, s1, s2):
-    out = np.empty(row.size)
-    for i in range(row.size):
-        out[i] = dem_interp_point(dem, row[i], col[i], method, s1, s2)
     return out

@@ -272,14 +272,29 @@ def rcmc_azimuth_compress_block(spec_t: np.ndarray, slant_range_m: np.ndarray, *
     (columns, first ``n_out`` azimuth lines of the input pulse-time grid), complex64.
     """
     n_fft = spec_t.shape[1]
+    out = rcmc_azimuth_filter_block(spec_t, slant_range_m, prf_hz=prf_hz, wavelength_m=wavelength_m,
+                                    doppler_centroid_hz=doppler_centroid_hz,
+                                    effective_velocity_mps=effective_velocity_mps,
+                                    azimuth_bandwidth_hz=azimuth_bandwidth_hz, taps=taps, window=window,
+                                    window_param=window_param)
+    return _fft(out, n_fft, axis=1, inverse=True)[:, :n_out]
+
+
+def rcmc_azimuth_filter_block(spec_t: np.ndarray, slant_range_m: np.ndarray, *, prf_hz: float, wavelength_m: float,
+                              doppler_centroid_hz: np.ndarray, effective_velocity_mps: np.ndarray,
+                              azimuth_bandwidth_hz: float, taps: int = 16, window: str = "rect",
+                              window_param: float = 2.5) -> np.ndarray:
+    """RCMC and azimuth matched filter in the range-Doppler domain (no IFFT): the forward operator
+    of :func:`rcmc_azimuth_compress_block`, same layout and arguments; returns (columns, n_fft)
+    complex64 azimuth spectra (also used by the raw-echo simulator to invert focusing)."""
+    n_fft = spec_t.shape[1]
     fk = np.fft.fftfreq(n_fft, 1.0 / prf_hz)
     dr = float(slant_range_m[1] - slant_range_m[0]) if len(slant_range_m) > 1 else 1.0
     win = spectral_window(np.linspace(-0.5, 0.5, 4097), window, window_param).astype(np.float64)
-    out = _rcmc_azimuth_mf_t(np.ascontiguousarray(spec_t, np.complex64), fk,
-                             np.asarray(doppler_centroid_hz, np.float64), np.asarray(effective_velocity_mps, np.float64),
-                             np.asarray(slant_range_m, np.float64), dr, float(wavelength_m),
-                             float(azimuth_bandwidth_hz), float(prf_hz), _table(taps), win)
-    return _fft(out, n_fft, axis=1, inverse=True)[:, :n_out]
+    return _rcmc_azimuth_mf_t(np.ascontiguousarray(spec_t, np.complex64), fk,
+                              np.asarray(doppler_centroid_hz, np.float64), np.asarray(effective_velocity_mps, np.float64),
+                              np.asarray(slant_range_m, np.float64), dr, float(wavelength_m),
+                              float(azimuth_bandwidth_hz), float(prf_hz), _table(taps), win)
 
 
 _tables: dict = {}
@@ -316,6 +331,26 @@ def effective_velocity(orbit: Orbit, t_mid_s: float, slant_range_m: np.ndarray, 
     deg = min(3, r_fit.size - 1)
     pc = np.polyfit((r_fit - r_fit.mean()) / 1e4, vr, deg)
     return np.polyval(pc, (r - r_fit.mean()) / 1e4)
+
+
+def azimuth_velocity_model(orbit: Orbit, t_mid_s: float, slant_range_m: np.ndarray, doppler_centroid_hz: np.ndarray,
+                           azimuth_bandwidth_hz: float, *, wavelength_m: float,
+                           look_side: str) -> tuple[float, np.ndarray, float]:
+    """The azimuth model ``focus`` uses for a pulse grid centred on ``t_mid_s`` (s) and range gate
+    ``slant_range_m`` (m): platform speed ``|v|`` (m/s) at ``t_mid_s``, effective velocity ``V_r``
+    per range sample (m/s, fitted over the synthetic aperture of the processed band) and the
+    smallest azimuth FM rate ``2 V_r^2 / (lambda R)`` (Hz/s). Shared with the raw-echo simulator
+    (:mod:`daskinsar.simulate.raw`) so that its inverse uses exactly the same model."""
+    r = np.asarray(slant_range_m, np.float64)
+    fdc = np.asarray(doppler_centroid_hz, np.float64)
+    _, v_mid = orbit.interpolate(np.array([t_mid_s]))
+    vs = float(np.linalg.norm(v_mid))
+    ka_guess = 2.0 * (0.85 * vs) ** 2 / (wavelength_m * r.max())  # conservative (smallest) FM rate
+    aperture_s = 2.0 * (np.max(np.abs(fdc)) + 0.5 * azimuth_bandwidth_hz) / ka_guess
+    vr = effective_velocity(orbit, t_mid_s, r, wavelength_m=wavelength_m, look_side=look_side,
+                            aperture_s=min(aperture_s, 0.9 * (orbit.stop - orbit.start)))
+    ka_min = float(np.min(2.0 * vr**2 / (wavelength_m * r)))  # azimuth FM rate (Hz/s), smallest at far range
+    return vs, vr, ka_min
 
 
 def _interp_quaternions(att_time: np.ndarray, quats_wxyz: np.ndarray, t: float) -> np.ndarray:
@@ -502,13 +537,8 @@ def focus(scene: Scene, params: FocusParams | None = None) -> Scene:
     bp = float(params.azimuth_bandwidth_hz or meta.azimuth_bandwidth_hz or 0.8 * prf)
     if bp > prf:
         raise ValueError(f"processed azimuth bandwidth {bp:.1f} Hz exceeds the PRF {prf:.1f} Hz")
-    _, v_mid = scene.orbit.interpolate(np.array([t_mid]))
-    vs = float(np.linalg.norm(v_mid))
-    ka_guess = 2.0 * (0.85 * vs) ** 2 / (lam * r.max())  # conservative (smallest) FM rate
-    aperture_s = 2.0 * (np.max(np.abs(fdc)) + 0.5 * bp) / ka_guess
-    vr = effective_velocity(scene.orbit, t_mid, r, wavelength_m=lam, look_side=meta.look_side,
-                            aperture_s=min(aperture_s, 0.9 * (scene.orbit.stop - scene.orbit.start)))
-    ka_min = float(np.min(2.0 * vr**2 / (lam * r)))  # azimuth FM rate (Hz/s), smallest at far range
+    vs, vr, ka_min = azimuth_velocity_model(scene.orbit, t_mid, r, fdc, bp, wavelength_m=lam,
+                                            look_side=meta.look_side)
 
     # range compression on whole lines
     replica = (np.array([complex(a, b) for a, b in params.replica], np.complex64) if params.replica
