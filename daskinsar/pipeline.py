@@ -71,31 +71,26 @@ STEP_DOCS = {
     "geocode": "products onto a map grid; GeoTIFF / COG",
 }
 
-#: ISCE product names -> (group, variable)
-ISCE_NAMES = {
-    "reference.slc": ("focus", "reference"), "secondary.slc": ("focus", "secondary"),
-    "master.slc": ("focus", "reference"), "slave.slc": ("focus", "secondary"),
-    "lat.rdr": ("topo", "lat"), "lon.rdr": ("topo", "lon"), "z.rdr": ("topo", "hgt"),
-    "los.rdr": ("topo", "incidence"),
-    "topophase.flat": ("interferogram", "ifg"), "topophase.cor": ("interferogram", "coherence"),
-    "phsig.cor": ("interferogram", "phsig"), "filt_topophase.flat": ("filter", "ifg"),
-    "filt_topophase.unw": ("unwrap", "unw"), "filt_topophase.unw.conncomp": ("unwrap", "conncomp"),
-    "los_displacement": ("unwrap", "los_displacement"),
-}
+def _isce_names() -> dict[str, tuple[str, str]]:
+    from .products import ISCE_PRODUCT_NAMES
+
+    return {k: tuple(v.split("/", 1)) for k, v in ISCE_PRODUCT_NAMES.items()}
+
+
+#: ISCE product names -> (group, variable); the table lives in :mod:`daskinsar.products`
+ISCE_NAMES = _isce_names()
 
 
 def resolve_product(name: str) -> tuple[str, str]:
     """An ISCE or daskinsar product name -> (group, variable)."""
-    key = name.strip()
-    for suffix in (".geo", ".vrt", ".xml"):
-        if key.lower().endswith(suffix):
-            key = key[: -len(suffix)]
-    if key.lower() in ISCE_NAMES:
-        return ISCE_NAMES[key.lower()]
-    if "/" in key:
-        g, v = key.split("/", 1)
-        return g, v
-    raise ConfigError(f"unknown product name {name!r}; use an ISCE name ({', '.join(ISCE_NAMES)}) or group/variable")
+    from .products import ISCE_PRODUCT_NAMES, resolve_product_name
+
+    full = resolve_product_name(name)
+    if "/" not in full:
+        raise ConfigError(f"unknown product name {name!r}; use an ISCE name ({', '.join(ISCE_PRODUCT_NAMES)}) "
+                          "or group/variable")
+    group, var = full.split("/", 1)
+    return group, var
 
 
 # ---------------------------------------------------------------------------------------------
@@ -554,6 +549,7 @@ def step_unwrap(ctx: RunContext) -> xr.Dataset | None:
 
 
 def step_geocode(ctx: RunContext) -> xr.Dataset:
+    from .products import geocoded_variable
     from .stages.geocode import RadarGrid, geocode_dataset, map_grid_for
 
     cfg = ctx.config.geocode
@@ -572,9 +568,7 @@ def step_geocode(ctx: RunContext) -> xr.Dataset:
             raise ConfigError(f"geocode list: product {name!r} ({group}/{var}) does not exist")
         if src[var].shape != ifg["ifg"].shape:
             raise ConfigError(f"geocode list: {name!r} is not on the multilooked grid; geocode multilooked products")
-        key = var if group in ("interferogram", "unwrap") else f"{group}_{var}"
-        if group == "filter":
-            key = f"filt_{var}"
+        key = geocoded_variable(f"{group}/{var}")
         products[key] = src[var].data
         attrs[key] = dict(src[var].attrs)
     lon = ifg["lon"].values
@@ -600,7 +594,9 @@ def step_geocode(ctx: RunContext) -> xr.Dataset:
 
 
 def export_geotiffs(ctx: RunContext) -> list[Path]:
-    from .io.export import write_cog, write_geotiff
+    """RUN/geo/<name>.tif (Cloud-Optimized unless ``geocode.cog`` is off) for every geocoded
+    product; complex interferograms are written as their phase (rad), which GIS tools read."""
+    from .io.export import export_geotiffs as write_all
 
     cfg = ctx.config.geocode
     if not ctx.has("geocode") or not (cfg.geotiff or cfg.cog):
@@ -609,23 +605,19 @@ def export_geotiffs(ctx: RunContext) -> list[Path]:
 
     geo = ctx.open("geocode")
     crs = geo.attrs["crs"]
-    geo = geo.rio.write_crs(crs)
+    out = xr.Dataset(coords={"y": geo["y"], "x": geo["x"]})
+    for name, arr in geo.data_vars.items():
+        if name == "spatial_ref" or arr.ndim != 2:
+            continue
+        if np.issubdtype(arr.dtype, np.complexfloating):
+            out[f"{name}_phase"] = xr.apply_ufunc(np.angle, arr, dask="allowed").astype(np.float32).assign_attrs(
+                units="rad", long_name=f"phase of {name}")
+        else:
+            out[name] = arr
+    out = out.rio.write_crs(crs)
     out_dir = ctx.run_dir / "geo"
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name in geo.data_vars:
-        if name == "spatial_ref":
-            continue
-        arr = geo[name]
-        if np.iscomplexobj(arr.dtype.type()):
-            arr = xr.ufuncs.angle(arr).astype(np.float32).rename(name + "_phase")
-            arr.attrs["units"] = "rad"
-        arr = arr.rio.write_crs(crs)
-        if cfg.cog:
-            written.append(write_cog(arr, out_dir / f"{arr.name}.tif"))
-        elif cfg.geotiff:
-            written.append(write_geotiff(arr, out_dir / f"{arr.name}.tif"))
-    return written
+    return write_all(out, out_dir, cog=cfg.cog)
 
 
 STEP_FUNCS = {

@@ -126,7 +126,7 @@ def _inverse_rcmc_azimuth_mf_t(q_t, fk, fdc, vr, rng, dr, lam, bp, prf, table, w
 def invert_rcmc_azimuth_block(spec_t: np.ndarray, slant_range_m: np.ndarray, *, prf_hz: float, wavelength_m: float,
                               doppler_centroid_hz: np.ndarray, effective_velocity_mps: np.ndarray,
                               azimuth_bandwidth_hz: float, taps: int = 16, window: str = "rect",
-                              window_param: float = 2.5, iterations: int = 3) -> np.ndarray:
+                              window_param: float = 2.5, iterations: int = 4) -> np.ndarray:
     """Range-Doppler spectra ``P`` (columns, n_fft) with ``A P = spec_t``, ``A`` =
     :func:`~daskinsar.stages.focus.rcmc_azimuth_filter_block` (same arguments, units and layout:
     transposed, FFT bin k = k PRF / n_fft wrapped; columns beyond the block count as zero).
@@ -153,7 +153,7 @@ def invert_rcmc_azimuth_block(spec_t: np.ndarray, slant_range_m: np.ndarray, *, 
 def raw_azimuth_block(slc_t: np.ndarray, slant_range_m: np.ndarray, *, first_line: int, n_lines: int, n_fft: int,
                       prf_hz: float, wavelength_m: float, doppler_centroid_hz: np.ndarray,
                       effective_velocity_mps: np.ndarray, azimuth_bandwidth_hz: float, taps: int = 16,
-                      window: str = "rect", window_param: float = 2.5, iterations: int = 3) -> np.ndarray:
+                      window: str = "rect", window_param: float = 2.5, iterations: int = 4) -> np.ndarray:
     """Block kernel: SLC columns (range columns, SLC lines), transposed, complex -> range-compressed
     echoes of those columns on the raw pulse grid (range columns, ``n_lines``) complex64.
 
@@ -208,7 +208,7 @@ def _doppler_poly(scene: Scene, doppler) -> Poly1D:
 def slc_to_raw(scene: Scene, *, chirp: Chirp | None = None, range_sampling_rate_hz: float | None = None,
                prf_hz: float | None = None, azimuth_bandwidth_hz: float | None = None,
                doppler: Poly1D | float | None = None, focus_params: FocusParams | None = None,
-               azimuth_margin_lines: int = 128, range_margin_samples: int = 8, rcmc_iterations: int = 3,
+               azimuth_margin_lines: int = 128, range_margin_samples: int = 8, rcmc_iterations: int = 4,
                range_regularisation: float = RANGE_REGULARISATION, range_lines_per_block: int = 1024,
                range_columns_per_block: int | None = None, azimuth_block_mib: float = 64.0) -> Scene:
     """Raw echoes (lazy ``Scene``, level "raw", variable ``raw``) that ``focus`` turns into ``scene``'s SLC.
@@ -217,8 +217,9 @@ def slc_to_raw(scene: Scene, *, chirp: Chirp | None = None, range_sampling_rate_
     ``chirp``: transmitted pulse (default ``scene.meta.chirp``); ``range_sampling_rate_hz`` and
     ``prf_hz`` default to the SLC grid's ``c / (2 dr)`` and ``1 / dt`` and must equal them (no
     resampling here). ``azimuth_bandwidth_hz``: processed Doppler bandwidth (Hz) written to the raw
-    metadata; default ``min(0.95 PRF, SLC bandwidth + 0.1 PRF)`` so that the SLC's whole azimuth
-    spectrum (with its roll-off) is inside it. ``doppler``: Doppler centroid (Hz) of the echoes =
+    metadata; default the PRF (the whole spectrum: then nothing of the SLC is lost, including the
+    broadband leakage of its window edges, which a narrower band would cut and spread over the
+    scene as a 1/distance error of a few 1e-3). ``doppler``: Doppler centroid (Hz) of the echoes =
     the centre of the SLC's azimuth spectrum (default ``scene.meta.doppler_centroid``).
     ``focus_params``: the focusing parameters to invert (default ``FocusParams()``: rect windows;
     SRC is not supported). See the module docstring for the method and the padding.
@@ -253,8 +254,7 @@ def slc_to_raw(scene: Scene, *, chirp: Chirp | None = None, range_sampling_rate_
                          "resample the SLC in azimuth first")
     lam = meta.wavelength_m
     dmodel = _doppler_poly(scene, doppler)
-    b_slc = meta.azimuth_bandwidth_hz or 0.8 * prf
-    bp = float(azimuth_bandwidth_hz or min(0.95 * prf, b_slc + 0.1 * prf))
+    bp = float(azimuth_bandwidth_hz or prf)
     if bp > prf:
         raise ValueError(f"processed azimuth bandwidth {bp:.1f} Hz exceeds the PRF {prf:.1f} Hz")
     taps = fp.rcmc_taps
