@@ -233,6 +233,19 @@ def products_table_markdown() -> str:
             names = ["`*.geo`"]
         isce = ", ".join(n if n.startswith("`") else f"`{n}`" for n in names) or "-"
         rows.append(f"| {isce} | `{group}/{var}` | {_cell(units)} | {_cell(desc)} |")
+    # geocoded products: `<ISCE name>.geo` -> geocode/<variable>
+    from .products import geocoded_variable
+
+    geo_rows = []
+    for isce, (group, var) in ISCE_NAMES.items():
+        if group in ("interferogram", "filter", "unwrap"):
+            gvar = geocoded_variable(f"{group}/{var}")
+            tif = f"{gvar}_phase.tif" if PRODUCT_INFO[(group, var)][0].startswith("complex") else f"{gvar}.tif"
+            geo_rows.append(f"| `{isce}.geo` | `geocode/{gvar}` | `RUN/geo/{tif}` |")
+    if geo_rows:
+        rows += ["", "Geocoded products (those listed in `geocode.products`; a complex interferogram is written to "
+                     "GeoTIFF as its phase in rad, `<name>_phase.tif`):", "",
+                 "| ISCE name | daskinsar `group/variable` | GeoTIFF |", "| --- | --- | --- |"] + geo_rows
     return "\n".join(rows)
 
 

@@ -60,8 +60,17 @@ import xarray as xr
 
 from ..geometry.ellipsoid import SPEED_OF_LIGHT
 from ..scene import Chirp, Poly1D, Scene
-from ..stages.focus import (FocusParams, _fft, _table, azimuth_velocity_model, chirp_replica, next_fast_len,
+from ..stages.focus import (FocusParams, _table, azimuth_velocity_model, chirp_replica, next_fast_len,
                             range_matched_filter, rcmc_azimuth_filter_block, spectral_window)
+
+def _fft(a: np.ndarray, n: int, axis: int, inverse: bool = False) -> np.ndarray:
+    """Complex64 FFT along ``axis``, zero-padded/cropped to ``n`` (scipy's pocketfft, one thread: no
+    planning cost for the few, odd-sized transforms of this simulator; inverse normalised by 1/n)."""
+    import scipy.fft as sf
+
+    return (sf.ifft if inverse else sf.fft)(np.asarray(a, np.complex64), n=n, axis=axis, workers=1).astype(
+        np.complex64, copy=False)
+
 
 #: default Wiener regularisation of the range deconvolution, relative to the in-band |H|^2
 RANGE_REGULARISATION = 1e-5
@@ -106,7 +115,7 @@ def _inverse_rcmc_azimuth_mf_t(q_t, fk, fdc, vr, rng, dr, lam, bp, prf, table, w
             continue
         for i in range(n_c):
             u = i - delta[i]
-            for _ in range(4):  # fixed point of u = i - delta(u); |d delta / du| ~ 1e-4
+            for _ in range(3):  # fixed point of u = i - delta(u); |d delta / du| ~ 1e-4
                 uc = min(max(u, 0.0), n_c - 1.0)
                 iu = min(int(uc), n_c - 2) if n_c > 1 else 0
                 fr = uc - iu
