@@ -438,3 +438,22 @@ def test_bad_eof(slc_safe, tmp_path, case):
     with pytest.raises(InputFileError) as ei:
         s1.read_eof(eof)
     assert str(eof) in str(ei.value)
+
+
+def test_stripmap_annotation(safe_dir, tmp_path):
+    """A stripmap (S1-S6) annotation has no bursts: the swath reads with the same timing and no burst list."""
+    import re
+
+    src = _annotations(safe_dir)[2]
+    text = src.read_text()
+    text = text.replace("<mode>IW</mode>", "<mode>S3</mode>", 1)
+    text = re.sub(r"<burstList count=\"\d+\">.*?</burstList>", '<burstList count="0"/>', text, flags=re.S)
+    sm = tmp_path / src.name.replace("-iw", "-s3")
+    sm.write_text(text)
+    iw = s1.read_annotation(src)
+    got = s1.read_annotation(sm)
+    assert not got.bursts
+    assert got.mode == "S3"
+    assert got.radar_frequency_hz == iw.radar_frequency_hz and got.prf_hz == iw.prf_hz
+    assert got.n_lines == iw.n_lines and got.slant_range_time_s == iw.slant_range_time_s
+    np.testing.assert_array_equal(got.orbit.position, iw.orbit.position)

@@ -4,6 +4,10 @@ Output (``DIR``):
 
 - ``reference.zarr``, ``secondary.zarr``: SLC scene stores (:func:`daskinsar.io.store.write_scene`;
   ``RadarMetadata(level="slc", grid="zero_doppler", sensor="SIMULATED")``, variable ``slc``);
+- with ``level="raw"`` also ``reference_raw.zarr``, ``secondary_raw.zarr``: raw echo stores
+  (``level="raw"``, variable ``raw``) that :func:`daskinsar.stages.focus.focus` turns back into the
+  SLCs (:func:`daskinsar.simulate.raw.slc_to_raw`; the SLC grid's place in the raw/focused grid is in
+  ``meta.extra["raw_simulation"]`` and in ``simulation.json``);
 - ``truth.zarr``: truth on the reference radar grid (see :data:`TRUTH_DOC` and
   :mod:`daskinsar.simulate.slc` for the signal model and sign conventions);
 - ``dem.tif``: the DEM (float32 GeoTIFF, EPSG:4326, heights above the WGS84 ellipsoid);
@@ -62,6 +66,8 @@ class SimulationResult:
     dem: str
     config_json: str
     model: PairModel
+    reference_raw: str | None = None
+    secondary_raw: str | None = None
 
 
 def load_config(config) -> SimulationConfig:
@@ -208,11 +214,14 @@ def truth_dataset(model: PairModel, chunks=1024):
     return ds
 
 
-def simulate_pair(config="demo", out_dir="simulated", chunks=1024, *, scheduler: str | None = "threads"):
+def simulate_pair(config="demo", out_dir="simulated", chunks=1024, *, scheduler: str | None = "threads",
+                  level: str = "slc", raw_options: dict | None = None):
     """Simulate a pair from a config (object, dict, file or preset name) into ``out_dir``.
 
     ``chunks``: dask/Zarr chunk edge (int) or (azimuth, range); the bytes written do not
     depend on it. ``scheduler``: dask scheduler for the writes (None: dask's current one).
+    ``level``: "slc" (SLC stores and truth) or "raw" (also the raw echoes of both SLCs, see
+    :func:`daskinsar.simulate.raw.slc_to_raw`, with keyword arguments ``raw_options``).
     Returns a :class:`SimulationResult`.
     """
     import contextlib
@@ -222,6 +231,8 @@ def simulate_pair(config="demo", out_dir="simulated", chunks=1024, *, scheduler:
     from ..io.dem import write_dem_geotiff
     from ..io.store import atomic_store, write_dataset, write_scene
 
+    if level not in ("slc", "raw"):
+        raise ConfigError(f"simulation level must be 'slc' or 'raw', got {level!r}")
     cfg = load_config(config)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -236,13 +247,28 @@ def simulate_pair(config="demo", out_dir="simulated", chunks=1024, *, scheduler:
         truth_url = str(out / "truth.zarr")
         with atomic_store(truth_url) as tmp:
             write_dataset(truth_dataset(model, chunks), tmp, mode="w-")
+        raw_urls, raw_info = {}, {}
+        if level == "raw":
+            from ..io.store import open_scene
+            from .raw import slc_to_raw
+
+            for role, url in (("reference", ref), ("secondary", sec)):
+                raw = slc_to_raw(open_scene(url), **(raw_options or {}))
+                raw = raw.with_data(raw.data.chunk({"azimuth": _chunks2(chunks)[0], "range": -1}))
+                raw_urls[role] = write_scene(raw, str(out / f"{role}_raw.zarr"))
+                raw_info[role] = {"path": f"{role}_raw.zarr", "shape": list(raw.shape),
+                                  **raw.meta.extra["raw_simulation"]}
     info = {"config": json.loads(cfg.model_dump_json()), "baseline": model.baseline,
             "reference_grid": model.ref_grid.__dict__, "secondary_grid": model.sec_grid.__dict__,
             "reference_epoch": model.ref_epoch, "secondary_epoch": model.sec_epoch,
             "dem": {"path": "dem.tif", "shape": list(d.heights.shape), "lon0_deg": d.lon0, "lat0_deg": d.lat0,
                     "dlon_deg": d.dlon, "dlat_deg": d.dlat, "interpolation": d.method,
                     "min_m": float(d.heights.min()), "max_m": float(d.heights.max())},
-            "point_targets": [t.as_dict() for t in model.targets], "sign_convention": SIGN_CONVENTION}
+            "point_targets": [t.as_dict() for t in model.targets], "sign_convention": SIGN_CONVENTION,
+            "level": level}
+    if raw_info:
+        info["raw"] = raw_info
     cfg_path = out / "simulation.json"
     cfg_path.write_text(json.dumps(info, indent=2, default=float))
-    return SimulationResult(str(out), ref, sec, truth_url, dem_path, str(cfg_path), model)
+    return SimulationResult(str(out), ref, sec, truth_url, dem_path, str(cfg_path), model,
+                            raw_urls.get("reference"), raw_urls.get("secondary"))
