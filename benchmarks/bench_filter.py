@@ -32,6 +32,8 @@ import time
 
 import numpy as np
 
+from _common import DOLPHIN_PYTHON, timed
+
 
 def make_ifg(n: int, coherence: float = 0.5, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     y, x = np.mgrid[0:n, 0:n].astype(np.float32)
@@ -41,17 +43,6 @@ def make_ifg(n: int, coherence: float = 0.5, seed: int = 0) -> tuple[np.ndarray,
     b = (rng.standard_normal((n, n), dtype=np.float32) + 1j * rng.standard_normal((n, n), dtype=np.float32))
     sec = (coherence * a + np.sqrt(1 - coherence**2) * b) * np.exp(-1j * phase)
     return (a * np.conj(sec)).astype(np.complex64), phase
-
-
-def timed(fn, repeat: int):
-    fn()  # warm-up: numba compile, plans, first touch of memory
-    walls, cpus = [], []
-    for _ in range(repeat):
-        t0, c0 = time.perf_counter(), time.thread_time()
-        out = fn()
-        walls.append(time.perf_counter() - t0)
-        cpus.append(time.thread_time() - c0)
-    return out, min(walls), min(cpus)
 
 
 def fft_floor(n: int, psize: int, step: int, repeat: int) -> tuple[float, float]:
@@ -100,38 +91,30 @@ def run_dolphin(python: str, ifg: np.ndarray, alpha: float, psize: int, repeat: 
         return np.load(dst), info
 
 
-def main(argv=None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--n", type=int, default=2048)
-    ap.add_argument("--psize", type=int, default=32)
-    ap.add_argument("--alpha", type=float, default=0.5)
-    ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--dolphin-python", default="/tmp/dolphin-venv/bin/python")
-    ap.add_argument("--dask", action="store_true")
-    args = ap.parse_args(argv)
-
+def measure(n: int = 2048, psize: int = 32, alpha: float = 0.5, repeat: int = 5,
+            dolphin_python: str | None = DOLPHIN_PYTHON, dask_stage: bool = False) -> dict:
+    """All the figures of this benchmark as a dict (see the module docstring)."""
     from daskinsar.stages.filter import goldstein, goldstein_kernel
 
-    n, psize, alpha = args.n, args.psize, args.alpha
     step = psize // 2
     ifg, phase = make_ifg(n)
     res: dict = {"n": n, "psize": psize, "step": step, "alpha": alpha, "samples": n * n}
 
-    out, wall, cpu = timed(lambda: goldstein_kernel(ifg, alpha=alpha, psize=psize, smooth=3), args.repeat)
+    out, wall, cpu = timed(lambda: goldstein_kernel(ifg, alpha=alpha, psize=psize, smooth=3), repeat)
     res["daskinsar_smooth3"] = {"wall": wall, "cpu": cpu, "Msamples_per_s": n * n / wall / 1e6}
-    out1, wall1, cpu1 = timed(lambda: goldstein_kernel(ifg, alpha=alpha, psize=psize, smooth=1), args.repeat)
+    out1, wall1, cpu1 = timed(lambda: goldstein_kernel(ifg, alpha=alpha, psize=psize, smooth=1), repeat)
     res["daskinsar_smooth1"] = {"wall": wall1, "cpu": cpu1, "Msamples_per_s": n * n / wall1 / 1e6}
     inner = (slice(psize, -2 * psize), slice(psize, -2 * psize))
     err = np.angle(out[inner] * np.exp(-1j * phase[inner]))
     err0 = np.angle(ifg[inner] * np.exp(-1j * phase[inner]))
     res["phase_error_std_rad"] = {"unfiltered": float(err0.std()), "filtered": float(err.std())}
 
-    fw, fc = fft_floor(n, psize, step, args.repeat)
+    fw, fc = fft_floor(n, psize, step, repeat)
     res["fft_floor"] = {"wall": fw, "cpu": fc}
     res["ratio_to_fft_floor_cpu"] = cpu / fc
 
-    if args.dolphin_python and os.path.exists(args.dolphin_python):
-        dout, info = run_dolphin(args.dolphin_python, ifg, alpha, psize, max(1, min(args.repeat, 3)))
+    if dolphin_python and os.path.exists(dolphin_python):
+        dout, info = run_dolphin(dolphin_python, ifg, alpha, psize, max(1, min(repeat, 3)))
         res["dolphin"] = info
         if dout is not None:
             res["speedup_vs_dolphin_wall"] = info["wall"] / wall1
@@ -145,9 +128,9 @@ def main(argv=None) -> dict:
                                                "daskinsar_smooth1_phase_error_std": float(
                                                    np.angle(out1[inner] * np.exp(-1j * phase[inner])).std())}
     else:
-        res["dolphin"] = {"error": f"no dolphin venv at {args.dolphin_python}"}
+        res["dolphin"] = {"error": f"no dolphin venv at {dolphin_python}"}
 
-    if args.dask:
+    if dask_stage:
         import dask
         import dask.array as da
 
@@ -161,6 +144,19 @@ def main(argv=None) -> dict:
         res["dask_2threads"] = {"shape": list(big.shape), "chunks": n, "wall": w, "Msamples_per_s": big.size / w / 1e6}
 
     res["peak_rss_MiB"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return res
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=2048)
+    ap.add_argument("--psize", type=int, default=32)
+    ap.add_argument("--alpha", type=float, default=0.5)
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--dolphin-python", default=DOLPHIN_PYTHON)
+    ap.add_argument("--dask", action="store_true")
+    args = ap.parse_args(argv)
+    res = measure(args.n, args.psize, args.alpha, args.repeat, args.dolphin_python, args.dask)
     print(json.dumps(res, indent=2))
     return res
 

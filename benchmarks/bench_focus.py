@@ -12,25 +12,23 @@ interpolation, corner turn, dask overhead).
 from __future__ import annotations
 
 import sys
-import time
 
 import dask
 import numpy as np
 
-from daskinsar.simulate.point_targets import ALOS_LIKE, point_target_scene
-from daskinsar.stages.focus import FocusParams, _fft, focus
+from _common import best
 
 
 def _best(fn, n=2):
-    ts = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t0)
-    return min(ts)
+    return best(fn, n)
 
 
-def main(n_pulses: int = 8192, n_range: int = 4096):
+def measure(n_pulses: int = 8192, n_range: int = 4096, threads: tuple[int, ...] = (1, 2), repeat: int = 2) -> dict:
+    """Focus a point-target raw scene with dask's threaded scheduler (``threads`` workers each) and time
+    the single-thread FFT floor on the same shapes. Returns seconds and Msamples/s (raw samples)."""
+    from daskinsar.simulate.point_targets import ALOS_LIKE, point_target_scene
+    from daskinsar.stages.focus import FocusParams, _fft, focus
+
     scene, _ = point_target_scene(ALOS_LIKE, n_pulses=n_pulses, n_range=n_range, targets_rc=[(0.5, 0.2)],
                                   chunks=(1024, -1))
     scene = scene.with_data(scene.data.persist())
@@ -43,25 +41,37 @@ def main(n_pulses: int = 8192, n_range: int = 4096):
     n_fft_r = next_fast_len(n_range + len(chirp_replica(ALOS_LIKE.chirp, ALOS_LIKE.range_sampling_rate_hz)) - 1)
     out.data["slc"].data.compute()  # warm up: numba compile, FFTW plans
     results = {}
-    for sched, nthreads in (("threads", 1), ("threads", 2)):
-        with dask.config.set(scheduler=sched, num_workers=nthreads):
-            results[nthreads] = _best(lambda: focus(scene, params).data["slc"].data.compute())
+    for nthreads in threads:
+        with dask.config.set(scheduler="threads", num_workers=nthreads):
+            results[nthreads] = _best(lambda: focus(scene, params).data["slc"].data.compute(), repeat)
     # the FFT floor, one thread, in blocks like the stage uses
     raw = scene.data["raw"].data[:1024].compute()
     cols = np.ascontiguousarray(scene.data["raw"].data[:, :256].compute().T)
 
     def range_ffts():
-        for _ in range(n_pulses // 1024):
+        for _ in range(max(1, n_pulses // 1024)):
             _fft(_fft(raw, n_fft_r, 1), n_fft_r, 1, True)
 
     def azimuth_ffts():
-        for _ in range(n_range // 256):
+        for _ in range(max(1, n_range // 256)):
             _fft(_fft(cols, n_fft_a, 1), n_fft_a, 1, True)
 
     _best(range_ffts, 1)
     _best(azimuth_ffts, 1)
-    floor = _best(range_ffts) + _best(azimuth_ffts)
+    floor = _best(range_ffts, repeat) + _best(azimuth_ffts, repeat)
     msamp = n_pulses * n_range / 1e6
+    return {"shape": [n_pulses, n_range], "range_fft_length": int(n_fft_r), "azimuth_fft_length": int(n_fft_a),
+            "fft_floor_1thread_s": floor, "fft_floor_Msamples_per_s": msamp / floor,
+            "focus_s": {str(n): t for n, t in results.items()},
+            "focus_Msamples_per_s": {str(n): msamp / t for n, t in results.items()},
+            "thread_seconds_over_fft_floor": {str(n): t * n / floor for n, t in results.items()}}
+
+
+def main(n_pulses: int = 8192, n_range: int = 4096):
+    r = measure(n_pulses, n_range)
+    n_fft_r, n_fft_a, floor = r["range_fft_length"], r["azimuth_fft_length"], r["fft_floor_1thread_s"]
+    msamp = n_pulses * n_range / 1e6
+    results = {int(n): t for n, t in r["focus_s"].items()}
     print(f"scene {n_pulses} x {n_range} ({msamp:.1f} Msamples), range FFT {n_fft_r}, azimuth FFT {n_fft_a}")
     print(f"FFT floor (1 thread): {floor:.2f} s = {msamp / floor:.1f} Msamples/s")
     for n, t in results.items():

@@ -8,22 +8,51 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 
 import dask
 import dask.array as da
 import numpy as np
 
-from daskinsar.stages.resample import ResampleParams, resample_block, resample_slc
+from _common import best as _best
 
 
-def _best(fn, repeat=3):
-    best = np.inf
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best
+def measure(size: int = 2048, taps: int = 12, chunk: int = 1024) -> dict:
+    """Resampling kernel (one thread) and dask stage (1 and 2 threads) vs np.copyto of the same SLC."""
+    from daskinsar.stages.resample import ResampleParams, resample_block, resample_slc
+
+    n = size
+    rng = np.random.default_rng(0)
+    sec = (rng.normal(size=(n, n)) + 1j * rng.normal(size=(n, n))).astype(np.complex64)
+    ii, jj = np.indices((n, n), dtype=np.float64)
+    az = 0.3 + 1e-3 * ii + 2e-4 * jj
+    rg = -1.7 + 5e-4 * jj
+    params = ResampleParams(n_taps=taps)
+    dst = np.empty_like(sec)
+    np.copyto(dst, sec)  # warm up (first touch)
+    t_copy = _best(lambda: np.copyto(dst, sec))
+
+    resample_block(sec[:64, :64], (0, 0), sec.shape, (0, 0), az[:8, :8], rg[:8, :8], 0.1, params)  # JIT warm-up
+    t_kernel = _best(lambda: resample_block(sec, (0, 0), sec.shape, (0, 0), az, rg, 300.0 / 1700.0, params), 2)
+
+    d_sec = da.from_array(sec, chunks=chunk)
+    d_az = da.from_array(az, chunks=chunk)
+    d_rg = da.from_array(rg, chunks=chunk)
+    with dask.config.set(scheduler="threads", num_workers=1):
+        t_dask1 = _best(lambda: resample_slc(d_sec, d_az, d_rg, doppler_hz=300.0, azimuth_line_interval_s=1 / 1700,
+                                             params=params, max_offset_px=(4.0, 3.0))[0].compute(), 2)
+    with dask.config.set(scheduler="threads", num_workers=2):
+        t_dask2 = _best(lambda: resample_slc(d_sec, d_az, d_rg, doppler_hz=300.0, azimuth_line_interval_s=1 / 1700,
+                                             params=params, max_offset_px=(4.0, 3.0))[0].compute(), 2)
+    ms = n * n / 1e6
+    return {
+        "size": n, "taps": taps, "chunk": chunk,
+        "copy_s": t_copy, "kernel_s": t_kernel, "dask_1worker_s": t_dask1, "dask_2workers_s": t_dask2,
+        "copy_msamples_per_s": round(ms / t_copy, 1),
+        "kernel_msamples_per_s_1core": round(ms / t_kernel, 2),
+        "dask_msamples_per_s_1worker": round(ms / t_dask1, 2),
+        "dask_msamples_per_s_2workers": round(ms / t_dask2, 2),
+        "kernel_over_copy": round(t_copy / t_kernel, 4),
+    }
 
 
 def main(argv=None):
@@ -33,37 +62,7 @@ def main(argv=None):
     ap.add_argument("--chunk", type=int, default=1024)
     a = ap.parse_args(argv)
     n = a.size
-    rng = np.random.default_rng(0)
-    sec = (rng.normal(size=(n, n)) + 1j * rng.normal(size=(n, n))).astype(np.complex64)
-    ii, jj = np.indices((n, n), dtype=np.float64)
-    az = 0.3 + 1e-3 * ii + 2e-4 * jj
-    rg = -1.7 + 5e-4 * jj
-    params = ResampleParams(n_taps=a.taps)
-    dst = np.empty_like(sec)
-    np.copyto(dst, sec)  # warm up (first touch)
-    t_copy = _best(lambda: np.copyto(dst, sec))
-
-    resample_block(sec[:64, :64], (0, 0), sec.shape, (0, 0), az[:8, :8], rg[:8, :8], 0.1, params)  # JIT warm-up
-    t_kernel = _best(lambda: resample_block(sec, (0, 0), sec.shape, (0, 0), az, rg, 300.0 / 1700.0, params), 2)
-
-    d_sec = da.from_array(sec, chunks=a.chunk)
-    d_az = da.from_array(az, chunks=a.chunk)
-    d_rg = da.from_array(rg, chunks=a.chunk)
-    with dask.config.set(scheduler="threads", num_workers=1):
-        t_dask1 = _best(lambda: resample_slc(d_sec, d_az, d_rg, doppler_hz=300.0, azimuth_line_interval_s=1 / 1700,
-                                             params=params, max_offset_px=(4.0, 3.0))[0].compute(), 2)
-    with dask.config.set(scheduler="threads", num_workers=2):
-        t_dask2 = _best(lambda: resample_slc(d_sec, d_az, d_rg, doppler_hz=300.0, azimuth_line_interval_s=1 / 1700,
-                                             params=params, max_offset_px=(4.0, 3.0))[0].compute(), 2)
-    ms = n * n / 1e6
-    res = {
-        "size": n, "taps": a.taps,
-        "copy_msamples_per_s": round(ms / t_copy, 1),
-        "kernel_msamples_per_s_1core": round(ms / t_kernel, 2),
-        "dask_msamples_per_s_1worker": round(ms / t_dask1, 2),
-        "dask_msamples_per_s_2workers": round(ms / t_dask2, 2),
-        "kernel_over_copy": round(t_copy / t_kernel, 4),
-    }
+    res = measure(a.size, a.taps, a.chunk)
     print(f"| resample {n}x{n}, {a.taps} taps | kernel {res['kernel_msamples_per_s_1core']} Ms/s/core | "
           f"dask 1/2 workers {res['dask_msamples_per_s_1worker']}/{res['dask_msamples_per_s_2workers']} Ms/s | "
           f"copy {res['copy_msamples_per_s']} Ms/s | ratio {res['kernel_over_copy']} |")

@@ -22,11 +22,12 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
-import resource
 import tempfile
 import time
 
 import numpy as np
+
+from _common import RssSampler, cpu_seconds
 
 
 def simulate(n: int, fringes: float = 20.0, nlooks: int = 10, seed: int = 1, rows_per_block: int = 256):
@@ -63,49 +64,6 @@ def simulate(n: int, fringes: float = 20.0, nlooks: int = 10, seed: int = 1, row
     return ifg, coh_est, coh, phi
 
 
-class _Sampler:
-    """Poll RSS of this process and of its child processes (SNAPHU) in a thread."""
-
-    def __init__(self, period_s: float = 0.02):
-        import threading
-
-        import psutil
-
-        self._me = psutil.Process()
-        self.period_s = period_s
-        self.snaphu_peak = 0
-        self.total_peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-
-    def _loop(self):
-        import psutil
-
-        while not self._stop.is_set():
-            kids = 0
-            for c in self._me.children(recursive=True):
-                try:
-                    kids += c.memory_info().rss
-                except psutil.Error:
-                    pass
-            self.snaphu_peak = max(self.snaphu_peak, kids)
-            self.total_peak = max(self.total_peak, kids + self._me.memory_info().rss)
-            self._stop.wait(self.period_s)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-
-
-def _cpu() -> float:
-    s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
-
-
 def _run(mode: str, args: dict, q) -> None:
     import dask
 
@@ -113,8 +71,8 @@ def _run(mode: str, args: dict, q) -> None:
 
     ifg, coh_est, coh, phi = simulate(args["size"], nlooks=args["nlooks"])
     scratch = tempfile.mkdtemp(prefix="bench-unwrap-")
-    sampler = _Sampler().__enter__()
-    cpu0 = _cpu()
+    sampler = RssSampler().__enter__()
+    cpu0 = cpu_seconds()
     t0 = time.perf_counter()
     if mode == "single":
         u, c = unwrap(ifg, coh_est, nlooks=args["nlooks"], tile_pixels_budget=ifg.size, scratchdir=scratch)
@@ -132,7 +90,7 @@ def _run(mode: str, args: dict, q) -> None:
                              tile_overlap=args["overlap"], nproc=args["workers"], scratchdir=scratch)
         u, c = np.asarray(u), np.asarray(c)
     dt = time.perf_counter() - t0
-    cpu = _cpu() - cpu0
+    cpu = cpu_seconds() - cpu0
     sampler.__exit__()
     good = coh >= 0.5
     k = np.rint((u - phi) / (2 * np.pi))[good]
@@ -142,9 +100,27 @@ def _run(mode: str, args: dict, q) -> None:
         "seconds": dt,
         "congruent_fraction": float(counts.max() / good.sum()),
         "cpu_seconds": cpu,
-        "snaphu_peak_MiB": sampler.snaphu_peak / 2**20,
+        "snaphu_peak_MiB": sampler.children_peak / 2**20,
         "total_peak_MiB": sampler.total_peak / 2**20,
     })
+
+
+def measure(size: int = 1024, tiles: int = 2, overlap: int = 128, workers: int = 2, nlooks: int = 10,
+            no_guide: bool = False, modes=("single", "tiled"), echo=None) -> dict:
+    """Run each mode ("single": one SNAPHU call; "tiled": daskinsar's tiled unwrapper; "snaphu-internal-tiles")
+    in a fresh spawned process on the same simulated interferogram. Returns {mode: figures}."""
+    args = dict(size=size, tiles=tiles, overlap=overlap, workers=workers, nlooks=nlooks, no_guide=no_guide)
+    ctx = mp.get_context("spawn")
+    results = {}
+    for mode in modes:
+        q = ctx.Queue()
+        p = ctx.Process(target=_run, args=(mode, args, q))
+        p.start()
+        results[mode] = q.get()
+        p.join()
+        if echo:
+            echo(results[mode])
+    return results
 
 
 def main() -> None:
@@ -157,16 +133,9 @@ def main() -> None:
     ap.add_argument("--no-guide", action="store_true", help="tiled mode without the multi-resolution guide")
     ap.add_argument("--snaphu-tiles", action="store_true", help="also time SNAPHU's internal tiling (comparison)")
     args = vars(ap.parse_args())
-    ctx = mp.get_context("spawn")
-    results = {}
     modes = ["single", "tiled"] + (["snaphu-internal-tiles"] if args["snaphu_tiles"] else [])
-    for mode in modes:
-        q = ctx.Queue()
-        p = ctx.Process(target=_run, args=(mode, args, q))
-        p.start()
-        results[mode] = q.get()
-        p.join()
-        print(json.dumps(results[mode]))
+    results = measure(modes=modes, echo=lambda r: print(json.dumps(r)), **{k: v for k, v in args.items()
+                                                                           if k != "snaphu_tiles"})
     s, t = results["single"], results["tiled"]
     print(f"size {args['size']}^2, {args['tiles']}x{args['tiles']} tiles, overlap {args['overlap']}, "
           f"{args['workers']} workers")

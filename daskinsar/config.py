@@ -52,8 +52,9 @@ class DemInput(_Strict):
 class FocusConfig(_Strict):
     """Focusing of raw inputs (ignored for SLC inputs)."""
 
-    doppler_method: Literal["data", "attitude", "zero"] = Field(
-        "data", description="Doppler centroid: estimated from the echoes, from orbit + attitude, or zero")
+    doppler_method: Literal["data", "attitude", "metadata", "zero"] = Field(
+        "data", description="Doppler centroid: estimated from the echoes (ISCE useDOPIQ), from orbit + attitude, "
+                            "the product's metadata, or zero")
     range_window: Literal["rect", "kaiser", "hamming"] = "rect"
     azimuth_window: Literal["rect", "kaiser", "hamming"] = "rect"
 

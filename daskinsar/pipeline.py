@@ -339,20 +339,7 @@ def step_focus(ctx: RunContext) -> str | None:
 
 def _focus_params(ctx: RunContext) -> dict:
     f = ctx.config.focus
-    out = {}
-    try:
-        from .stages.focus import FocusParams
-
-        fields = FocusParams.model_fields
-    except Exception:  # pragma: no cover
-        return out
-    if "doppler_method" in fields:
-        out["doppler_method"] = f.doppler_method
-    if "range_window" in fields:
-        out["range_window"] = f.range_window
-    if "azimuth_window" in fields:
-        out["azimuth_window"] = f.azimuth_window
-    return out
+    return {"doppler": f.doppler_method, "range_window": f.range_window, "azimuth_window": f.azimuth_window}
 
 
 def _secondary_geometry(ref: Scene, sec: Scene):

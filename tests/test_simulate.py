@@ -154,9 +154,11 @@ def test_dem_geotiff(small_pair):
         assert src.dtypes[0] == "float32"
     dem = open_dem(small_pair.dem, chunks=None)
     m = small_pair.model.dem
-    np.testing.assert_array_equal(dem.values.astype(np.float64), m.heights)
-    np.testing.assert_allclose(dem.x.values[[0, -1]], [m.lon0, m.lon0 + m.dlon * (dem.sizes["x"] - 1)], atol=1e-9)
-    np.testing.assert_allclose(dem.y.values[[0, -1]], [m.lat0, m.lat0 + m.dlat * (dem.sizes["y"] - 1)], atol=1e-9)
+    np.testing.assert_array_equal(dem.values.astype(np.float64), m.heights_m)
+    np.testing.assert_allclose(dem.x.values[[0, -1]], [m.lon0_deg, m.lon0_deg + m.dlon_deg * (dem.sizes["x"] - 1)],
+                               atol=1e-9)
+    np.testing.assert_allclose(dem.y.values[[0, -1]], [m.lat0_deg, m.lat0_deg + m.dlat_deg * (dem.sizes["y"] - 1)],
+                               atol=1e-9)
     assert 50.0 < float(dem.max() - dem.min()) < 1000.0
 
 

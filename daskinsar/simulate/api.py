@@ -239,7 +239,7 @@ def simulate_pair(config="demo", out_dir="simulated", chunks=1024, *, scheduler:
     model = build_pair_model(cfg)
     dem_path = str(out / "dem.tif")
     d = model.dem
-    write_dem_geotiff(d.heights.astype(np.float32), d.lon0, d.lat0, d.dlon, d.dlat, dem_path)
+    write_dem_geotiff(d.heights_m.astype(np.float32), d.lon0_deg, d.lat0_deg, d.dlon_deg, d.dlat_deg, dem_path)
     ctx = dask.config.set(scheduler=scheduler) if scheduler else contextlib.nullcontext()
     with ctx:
         ref = write_scene(reference_scene(model, chunks), str(out / "reference.zarr"))
@@ -261,9 +261,9 @@ def simulate_pair(config="demo", out_dir="simulated", chunks=1024, *, scheduler:
     info = {"config": json.loads(cfg.model_dump_json()), "baseline": model.baseline,
             "reference_grid": model.ref_grid.__dict__, "secondary_grid": model.sec_grid.__dict__,
             "reference_epoch": model.ref_epoch, "secondary_epoch": model.sec_epoch,
-            "dem": {"path": "dem.tif", "shape": list(d.heights.shape), "lon0_deg": d.lon0, "lat0_deg": d.lat0,
-                    "dlon_deg": d.dlon, "dlat_deg": d.dlat, "interpolation": d.method,
-                    "min_m": float(d.heights.min()), "max_m": float(d.heights.max())},
+            "dem": {"path": "dem.tif", "shape": list(d.heights_m.shape), "lon0_deg": d.lon0_deg,
+                    "lat0_deg": d.lat0_deg, "dlon_deg": d.dlon_deg, "dlat_deg": d.dlat_deg,
+                    "interpolation": d.method, "min_m": float(d.heights_m.min()), "max_m": float(d.heights_m.max())},
             "point_targets": [t.as_dict() for t in model.targets], "sign_convention": SIGN_CONVENTION,
             "level": level}
     if raw_info:

@@ -43,12 +43,6 @@ from ..geometry.orbit import Orbit
 from ..geometry.rdr2geo import rdr2geo_ecef
 from ..scene import Chirp, Poly1D, RadarMetadata, Scene
 
-#: standard gravitational parameter of the Earth (m^3/s^2)
-GM_EARTH = 3.986004418e14
-#: Earth rotation rate (rad/s)
-OMEGA_EARTH = 7.2921150e-5
-
-
 # ----------------------------------------------------------------------------- systems
 @dataclass(frozen=True)
 class SarSystem:
@@ -110,31 +104,14 @@ def circular_orbit(
     t_stop_s: float = 120.0,
     step_s: float = 10.0,
 ) -> Orbit:
-    """A circular Keplerian orbit in ECEF (with Earth rotation), sampled every ``step_s``.
+    """A circular Keplerian orbit in ECEF (with Earth rotation), sampled every ``step_s``
+    over ``[t_start_s, t_stop_s]`` (s since ``epoch``); at the epoch the satellite is at
+    argument of latitude ``argument_of_latitude_deg``. See :mod:`daskinsar.simulate.orbits`."""
+    from .orbits import CircularElements, sample_orbit
 
-    The orbit is circular in the inertial frame (radius ``WGS84_A + altitude_m``,
-    mean motion ``sqrt(GM/a^3)``); at ``t = 0`` (the epoch) the satellite is at
-    argument of latitude ``argument_of_latitude_deg`` and ECI and ECEF coincide.
-    ECEF velocity = R(t) v_eci - omega x r_ecef. State vectors span
-    ``[t_start_s, t_stop_s]`` (s since ``epoch``).
-    """
-    a = WGS84_A + altitude_m
-    n = np.sqrt(GM_EARTH / a**3)
-    t = np.arange(t_start_s, t_stop_s + 0.5 * step_s, step_s, dtype=np.float64)
-    inc = np.deg2rad(inclination_deg)
-    om = np.deg2rad(ascending_node_deg)
-    u = np.deg2rad(argument_of_latitude_deg) + n * t
-    cu, su, ci, si, co, so = np.cos(u), np.sin(u), np.cos(inc), np.sin(inc), np.cos(om), np.sin(om)
-    r_eci = a * np.stack([cu * co - su * ci * so, cu * so + su * ci * co, su * si], axis=-1)
-    v_eci = a * n * np.stack([-su * co - cu * ci * so, -su * so + cu * ci * co, cu * si], axis=-1)
-    th = OMEGA_EARTH * t
-    c, s = np.cos(th), np.sin(th)
-    # ECEF = Rz(-theta) ECI
-    r = np.stack([c * r_eci[:, 0] + s * r_eci[:, 1], -s * r_eci[:, 0] + c * r_eci[:, 1], r_eci[:, 2]], axis=-1)
-    v_rot = np.stack([c * v_eci[:, 0] + s * v_eci[:, 1], -s * v_eci[:, 0] + c * v_eci[:, 1], v_eci[:, 2]], axis=-1)
-    w = np.array([0.0, 0.0, OMEGA_EARTH])
-    v = v_rot - np.cross(w, r)
-    return Orbit(epoch, t, r, v, source="circular orbit (simulated)")
+    el = CircularElements(WGS84_A + altitude_m, np.deg2rad(inclination_deg), np.deg2rad(ascending_node_deg),
+                          np.deg2rad(argument_of_latitude_deg))
+    return sample_orbit(el, epoch, t_start_s, t_stop_s, step_s, source="circular orbit (simulated)")
 
 
 # ----------------------------------------------------------------------------- targets

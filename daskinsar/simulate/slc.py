@@ -65,6 +65,7 @@ from scipy import ndimage
 from ..geometry.ellipsoid import SPEED_OF_LIGHT
 from ..geometry.dem_interp import _CODES as METHOD_CODES, _interp_point as dem_interp_point
 from ..geometry.dem_interp import _natural_spline_matrix
+from ..stages.topo import DemGrid
 
 #: generation tile edge (samples) of the white-noise streams
 GEN_TILE = 256
@@ -315,23 +316,8 @@ def keys_weights(u: np.ndarray):
     return iu - 1, w
 
 
-@dataclass
-class DemModel:
-    """The simulation's DEM (float32 values as written, held as float64) and its grid of
-    sample centres ``lon0 + j dlon``, ``lat0 + i dlat`` (deg)."""
-
-    heights: np.ndarray
-    lon0: float
-    dlon: float
-    lat0: float
-    dlat: float
-    method: str = "biquintic"
-
-    def __call__(self, lon_deg, lat_deg):
-        from ..geometry.dem_interp import interpolate_raster
-
-        return interpolate_raster(self.heights, (np.asarray(lat_deg) - self.lat0) / self.dlat,
-                                (np.asarray(lon_deg) - self.lon0) / self.dlon, self.method)
+# the simulation's DEM is the processor's DemGrid (float32 values as written, held as float64)
+DemModel = DemGrid
 
 
 TABLE_FIELDS = ("lon", "lat", "t_other", "r_other", "los_e", "los_n", "los_u")
@@ -435,7 +421,7 @@ def pixel_geometry(table: GeometryTable, dem: DemModel, rows: np.ndarray, cols: 
     ru = (np.asarray(rows, np.float64) - table.i0) / table.dec
     cu = (np.asarray(cols, np.float64) - table.j0) / table.dec
     out = np.empty((len(TABLE_FIELDS) + 1, len(ru), len(cu)))
-    _pixel_geometry_kernel(ru, cu, table.packed, table.levels, dem.heights, dem.lon0, dem.dlon, dem.lat0, dem.dlat,
+    _pixel_geometry_kernel(ru, cu, table.packed, table.levels, dem.heights_m, dem.lon0_deg, dem.dlon_deg, dem.lat0_deg, dem.dlat_deg,
                            METHOD_CODES[dem.method], _S6[1].copy(), _S6[2].copy(), out)
     if not np.all(np.isfinite(out[0])):
         from ..errors import GeometryError
@@ -565,7 +551,7 @@ def build_pair_model(cfg) -> PairModel:
                     min_wavelength_m=tc.min_wavelength_m, cone_height_m=tc.cone_height_m,
                     cone_radius_km=tc.cone_radius_km, cone_east_km=tc.cone_east_km, cone_north_km=tc.cone_north_km,
                     lakes=[(lk.east_km, lk.north_km, lk.radius_km) for lk in tc.lakes], seed=cfg.seed)
-    dem = DemModel(hdem.astype(np.float64), float(lon0), d, float(lat_top), -d, tc.interpolation)
+    dem = DemGrid(hdem.astype(np.float64), float(lon0), float(lat_top), d, -d, tc.interpolation)
     levels = np.linspace(float(hdem.min()) - 10.0, float(hdem.max()) + 10.0, cfg.height_levels)
 
     ref_table = build_table(ref_grid, ref_orbit, sec_orbit, wavelength_m=lam, look_side=cfg.look_side, levels=levels,

@@ -76,7 +76,8 @@ class MapGrid:
     def y(self) -> np.ndarray:
         return self.y0 + self.dy * np.arange(self.shape[0])
 
-    def lonlat(self, rows: slice, cols: slice):
+    def lonlat(self, rows: slice | np.ndarray, cols: slice | np.ndarray):
+        """(lon, lat) in deg of the pixel centres at ``rows`` x ``cols`` (slices or index arrays)."""
         xx, yy = np.meshgrid(self.x[cols], self.y[rows])
         if CRS.from_user_input(self.crs).is_geographic:
             return xx, yy
@@ -175,11 +176,7 @@ def radar_windows(grid: MapGrid, radar: RadarGrid, *, dem, orbit: Orbit, wavelen
     ny, nx = grid.shape
     rows = np.unique(np.concatenate([np.arange(0, ny, step), np.arange(0, ny, tile), np.minimum(np.arange(tile - 1, ny + tile - 1, tile), ny - 1), [ny - 1]]))
     cols = np.unique(np.concatenate([np.arange(0, nx, step), np.arange(0, nx, tile), np.minimum(np.arange(tile - 1, nx + tile - 1, tile), nx - 1), [nx - 1]]))
-    xx, yy = np.meshgrid(grid.x[cols], grid.y[rows])
-    if CRS.from_user_input(grid.crs).is_geographic:
-        lon, lat = xx, yy
-    else:
-        lon, lat = Transformer.from_crs(grid.crs, "EPSG:4326", always_xy=True).transform(xx, yy)
+    lon, lat = grid.lonlat(rows, cols)
     hgt = dem(lon, lat) if callable(dem) else np.full(lon.shape, float(dem))
     t, r = geo2rdr(llh_to_ecef(lon, lat, hgt), orbit, wavelength_m=wavelength_m, doppler=doppler,
                    check_coverage=False)
