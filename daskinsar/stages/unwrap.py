@@ -47,11 +47,14 @@ Tiled mode (ours, not SNAPHU's internal tiling)
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
 import shutil
+import sys
 import tempfile
+import threading
 from dataclasses import dataclass
 from typing import Literal
 
@@ -90,6 +93,33 @@ class UnwrapParams(BaseModel):
 # ---------------------------------------------------------------------------------------
 # block kernel
 # ---------------------------------------------------------------------------------------
+_quiet_lock = threading.Lock()
+_quiet_state = {"depth": 0, "saved": None}
+
+
+@contextlib.contextmanager
+def _quiet_stdout():
+    """Silence the process's stdout (file descriptor 1) while SNAPHU runs: the binary prints
+    its progress there and snaphu-py has no quiet option. Concurrent uses share one
+    redirection (reference counted); stderr, where errors and progress bars go, is untouched."""
+    with _quiet_lock:
+        if _quiet_state["depth"] == 0:
+            sys.stdout.flush()
+            _quiet_state["saved"] = os.dup(1)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 1)
+            os.close(devnull)
+        _quiet_state["depth"] += 1
+    try:
+        yield
+    finally:
+        with _quiet_lock:
+            _quiet_state["depth"] -= 1
+            if _quiet_state["depth"] == 0:
+                os.dup2(_quiet_state["saved"], 1)
+                os.close(_quiet_state["saved"])
+
+
 def _scratch_base(scratchdir: str | os.PathLike | None) -> str:
     if scratchdir is not None:
         os.makedirs(scratchdir, exist_ok=True)
@@ -144,16 +174,17 @@ def unwrap_block(
     base = _scratch_base(scratchdir)
     scratch = tempfile.mkdtemp(prefix="daskinsar-snaphu-", dir=base)
     try:
-        out_u, out_c = snaphu.unwrap(
-            igram,
-            corr,
-            nlooks=float(nlooks),
-            cost=cost,
-            init=init,
-            mask=None if valid.all() else valid.astype(np.uint8),
-            min_conncomp_frac=float(min(max(min_conncomp_frac, 1e-6), 1.0)),
-            scratchdir=scratch,
-        )
+        with _quiet_stdout():
+            out_u, out_c = snaphu.unwrap(
+                igram,
+                corr,
+                nlooks=float(nlooks),
+                cost=cost,
+                init=init,
+                mask=None if valid.all() else valid.astype(np.uint8),
+                min_conncomp_frac=float(min(max(min_conncomp_frac, 1e-6), 1.0)),
+                scratchdir=scratch,
+            )
     except RuntimeError as err:  # SNAPHU reports its own reason on stderr
         raise RuntimeError(f"SNAPHU failed on a {igram.shape} block: {err}") from err
     finally:
