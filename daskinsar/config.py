@@ -55,8 +55,10 @@ class FocusConfig(_Strict):
     doppler_method: Literal["data", "attitude", "metadata", "zero"] = Field(
         "data", description="Doppler centroid: estimated from the echoes (ISCE useDOPIQ), from orbit + attitude, "
                             "the product's metadata, or zero")
-    range_window: Literal["rect", "kaiser", "hamming"] = "rect"
-    azimuth_window: Literal["rect", "kaiser", "hamming"] = "rect"
+    range_window: Literal["rect", "kaiser", "hamming"] = Field(
+        "rect", description="window on the range spectrum when focusing")
+    azimuth_window: Literal["rect", "kaiser", "hamming"] = Field(
+        "rect", description="window on the azimuth spectrum when focusing")
 
 
 class OffsetsConfig(_Strict):
@@ -64,15 +66,15 @@ class OffsetsConfig(_Strict):
 
     method: Literal["geometric", "geometric+dense", "dense"] = Field(
         "geometric", description="geometric (DEM + orbits), + a dense-offset residual fit, or dense offsets only")
-    window_azimuth: int = Field(64, ge=8)
-    window_range: int = Field(64, ge=8)
-    search_azimuth: int = Field(20, ge=1)
-    search_range: int = Field(20, ge=1)
-    skip_azimuth: int = Field(128, ge=1)
-    skip_range: int = Field(128, ge=1)
-    snr_min: float = Field(5.0, ge=0)
+    window_azimuth: int = Field(64, ge=8, description="dense-offset correlation window, azimuth (SLC lines)")
+    window_range: int = Field(64, ge=8, description="dense-offset correlation window, range (SLC pixels)")
+    search_azimuth: int = Field(20, ge=1, description="dense-offset search half-width, azimuth (lines)")
+    search_range: int = Field(20, ge=1, description="dense-offset search half-width, range (pixels)")
+    skip_azimuth: int = Field(128, ge=1, description="spacing of the dense-offset windows, azimuth (lines)")
+    skip_range: int = Field(128, ge=1, description="spacing of the dense-offset windows, range (pixels)")
+    snr_min: float = Field(5.0, ge=0, description="windows with a correlation SNR below this are dropped before the fit")
     culling_error_limit_px: float = Field(0.5, gt=0, description="ISCE's 'Culling error limit' (pixels)")
-    fit_order: int = Field(1, ge=0, le=3)
+    fit_order: int = Field(1, ge=0, le=3, description="polynomial order of the offset-residual fit (azimuth, range)")
 
 
 class ResampleConfig(_Strict):
@@ -85,16 +87,17 @@ class InterferogramConfig(_Strict):
 
 class FilterConfig(_Strict):
     strength: float = Field(0.5, ge=0.0, le=1.0, description="Goldstein-Werner alpha ('filter strength')")
-    patch_size: int = Field(32, ge=8)
-    enabled: bool = True
+    patch_size: int = Field(32, ge=8, description="Goldstein filter FFT patch (pixels of the multilooked grid)")
+    enabled: bool = Field(True, description="false: filt_topophase.flat is the unfiltered interferogram")
 
 
 class UnwrapConfig(_Strict):
-    enabled: bool = True
+    enabled: bool = Field(True, description="false: stop after the filter (no unw, no LOS displacement)")
     unwrapper: Literal["snaphu", "snaphu_mcf"] = Field("snaphu_mcf", description="ISCE 'unwrapper name'")
-    cost: Literal["defo", "smooth"] = "defo"
+    cost: Literal["defo", "smooth"] = Field(
+        "defo", description="SNAPHU statistical cost mode (defo: deformation, smooth: topography-like)")
     tile_pixels: int = Field(4_000_000, ge=10_000, description="above this many pixels, unwrap in tiles")
-    tile_overlap: int = Field(64, ge=8)
+    tile_overlap: int = Field(64, ge=8, description="overlap between unwrapping tiles (pixels)")
 
 
 class GeocodeConfig(_Strict):
@@ -105,29 +108,33 @@ class GeocodeConfig(_Strict):
     crs: str = Field("EPSG:4326", description="EPSG:4326, 'UTM' (zone of the scene centre) or any EPSG code")
     posting: float | None = Field(None, gt=0, description="output posting (deg for EPSG:4326, m otherwise); "
                                                           "None: about the multilooked posting")
-    geotiff: bool = True
-    cog: bool = True
+    geotiff: bool = Field(True, description="also write RUN/geo/<name>.tif")
+    cog: bool = Field(True, description="write the GeoTIFFs as Cloud-Optimised GeoTIFFs")
 
 
 class ProcessingConfig(_Strict):
-    chunk_azimuth: int = Field(1024, ge=64)
-    chunk_range: int = Field(1024, ge=64)
+    chunk_azimuth: int = Field(1024, ge=64, description="dask/Zarr chunk height of full-resolution arrays (lines)")
+    chunk_range: int = Field(1024, ge=64, description="dask/Zarr chunk width of full-resolution arrays (pixels)")
 
 
 class RunConfig(_Strict):
     """A whole InSAR run."""
 
-    reference: SceneInput
-    secondary: SceneInput
-    dem: DemInput
+    reference: SceneInput = Field(description="the reference (earlier, 'master') acquisition")
+    secondary: SceneInput = Field(description="the secondary (later, 'slave') acquisition")
+    dem: DemInput = Field(description="the DEM used by topo, verifydem and geocode")
     output: str = Field("insar_run", description="run folder (products.zarr, geo/, quicklook/)")
     posting_m: float | None = Field(None, gt=0, description="multilooked posting (m) as insarApp's 'posting'")
-    azimuth_looks: int | None = Field(None, ge=1)
-    range_looks: int | None = Field(None, ge=1)
+    azimuth_looks: int | None = Field(
+        None, ge=1, description="looks in azimuth of the interferogram; give with range_looks (they override posting_m)")
+    range_looks: int | None = Field(
+        None, ge=1, description="looks in range of the interferogram; give with azimuth_looks (they override posting_m)")
     focus: FocusConfig = Field(default_factory=FocusConfig)
     offsets: OffsetsConfig = Field(default_factory=OffsetsConfig)
-    resample: ResampleConfig = Field(default_factory=ResampleConfig)
-    interferogram: InterferogramConfig = Field(default_factory=InterferogramConfig)
+    resample: ResampleConfig = Field(default_factory=ResampleConfig,
+                                     description="resampling of the secondary SLC onto the reference grid")
+    interferogram: InterferogramConfig = Field(default_factory=InterferogramConfig,
+                                               description="interferogram formation and coherence")
     filter: FilterConfig = Field(default_factory=FilterConfig)
     unwrap: UnwrapConfig = Field(default_factory=UnwrapConfig)
     geocode: GeocodeConfig = Field(default_factory=GeocodeConfig)

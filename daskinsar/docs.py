@@ -33,35 +33,6 @@ from pydantic_core import PydanticUndefined
 # ------------------------------------------------------------------------------------------------
 # descriptions for keys whose model field carries none (the model's own description always wins);
 # tests/test_docs.py checks that every key here is a real key path of RunConfig
-FALLBACK_DESCRIPTIONS: dict[str, str] = {
-    "reference": "the reference (earlier, 'master') acquisition",
-    "secondary": "the secondary (later, 'slave') acquisition",
-    "dem": "the DEM used by topo, verifydem and geocode",
-    "azimuth_looks": "looks in azimuth of the interferogram; give with range_looks (they override posting_m)",
-    "range_looks": "looks in range of the interferogram; give with azimuth_looks (they override posting_m)",
-    "focus.range_window": "window on the range spectrum when focusing",
-    "focus.azimuth_window": "window on the azimuth spectrum when focusing",
-    "offsets.window_azimuth": "dense-offset correlation window, azimuth (SLC lines)",
-    "offsets.window_range": "dense-offset correlation window, range (SLC pixels)",
-    "offsets.search_azimuth": "dense-offset search half-width, azimuth (lines)",
-    "offsets.search_range": "dense-offset search half-width, range (pixels)",
-    "offsets.skip_azimuth": "spacing of the dense-offset windows, azimuth (lines)",
-    "offsets.skip_range": "spacing of the dense-offset windows, range (pixels)",
-    "offsets.snr_min": "windows with a correlation SNR below this are dropped before the fit",
-    "offsets.fit_order": "polynomial order of the offset-residual fit (azimuth, range)",
-    "filter.patch_size": "Goldstein filter FFT patch (pixels of the multilooked grid)",
-    "filter.enabled": "false: filt_topophase.flat is the unfiltered interferogram",
-    "unwrap.enabled": "false: stop after the filter (no unw, no LOS displacement)",
-    "unwrap.cost": "SNAPHU statistical cost mode (defo: deformation, smooth: topography-like)",
-    "unwrap.tile_overlap": "overlap between unwrapping tiles (pixels)",
-    "geocode.geotiff": "also write RUN/geo/<name>.tif",
-    "geocode.cog": "write the GeoTIFFs as Cloud-Optimised GeoTIFFs",
-    "resample": "resampling of the secondary SLC onto the reference grid",
-    "interferogram": "interferogram formation and coherence",
-    "processing.chunk_azimuth": "dask/Zarr chunk height of full-resolution arrays (lines)",
-    "processing.chunk_range": "dask/Zarr chunk width of full-resolution arrays (pixels)",
-}
-
 BLOCK_NAMES = ("config-reference", "products", "sensors", "cli-reference")
 
 
@@ -168,13 +139,13 @@ def config_reference_markdown(model: type[BaseModel] | None = None) -> str:
     rows = ["| key | type | default | constraints | description |", "| --- | --- | --- | --- | --- |"]
     for path, field, ann in iter_config_fields(model):
         if _is_model(ann):
-            desc = field.description or _doc_first_line(ann) or FALLBACK_DESCRIPTIONS.get(path, "")
+            desc = field.description or _doc_first_line(ann)
             has_default, _ = field_default(field)
             rows.append(f"| **`{path}`** | section | {'' if has_default else '**required**'} | | {_cell(desc)} |")
             continue
         has_default, default = field_default(field)
         dflt = f"`{_cell(json.dumps(default))}`" if has_default else "**required**"
-        desc = field.description or FALLBACK_DESCRIPTIONS.get(path, "")
+        desc = field.description or ""
         rows.append(f"| `{path}` | `{_cell(format_type(ann))}` | {dflt} | {_cell(format_constraints(field))} | "
                     f"{_cell(desc)} |")
     top = _doc_first_line(model)

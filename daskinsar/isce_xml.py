@@ -191,7 +191,7 @@ def load_insarapp_xml(path: str | Path):
     if "unwrappername" in props:
         name = props["unwrappername"].strip().lower()
         if name not in ("snaphu", "snaphu_mcf"):
-            raise ConfigError(f"{src}: unwrapper name {props['unwrapper name']!r} is not supported "
+            raise ConfigError(f"{src}: unwrapper name {props['unwrappername']!r} is not supported "
                               f"(daskinsar unwraps with snaphu / snaphu_mcf)")
         unwrap["unwrapper"] = name
     if unwrap:
@@ -209,7 +209,7 @@ def load_insarapp_xml(path: str | Path):
         data["focus"] = {"doppler_method": "data" if m in ("usedopiq", "usecalcdop", "usedoppler") else
                          "zero" if m in ("usezero", "zero") else "data"}
         if m not in ("usedopiq", "usecalcdop", "usedoppler", "usezero", "zero", "usedefault"):
-            warnings.warn(f"{src}: doppler method {props['doppler method']!r} is not known; using the data's "
+            warnings.warn(f"{src}: doppler method {props['dopplermethod']!r} is not known; using the data's "
                           "Doppler estimate", stacklevel=2)
     if "geocodelist" in props:
         raw = props["geocodelist"].strip()

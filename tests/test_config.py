@@ -117,3 +117,9 @@ def test_config_defaults_are_a_scientists_choice():
     assert cfg.dem.interpolation == "biquintic"
     assert 0 < cfg.filter.strength <= 1
     assert cfg.unwrap.cost == "defo"
+
+
+def test_insarapp_unsupported_unwrapper_is_a_clear_error(tmp_path):
+    bad = INSARAPP.replace(">snaphu_mcf<", ">icu<")
+    with pytest.raises(ConfigError, match="unwrapper name 'icu' is not supported"):
+        load_config(_write_isce(tmp_path, bad))

@@ -100,12 +100,6 @@ def test_config_reference_documents_every_key_with_a_default_that_round_trips(re
         assert row[4], f"{path}: no description in the reference"
 
 
-def test_fallback_descriptions_name_real_keys():
-    keys = _model_keys(RunConfig)
-    unknown = [k for k in docs.FALLBACK_DESCRIPTIONS if k not in keys]
-    assert not unknown, f"daskinsar.docs.FALLBACK_DESCRIPTIONS names keys that do not exist: {unknown}"
-
-
 def test_config_reference_generator_walks_nested_models():
     class Inner(BaseModel):
         """Inner section."""
