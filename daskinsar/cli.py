@@ -54,8 +54,12 @@ def _main(debug: bool = typer.Option(False, "--debug", help="show tracebacks")):
 
 # --------------------------------------------------------------------------------------- scheduler
 @contextlib.contextmanager
-def scheduler_context(scheduler: str, workers: Optional[int], memory_limit: Optional[str], echo=typer.echo):
-    """Activate the requested dask scheduler for the duration of the block."""
+def scheduler_context(scheduler: str, workers: Optional[int], memory_limit: Optional[str], echo=typer.echo,
+                      tls: Optional[tuple[Optional[str], Optional[str], Optional[str]]] = None):
+    """Activate the requested dask scheduler for the duration of the block.
+
+    ``tls`` = (CA file, certificate, key) for a ``tls://`` scheduler; without it the dask config
+    (``distributed.comm.tls.*``, e.g. DASK_DISTRIBUTED__COMM__TLS__CA_FILE) is used."""
     import dask
 
     if scheduler in ("threads", "sync", "synchronous", "processes"):
@@ -74,7 +78,18 @@ def scheduler_context(scheduler: str, workers: Optional[int], memory_limit: Opti
         client = Client(cluster)
     elif scheduler.startswith(("tcp://", "tls://", "ucx://")):
         cluster = None
-        client = Client(scheduler)
+        security = None
+        if tls and any(tls):
+            from distributed.security import Security
+
+            ca, cert, key = tls
+            security = Security(tls_ca_file=ca, tls_client_cert=cert, tls_client_key=key, require_encryption=True)
+        try:
+            client = Client(scheduler, security=security)
+        except (OSError, TimeoutError, TypeError, ValueError) as exc:
+            hint = " (tls:// needs --tls-ca-file/--tls-cert/--tls-key or the dask TLS config)" \
+                if scheduler.startswith("tls://") and not (tls and any(tls)) else ""
+            _fail(f"--scheduler {scheduler}: cannot connect: {str(exc).splitlines()[0]}{hint}")
     else:
         _fail(f"--scheduler: expected threads, processes, local or tcp://HOST:PORT, got {scheduler!r}")
     echo(f"dask dashboard: {client.dashboard_link}")
@@ -102,6 +117,9 @@ def run(
     scheduler: str = typer.Option("threads", help="threads | processes | local | tcp://HOST:PORT"),
     workers: Optional[int] = typer.Option(None, help="workers (local cluster) or threads"),
     memory_limit: Optional[str] = typer.Option(None, help="memory limit per worker (local cluster), e.g. 4GiB"),
+    tls_ca_file: Optional[str] = typer.Option(None, help="CA certificate(s) for a tls:// scheduler (PEM)"),
+    tls_cert: Optional[str] = typer.Option(None, help="client certificate for a tls:// scheduler (PEM)"),
+    tls_key: Optional[str] = typer.Option(None, help="client private key for a tls:// scheduler (PEM)"),
     start: Optional[str] = typer.Option(None, help="first step to run"),
     end: Optional[str] = typer.Option(None, help="last step to run"),
     dostep: Optional[str] = typer.Option(None, help="run only this step"),
@@ -116,7 +134,7 @@ def run(
         if output:
             cfg = cfg.model_copy(update={"output": str(Path(output).resolve())})
         select_steps(start, end, dostep)
-        with scheduler_context(scheduler, workers, memory_limit):
+        with scheduler_context(scheduler, workers, memory_limit, tls=(tls_ca_file, tls_cert, tls_key)):
             status = run_pipeline(cfg, start=start, end=end, dostep=dostep)
         typer.echo(f"run finished: {cfg.output}")
         for k, v in status.items():
@@ -129,6 +147,7 @@ def simulate(
     preset: Optional[str] = typer.Option(None, help="preset name instead of a config"),
     out: Path = typer.Option(..., "-o", "--out", help="output folder"),
     seed: Optional[int] = typer.Option(None, help="random seed"),
+    level: str = typer.Option("slc", help="slc, or raw: also write raw echoes (reference_raw.zarr, secondary_raw.zarr)"),
     scheduler: str = typer.Option("threads"),
     workers: Optional[int] = typer.Option(None),
 ):
@@ -142,10 +161,11 @@ def simulate(
         if seed is not None:
             cfg = cfg.model_copy(update={"seed": seed})
         with scheduler_context(scheduler, workers, None):
-            res = simulate_pair(cfg, out, scheduler=None)
+            res = simulate_pair(cfg, out, scheduler=None, level=level)
         typer.echo(f"simulated pair written to {out}")
-        for k in ("reference", "secondary", "dem", "truth", "config_json"):
-            typer.echo(f"  {k:<12} {getattr(res, k)}")
+        for k in ("reference", "secondary", "reference_raw", "secondary_raw", "dem", "truth", "config_json"):
+            if getattr(res, k, None):
+                typer.echo(f"  {k:<14} {getattr(res, k)}")
 
 
 @app.command()

@@ -50,7 +50,7 @@ def compare_with_truth(run_dir: Path, truth_url: str, min_coherence: float = 0.7
     from .config import RunConfig
     from .io.store import open_scene
     from .stages.geocode import MapGrid, RadarGrid, geocode_dataset
-    from .stages.interferogram import multilook
+    from .stages.interferogram import look_coordinates, multilook
 
     cfg = RunConfig.model_validate_json((run_dir / "config.json").read_text())
     ctx = RunContext(cfg, run_dir, progress=False)
@@ -60,11 +60,15 @@ def compare_with_truth(run_dir: Path, truth_url: str, min_coherence: float = 0.7
     truth = xr.open_zarr(truth_url, consolidated=False)
     truth_ml = multilook(truth["los_displacement"].data, looks)
     ref = open_scene(str(run_dir / "reference.zarr"))
-    radar = RadarGrid.from_coords(ifg["azimuth_time"].values, ifg["slant_range"].values)
+    # the truth lives on the simulator's SLC grid (its own epoch), which a run that starts from
+    # raw echoes does not share: geocode it from its own grid and the same orbit
+    epoch = truth.attrs.get("reference_epoch", ref.meta.epoch)
+    radar = RadarGrid.from_coords(look_coordinates(truth["azimuth_time"].values, looks[0]),
+                                  look_coordinates(truth["slant_range"].values, looks[1]))
     x, y = geo["x"].values, geo["y"].values
     grid = MapGrid(geo.attrs["crs"], float(x[0]), float(y[0]), float(x[1] - x[0]), float(y[1] - y[0]),
                    (len(y), len(x)))
-    tgeo = geocode_dataset({"truth": truth_ml}, radar, grid, dem=_dem(ctx), orbit=ref.orbit,
+    tgeo = geocode_dataset({"truth": truth_ml}, radar, grid, dem=_dem(ctx), orbit=ref.orbit.shift_epoch(epoch),
                            wavelength_m=ref.meta.wavelength_m)["truth"].values
     est = geo["los_displacement"].values
     coh = geo["coherence"].values

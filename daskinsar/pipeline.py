@@ -3,8 +3,8 @@
 Steps, in order (``daskinsar steps`` lists them)::
 
     preprocess    read both inputs into scene stores, check the pair overlaps
-    verifydem     check the DEM covers the reference footprint
     focus         raw echoes -> SLC (range-Doppler); skipped for SLC inputs
+    verifydem     check the DEM covers the (focused) reference footprint
     topo          lat/lon/height/LOS of every reference pixel, geometric offsets, flat+topo phase
     offsets       dense offsets (ampcor) + culling, a residual fit added to the geometric offsets
     resample      secondary SLC onto the reference grid (windowed sinc, Doppler carrier kept)
@@ -55,7 +55,7 @@ from .scene import Scene
 
 log = logging.getLogger("daskinsar")
 
-STEPS = ("preprocess", "verifydem", "focus", "topo", "offsets", "resample", "interferogram", "filter", "unwrap",
+STEPS = ("preprocess", "focus", "verifydem", "topo", "offsets", "resample", "interferogram", "filter", "unwrap",
          "geocode")
 
 STEP_DOCS = {
@@ -328,6 +328,16 @@ def step_focus(ctx: RunContext) -> str | None:
     for role in ("reference", "secondary"):
         raw = store.open_scene(str(ctx.run_dir / f"{role}.zarr"))
         slc = focus(raw, params)
+        # keep the fully focused part only (whole aperture in azimuth, whole chirp in range)
+        info = slc.meta.extra["focus"]
+        a0, a1 = info["valid_azimuth_lines"]
+        r0, r1 = info["valid_range_samples"]
+        if a1 - a0 < 16 or r1 - r0 < 16:
+            raise DaskInsarError(f"{getattr(ctx.config, role).path}: too few echoes to focus: "
+                                 f"{a1 - a0} fully focused lines, {r1 - r0} range samples")
+        slc = slc.with_data(slc.data.isel(azimuth=slice(a0, a1), range=slice(r0, r1)))
+        slc = slc.with_data(slc.data.chunk(dict(zip(("azimuth", "range"), ctx.chunks))))
+        ctx.reporter(f"focus: {role} -> {a1 - a0} x {r1 - r0} fully focused SLC")
         with _progress(ctx, f"focus: {role}"):
             store.write_scene(slc, str(ctx.run_dir / f"{role}_slc.zarr"))
     # a small marker group records that focusing finished
@@ -619,8 +629,8 @@ STEP_FUNCS = {
 
 #: which earlier steps' tokens each step depends on
 DEPENDS = {
-    "verifydem": ("preprocess",),
     "focus": ("preprocess",),
+    "verifydem": ("preprocess", "focus"),
     "topo": ("preprocess", "focus", "verifydem"),
     "offsets": ("topo",),
     "resample": ("offsets", "topo"),

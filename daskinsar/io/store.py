@@ -132,13 +132,13 @@ def write_dataset(ds: xr.Dataset, url: str, group: str | None = None, mode: str 
     dask chunks, made regular here); coordinates are small and written eagerly."""
     ds = ds.drop_encoding()
     ds = ds.assign_coords({k: v.compute() for k, v in ds.coords.items() if v.chunks is not None})
+
+    def regular(chunks: tuple[int, ...]) -> bool:  # Zarr needs equal chunks but a shorter last one
+        return all(c == chunks[0] for c in chunks[:-1]) and chunks[-1] <= chunks[0]
+
     for name, var in ds.data_vars.items():
-        if var.chunks is not None:
-            for axis_chunks in var.chunks:
-                if len(set(axis_chunks[:-1])) > 1 or (len(axis_chunks) > 1 and axis_chunks[-1] > axis_chunks[0]):
-                    ds = ds.unify_chunks()
-                    ds[name] = var.chunk({d: var.chunks[i][0] for i, d in enumerate(var.dims)})
-                    break
+        if var.chunks is not None and not all(regular(c) for c in var.chunks):
+            ds[name] = var.chunk({d: max(c) for d, c in zip(var.dims, var.chunks)})
     return ds.to_zarr(url, group=group, mode=mode, consolidated=False, zarr_format=ZARR_FORMAT,
                       encoding=zarr_encoding(ds), compute=compute)
 

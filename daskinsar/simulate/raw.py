@@ -19,11 +19,14 @@ each step of the focuser, in reverse order, with the focuser's own conventions a
    ``D(f) = sqrt(1 - (lambda f / 2 V_r)^2)``), azimuth matched filter
    ``W(f) exp(+j 4 pi R0 (D - 1) / lambda + j pi/4)`` over ``|f - f_dc| <= B_p / 2``. The
    approximate inverse ``B`` multiplies by ``exp(-j(...)) / W`` and moves each column back from
-   ``R0`` to ``R0 / D`` with the same sinc table (inverse mapping solved by fixed-point
-   iteration); ``rcmc_iterations`` Richardson steps ``P <- P + B(Q - A P)`` (``A`` being the
-   focuser's own kernel, :func:`~daskinsar.stages.focus.rcmc_azimuth_filter_block`) remove the
-   residual of interpolating twice, so ``A P = Q`` to float precision in the processed band and
-   in the interpolator's pass band. Azimuth IFFT gives the range-compressed echoes.
+   ``R0`` to ``R0 / D`` (inverse mapping solved by fixed-point iteration) with a 24-tap table
+   fitted to the regularised inverse of the focuser's interpolator response
+   (:func:`inverse_sinc_table`); ``rcmc_iterations`` (4) Richardson steps ``P <- P + B(Q - A P)``
+   (``A`` being the focuser's own kernel, :func:`~daskinsar.stages.focus.rcmc_azimuth_filter_block`)
+   bring ``A P = Q`` to ~3e-5 relative for content below 0.45 cycles/sample in range; content
+   near the range Nyquist frequency, which the focuser's 16-tap interpolator attenuates (to 0 at
+   half-sample offsets), converges slowly. Azimuth IFFT gives the range-compressed echoes.
+   The processed azimuth band defaults to the whole PRF (nothing of the SLC spectrum is cut).
 3. **Range (per block of whole lines, after the corner turn back).** "Decompression":
    multiplication of each line's spectrum by the regularised inverse of the focuser's range
    matched filter ``H`` (built by :func:`~daskinsar.stages.focus.range_matched_filter` from the
@@ -35,10 +38,13 @@ each step of the focuser, in reverse order, with the focuser's own conventions a
    focuser's correlation output ``m`` uses raw samples ``m .. m + N_chirp - 1`` only, so the
    echo tails cut off before the gate start or after its end never touch a focused SLC sample.
 
-Exactness: the round trip ``focus(slc_to_raw(slc))`` equals the SLC up to (a) the parts of the SLC
-spectrum outside the processed azimuth band (set ``azimuth_bandwidth_hz`` above the SLC's, as by
-default) and outside the chirp band, and (b) the leakage of the SLC's hard window edges, which
-is only visible within a few pixels of the SLC borders. Effective velocity, Doppler centroid and
+Exactness (measured, tests/test_raw.py, small preset): the round trip ``focus(slc_to_raw(slc))``
+equals the SLC to 4e-4 .. 8e-4 relative rms (phase rms ~1e-3 rad) 16 pixels away from its range
+edges, ~1.1e-3 for the simulator's secondary (whose range spectrum reaches the Nyquist frequency);
+within ~16 samples of the near/far range edges up to ~1.5e-2 (the hard edges carry range-Nyquist
+content, see above). Lost for good: the SLC spectrum outside a processed azimuth band narrower
+than the PRF, and, with a range window (the focuser zeroes ``H`` outside the chirp band), the SLC's
+range spectrum beyond the chirp bandwidth. Effective velocity, Doppler centroid and
 processed bandwidth are the focuser's (:func:`~daskinsar.stages.focus.azimuth_velocity_model`
 on the raw grid; they are stored in the raw metadata so ``focus`` with default parameters picks
 the same ones): the raw data are the echoes of the focuser's hyperbolic range model, exactly
@@ -72,6 +78,8 @@ def _fft(a: np.ndarray, n: int, axis: int, inverse: bool = False) -> np.ndarray:
         np.complex64, copy=False)
 
 
+#: taps of the approximate inverse RCMC interpolator (0: the focuser's own table)
+INVERSE_TAPS = 24
 #: default Wiener regularisation of the range deconvolution, relative to the in-band |H|^2
 RANGE_REGULARISATION = 1e-5
 
@@ -132,6 +140,42 @@ def _inverse_rcmc_azimuth_mf_t(q_t, fk, fdc, vr, rng, dr, lam, bp, prf, table, w
     return out
 
 
+_inverse_tables: dict = {}
+
+
+def inverse_sinc_table(taps: int = 16, inverse_taps: int = 24, regularisation: float = 0.02,
+                       n_sub: int = 2048) -> np.ndarray:
+    """Interpolation table (``n_sub + 1``, ``inverse_taps``) float32 for the approximate inverse of the
+    focuser's RCMC interpolator (:func:`daskinsar.stages.focus.sinc_table` of ``taps`` taps).
+
+    Row ``t`` interpolates at fractional offset ``t / n_sub`` (tap ``m`` on sample
+    ``floor(x) - inverse_taps/2 + 1 + m``). Where the focuser interpolates at fractional offset
+    ``s = 1 - t`` its response relative to an ideal delay is ``G_s(f)`` (f in cycles/sample; it falls
+    towards the Nyquist frequency, e.g. 0.31 at 0.48 for s = 0.5); the row is the least-squares fit
+    (over |f| <= 0.5) of ``conj(G_s) / (|G_s|^2 + regularisation)`` times the ideal delay, so that one
+    Richardson step already removes most of the interpolation loss near the Nyquist frequency."""
+    key = (taps, inverse_taps, regularisation, n_sub)
+    if key in _inverse_tables:
+        return _inverse_tables[key]
+    fwd = _table(taps).astype(np.float64)
+    n_fwd = fwd.shape[0] - 1
+    f = np.linspace(-0.5, 0.5, 257)
+    m_f = np.arange(taps) - (taps // 2 - 1)
+    m_i = np.arange(inverse_taps) - (inverse_taps // 2 - 1)
+    t = np.arange(n_sub + 1) / n_sub
+    s = (1.0 - t) % 1.0
+    srows = fwd[(s * n_fwd + 0.5).astype(int)]  # (rows, taps)
+    G = (srows[:, None, :] * np.exp(2j * np.pi * f[None, :, None] * (m_f[None, None, :] - s[:, None, None]))).sum(-1)
+    D = np.conj(G) * (1.0 + regularisation) / (np.abs(G) ** 2 + regularisation)  # (rows, f); 1 where |G| = 1
+    # least squares |sum_m x_m exp(j 2 pi f (m - t)) - D(f)| = |sum_m x_m exp(j 2 pi f m) - D(f) exp(j 2 pi f t)|
+    E0 = np.exp(2j * np.pi * f[:, None] * m_i[None, :])
+    pinv = np.linalg.pinv(np.vstack([E0.real, E0.imag]))
+    b = D * np.exp(2j * np.pi * f[None, :] * t[:, None])
+    out = np.concatenate([b.real, b.imag], axis=1) @ pinv.T
+    _inverse_tables[key] = out.astype(np.float32)
+    return _inverse_tables[key]
+
+
 def invert_rcmc_azimuth_block(spec_t: np.ndarray, slant_range_m: np.ndarray, *, prf_hz: float, wavelength_m: float,
                               doppler_centroid_hz: np.ndarray, effective_velocity_mps: np.ndarray,
                               azimuth_bandwidth_hz: float, taps: int = 16, window: str = "rect",
@@ -148,7 +192,8 @@ def invert_rcmc_azimuth_block(spec_t: np.ndarray, slant_range_m: np.ndarray, *, 
     dr = float(r[1] - r[0]) if len(r) > 1 else 1.0
     win = spectral_window(np.linspace(-0.5, 0.5, 4097), window, window_param).astype(np.float64)
     args = (fk, np.asarray(doppler_centroid_hz, np.float64), np.asarray(effective_velocity_mps, np.float64), r, dr,
-            float(wavelength_m), float(azimuth_bandwidth_hz), float(prf_hz), _table(taps), win)
+            float(wavelength_m), float(azimuth_bandwidth_hz), float(prf_hz),
+            inverse_sinc_table(taps, INVERSE_TAPS) if INVERSE_TAPS else _table(taps), win)
     kw = dict(prf_hz=prf_hz, wavelength_m=wavelength_m, doppler_centroid_hz=doppler_centroid_hz,
               effective_velocity_mps=effective_velocity_mps, azimuth_bandwidth_hz=azimuth_bandwidth_hz, taps=taps,
               window=window, window_param=window_param)
@@ -217,7 +262,7 @@ def _doppler_poly(scene: Scene, doppler) -> Poly1D:
 def slc_to_raw(scene: Scene, *, chirp: Chirp | None = None, range_sampling_rate_hz: float | None = None,
                prf_hz: float | None = None, azimuth_bandwidth_hz: float | None = None,
                doppler: Poly1D | float | None = None, focus_params: FocusParams | None = None,
-               azimuth_margin_lines: int = 128, range_margin_samples: int = 8, rcmc_iterations: int = 4,
+               azimuth_margin_lines: int = 256, range_margin_samples: int = 8, rcmc_iterations: int = 4,
                range_regularisation: float = RANGE_REGULARISATION, range_lines_per_block: int = 1024,
                range_columns_per_block: int | None = None, azimuth_block_mib: float = 64.0) -> Scene:
     """Raw echoes (lazy ``Scene``, level "raw", variable ``raw``) that ``focus`` turns into ``scene``'s SLC.
@@ -302,7 +347,7 @@ def slc_to_raw(scene: Scene, *, chirp: Chirp | None = None, range_sampling_rate_
 
     # -- azimuth stage on column blocks (corner-turned), range halo for RCMC + iterations
     n_fft_a = next_fast_len(n_lines + 2 * azimuth_margin_lines)
-    depth = int(np.ceil(mig)) + taps * (rcmc_iterations + 2) + 2
+    depth = int(np.ceil(mig)) + (taps + INVERSE_TAPS) // 2 * (rcmc_iterations + 2) + 2
     cols = range_columns_per_block or int(max(64, azimuth_block_mib * 2**20 / (8 * n_fft_a)))
     cols = max(cols, depth)
     nb = max(1, n_rc // cols)
@@ -315,7 +360,7 @@ def slc_to_raw(scene: Scene, *, chirp: Chirp | None = None, range_sampling_rate_
     padded = da.pad(slc, ((0, 0), (c_off, n_rc - c_off - n_rg)), mode="constant")
     cols_t = padded.T.rechunk({0: col_chunks, 1: -1})
     tok = dask.base.tokenize(cols_t, chirp, fs, prf, bp, dmodel, fp, n_lines, n_gate, rcmc_iterations,
-                             range_regularisation, azimuth_margin_lines)
+                             range_regularisation, azimuth_margin_lines, INVERSE_TAPS)
     starts = np.concatenate([[0], np.cumsum(col_chunks)[:-1]])
     r_rc = r_raw[:n_rc]
     ov = da.overlap.overlap(cols_t, depth={0: depth, 1: 0}, boundary={0: "none", 1: "none"}) if depth else cols_t

@@ -44,6 +44,8 @@ import numpy as np
 import xarray as xr
 from scipy.special import gammaln, logsumexp
 
+from .chunking import rechunk_for_overlap
+
 __all__ = [
     "box_sum",
     "coherence_kernel",
@@ -207,18 +209,6 @@ def _dask(x) -> da.Array:
     return x if isinstance(x, da.Array) else da.from_array(np.asarray(x))
 
 
-def _ensure_depth(x: da.Array, depth: tuple[int, int]) -> da.Array:
-    """Rechunk so that every chunk is at least ``depth`` long (map_overlap needs it)."""
-    new = []
-    for ax, d in enumerate(depth):
-        ch = x.chunks[ax]
-        if min(ch) >= d or len(ch) == 1:
-            new.append(ch)
-        else:
-            new.append(max(max(ch), d))
-    return x.rechunk(tuple(new))
-
-
 def _wrap(out: da.Array, like) -> xr.DataArray | da.Array:
     if isinstance(like, xr.DataArray):
         return xr.DataArray(out, dims=like.dims, coords=like.coords)
@@ -236,7 +226,7 @@ def coherence(ifg, power_reference, power_secondary, window: tuple[int, int] = (
     c = _dask(ifg)
     pr = _dask(power_reference).rechunk(c.chunks)
     ps = _dask(power_secondary).rechunk(c.chunks)
-    c = _ensure_depth(c, depth)
+    c = rechunk_for_overlap(c, depth)
     pr, ps = pr.rechunk(c.chunks), ps.rechunk(c.chunks)
     out = da.map_overlap(coherence_kernel, c, pr, ps, depth=depth, boundary=0, window=(wa, wr),
                          dtype=np.float32, token="coherence")
@@ -247,7 +237,7 @@ def coherence_from_slcs(reference, secondary, window: tuple[int, int] = (5, 15))
     """Full-resolution sample coherence of two coregistered SLCs (float32, 0..1)."""
     wa, wr = _check_window(window)
     depth = (wa // 2, wr // 2)
-    r = _ensure_depth(_dask(reference), depth)
+    r = rechunk_for_overlap(_dask(reference), depth)
     s = _dask(secondary).rechunk(r.chunks)
     out = da.map_overlap(slc_coherence_kernel, r, s, depth=depth, boundary=0, window=(wa, wr),
                          dtype=np.float32, token="coherence-slc")
@@ -258,7 +248,7 @@ def phase_sigma_coherence(ifg, window: tuple[int, int] = (5, 5)):
     """Slope-corrected phase-only coherence (``phsig``), float32 0..1; see :func:`phsig_kernel`."""
     wa, wr = _check_window(window)
     depth = (wa // 2 + 1, wr // 2 + 1)
-    c = _ensure_depth(_dask(ifg), depth)
+    c = rechunk_for_overlap(_dask(ifg), depth)
     out = da.map_overlap(phsig_kernel, c, depth=depth, boundary=0, window=(wa, wr),
                          dtype=np.float32, token="phsig")
     return _wrap(out, ifg)

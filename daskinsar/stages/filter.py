@@ -48,6 +48,8 @@ import numpy as np
 import pyfftw
 import xarray as xr
 
+from .chunking import rechunk_for_overlap
+
 __all__ = ["goldstein_kernel", "goldstein_block", "goldstein", "patch_window"]
 
 _local = threading.local()
@@ -290,10 +292,7 @@ def goldstein(ifg, alpha: float = 0.5, psize: int = 32, step: int | None = None,
         x = da.from_array(np.asarray(x), chunks=(2048, 2048))
     x = x.astype(np.complex64)
     # every chunk at least psize long so one neighbour supplies the whole halo
-    new = []
-    for ch in x.chunks:
-        new.append(ch if (min(ch) >= psize or len(ch) == 1) else max(max(ch), psize))
-    x = x.rechunk(tuple(new))
+    x = rechunk_for_overlap(x, psize)
     starts0 = tuple(int(v) for v in np.cumsum((0,) + x.chunks[0][:-1]))
     starts1 = tuple(int(v) for v in np.cumsum((0,) + x.chunks[1][:-1]))
     out = da.map_overlap(

@@ -510,6 +510,23 @@ def _doppler_model(scene: Scene, params: FocusParams) -> Poly1D:
     return model
 
 
+def fully_focused_lines(n_az: int, prf_hz: float, slant_range_m: np.ndarray, doppler_centroid_hz: np.ndarray,
+                        effective_velocity_mps: np.ndarray, azimuth_bandwidth_hz: float,
+                        wavelength_m: float) -> list[int]:
+    """[first, stop) output lines whose whole processed aperture lies inside the echoes, at every range.
+
+    A target at zero-Doppler time t0 is seen with Doppler fdc around t0 - fdc/ka for
+    T = B_p/|ka| seconds (ka = 2 Vr^2/(lambda R), the azimuth FM rate); its line is fully
+    focused when that span lies within the pulses. Lines outside are partly focused.
+    """
+    ka = 2.0 * np.asarray(effective_velocity_mps) ** 2 / (wavelength_m * np.asarray(slant_range_m))
+    half = 0.5 * azimuth_bandwidth_hz / ka * prf_hz  # lines
+    shift = np.asarray(doppler_centroid_hz) / ka * prf_hz  # lines
+    first = int(np.ceil(np.max(shift + half))) + 1
+    stop = int(np.floor(n_az + np.min(shift - half))) - 1
+    return [max(first, 0), max(min(stop, n_az), max(first, 0))]
+
+
 def focus(scene: Scene, params: FocusParams | None = None) -> Scene:
     """Focus a raw scene (variable ``raw``, (azimuth, range), pulses on a uniform PRF grid) to a
     zero-Doppler SLC scene (variable ``slc``) lazily on dask. See the module docstring."""
@@ -607,6 +624,7 @@ def focus(scene: Scene, params: FocusParams | None = None) -> Scene:
             "algorithm": "range-Doppler (stop-and-hop)", "params": params.model_dump(mode="json"),
             "effective_velocity_mps": [float(vr[0]), float(vr[len(vr) // 2]), float(vr[-1])],
             "valid_range_samples": [0, int(n_rg - len(replica) + 1)],
+            "valid_azimuth_lines": fully_focused_lines(n_az, prf, r, fdc, vr, bp, lam),
             "azimuth_fft_length": int(n_fft_a), "rcmc_halo_columns": int(depth)}},
     })
     data = xr.Dataset({"slc": (("azimuth", "range"), slc)}, coords={

@@ -238,12 +238,16 @@ def geocode_array(
                 row_blocks.append(da.full((h, w), fill, dtype=product.dtype))
                 continue
             r0, r1, c0, c1 = win
-            lon, lat = grid.lonlat(slice(i0, i0 + h), slice(j0, j0 + w))
-            task = dask.delayed(geocode_tile_kernel, pure=True, name=f"geocode-{name}-{ti}-{tj}-"
-                                + dask.base.tokenize(product.name, win, i0, j0, grid, method))(
+            # the tile's map coordinates are made on the worker (one task shared by every product),
+            # not embedded in the graph; dask_key_name names the tasks as the dashboard shows them
+            lon, lat = dask.delayed(grid.lonlat, pure=True, nout=2)(
+                slice(i0, i0 + h), slice(j0, j0 + w),
+                dask_key_name=f"geocode-lonlat-{ti}-{tj}-" + dask.base.tokenize(grid, i0, j0, h, w))
+            key = f"geocode-{name}-{ti}-{tj}-" + dask.base.tokenize(product.name, win, i0, j0, grid, method)
+            task = dask.delayed(geocode_tile_kernel, pure=True)(
                 product[r0:r1, c0:c1], (r0, c0), radar, lon, lat, dem=dem_d, orbit=orbit_d,
-                wavelength_m=wavelength_m, doppler=doppler, method=method, fill=fill)
-            row_blocks.append(da.from_delayed(task, shape=(h, w), dtype=product.dtype))
+                wavelength_m=wavelength_m, doppler=doppler, method=method, fill=fill, dask_key_name=key)
+            row_blocks.append(da.from_delayed(task, shape=(h, w), dtype=product.dtype, name=key + "-tile"))
         blocks.append(row_blocks)
     return da.block(blocks)
 

@@ -180,7 +180,8 @@ def multilook(x, looks: tuple[int, int]) -> da.Array:
     return da.map_blocks(multilook_kernel, x, looks=(la, lr), chunks=out_chunks, dtype=dtype, token="multilook")
 
 
-def _look_coord(c: np.ndarray, look: int) -> np.ndarray:
+def look_coordinates(c: np.ndarray, look: int) -> np.ndarray:
+    """Coordinates of multilooked pixels: the mean over each look cell (trailing remainder dropped)."""
     n = (len(c) // look) * look
     return np.asarray(c[:n], dtype=np.float64).reshape(-1, look).mean(axis=1)
 
@@ -217,7 +218,7 @@ def interferogram(reference, secondary, looks: tuple[int, int] = (1, 1), geometr
             if name in reference.coords:
                 dim = reference.coords[name].dims[0]
                 look = la if dim == "azimuth" else lr
-                coords[name] = (dim, _look_coord(reference.coords[name].values, look))
+                coords[name] = (dim, look_coordinates(reference.coords[name].values, look))
     ds = xr.Dataset(
         {
             "ifg": (dims, ifg, {"long_name": "interferogram reference*conj(secondary), multilooked",
