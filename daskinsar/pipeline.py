@@ -60,7 +60,7 @@ STEPS = ("preprocess", "focus", "verifydem", "topo", "offsets", "resample", "int
 
 STEP_DOCS = {
     "preprocess": "read both inputs into scene stores; check the pair overlaps",
-    "verifydem": "check the DEM covers the reference footprint",
+    "verifydem": "check the DEM covers the (focused) reference footprint",
     "focus": "raw echoes -> zero-Doppler SLC (skipped for SLC inputs)",
     "topo": "lon/lat/height/incidence/heading per pixel, geometric offsets, flat+topo phase",
     "offsets": "dense offsets (ampcor) + culling; residual fit added to the geometric offsets",
