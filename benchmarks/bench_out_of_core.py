@@ -50,11 +50,7 @@ def run_one(n: int, limit_mib: int, chunk: int, workdir: Path, keep_pause: bool,
     steps: dict[str, float] = {}
     spilled: dict[str, float] = {}
     try:
-        c.start_scheduler()
-        c.start_worker("w0")
-        c.start_worker("w1")
-        client = c.client()
-        c.wait_for_workers(client, 2)
+        client = c.start(2)
         log = workdir / "run.log"
         t1 = time.time()
         with MemorySampler(c.worker_pids()) as mem:

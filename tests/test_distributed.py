@@ -139,6 +139,15 @@ class SubprocessCluster:
                 raise TimeoutError(f"only {len(client.scheduler_info()['workers'])} of {n} workers after {timeout} s")
             time.sleep(0.2)
 
+    def start(self, n_workers: int = 2):
+        """Scheduler plus ``n_workers`` workers (w0, w1, ...); returns a connected client."""
+        self.start_scheduler()
+        for i in range(n_workers):
+            self.start_worker(f"w{i}")
+        client = self.client()
+        self.wait_for_workers(client, n_workers)
+        return client
+
     def worker_pids(self) -> dict[str, int]:
         return {k: p.pid for k, p in self.procs.items() if k != "scheduler" and p.poll() is None}
 
@@ -314,11 +323,7 @@ def cluster(tmp_path):
     c = SubprocessCluster(tmp_path / "cluster", memory_limit="1GiB")
     client = None
     try:
-        c.start_scheduler()
-        c.start_worker("w0")
-        c.start_worker("w1")
-        client = c.client()
-        c.wait_for_workers(client, 2)
+        client = c.start(2)
         yield c, client
     finally:
         if client is not None:
@@ -334,11 +339,7 @@ def distributed_run(pair, tmp_path_factory):
     c = SubprocessCluster(tmp / "cluster", memory_limit="1GiB")
     client = proc = None
     try:
-        c.start_scheduler()
-        c.start_worker("w0")
-        c.start_worker("w1")
-        client = c.client()
-        c.wait_for_workers(client, 2)
+        client = c.start(2)
         log = tmp / "run.log"
         proc = start_cli_run(pipeline_config(pair.out_dir, tmp / "run", 128), tmp / "run.yaml", c.address, log)
         text = wait_cli(proc, log, timeout=240)
@@ -489,11 +490,7 @@ def test_out_of_core_pair_larger_than_workers_memory(tmp_path):
     c = SubprocessCluster(tmp_path / "cluster", memory_limit=f"{limit_mib}MiB", env=env)
     client = proc = None
     try:
-        c.start_scheduler()
-        c.start_worker("w0")
-        c.start_worker("w1")
-        client = c.client()
-        c.wait_for_workers(client, 2)
+        client = c.start(2)
         log = tmp_path / "run.log"
         t0 = time.time()
         spilled = {}
