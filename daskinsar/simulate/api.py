@@ -162,26 +162,25 @@ def _metadata(model: PairModel, which: str):
     )
 
 
-def reference_scene(model: PairModel, chunks=1024):
-    """The reference SLC as a lazy :class:`~daskinsar.scene.Scene`."""
+def _slc_scene(model: PairModel, which: str, chunks=1024):
+    """One pass's SLC (``which`` = "reference" or "secondary") as a lazy :class:`~daskinsar.scene.Scene`."""
     from ..io.store import scene_from_arrays
 
-    g = model.ref_grid
-    arr = _block_array(reference_block, model, (g.n_az, g.n_rg), _chunks2(chunks), np.complex64,
-                       f"simulate-reference-slc-{_token(model.config, chunks)}")
-    return scene_from_arrays(_metadata(model, "reference"), model.ref_orbit, g.azimuth_time(), g.slant_range(),
-                             slc=arr)
+    grid, orbit, kernel = ((model.ref_grid, model.ref_orbit, reference_block) if which == "reference"
+                           else (model.sec_grid, model.sec_orbit, secondary_block))
+    arr = _block_array(kernel, model, (grid.n_az, grid.n_rg), _chunks2(chunks), np.complex64,
+                       f"simulate-{which}-slc-{_token(model.config, chunks)}")
+    return scene_from_arrays(_metadata(model, which), orbit, grid.azimuth_time(), grid.slant_range(), slc=arr)
+
+
+def reference_scene(model: PairModel, chunks=1024):
+    """The reference SLC as a lazy :class:`~daskinsar.scene.Scene`."""
+    return _slc_scene(model, "reference", chunks)
 
 
 def secondary_scene(model: PairModel, chunks=1024):
     """The secondary SLC as a lazy :class:`~daskinsar.scene.Scene`."""
-    from ..io.store import scene_from_arrays
-
-    g = model.sec_grid
-    arr = _block_array(secondary_block, model, (g.n_az, g.n_rg), _chunks2(chunks), np.complex64,
-                       f"simulate-secondary-slc-{_token(model.config, chunks)}")
-    return scene_from_arrays(_metadata(model, "secondary"), model.sec_orbit, g.azimuth_time(), g.slant_range(),
-                             slc=arr)
+    return _slc_scene(model, "secondary", chunks)
 
 
 def truth_dataset(model: PairModel, chunks=1024):
