@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from test_distributed import (MiB, MemorySampler, SubprocessCluster, _kill_tree,  # noqa: E402
+from test_distributed import (MiB, MemorySampler, SubprocessCluster,  # noqa: E402
                               pipeline_config, scheduler_state, start_cli_run, wait_cli)
 
 
@@ -75,11 +75,7 @@ def run_one(n: int, limit_mib: int, chunk: int, workdir: Path, keep_pause: bool,
             if m:
                 steps[m.group(1)] = round(max(mem.peak.values()))
     finally:
-        if proc is not None:
-            _kill_tree(proc)
-        if client is not None:
-            client.close()
-        c.close()
+        c.shutdown(proc, client)
     truth = compare_with_truth(workdir / "run", sim.truth)
     step_times = dict(re.findall(r"^(\w+): done in ([\d.]+) s", text, flags=re.M))
     return {

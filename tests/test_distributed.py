@@ -148,6 +148,14 @@ class SubprocessCluster:
         self.wait_for_workers(client, n_workers)
         return client
 
+    def shutdown(self, proc=None, client=None) -> None:
+        """End a test's CLI run (its whole process tree), its client, then the cluster."""
+        if proc is not None:
+            _kill_tree(proc)
+        if client is not None:
+            client.close()
+        self.close()
+
     def worker_pids(self) -> dict[str, int]:
         return {k: p.pid for k, p in self.procs.items() if k != "scheduler" and p.poll() is None}
 
@@ -345,11 +353,7 @@ def distributed_run(pair, tmp_path_factory):
         text = wait_cli(proc, log, timeout=240)
         state = client.run_on_scheduler(scheduler_state)
     finally:
-        if proc is not None:
-            _kill_tree(proc)
-        if client is not None:
-            client.close()
-        c.close()
+        c.shutdown(proc, client)
     print(text)
     return tmp / "run", state["prefixes"], text
 
@@ -447,11 +451,7 @@ def test_tls_cluster_with_deploy_certificates(pair, tmp_path):
         text = wait_cli(proc, log, timeout=120)
         prefixes = client.run_on_scheduler(scheduler_state)["prefixes"]
     finally:
-        if proc is not None:
-            _kill_tree(proc)
-        if client is not None:
-            client.close()
-        c.close()
+        c.shutdown(proc, client)
     assert "run finished" in text
     from daskinsar.io.store import open_scene
 
@@ -504,11 +504,7 @@ def test_out_of_core_pair_larger_than_workers_memory(tmp_path):
             wait_cli(proc, log, timeout=max(1.0, 300 - (time.time() - t0)))
         elapsed = time.time() - t0
     finally:
-        if proc is not None:
-            _kill_tree(proc)
-        if client is not None:
-            client.close()
-        c.close()
+        c.shutdown(proc, client)
     figures = {"scene": f"{n_az} x {n_rg}", "slc_pair_mib": round(slc_mib, 1), "workers": 2,
                "memory_limit_mib_each": limit_mib, "peak_rss_mib": {k: round(v) for k, v in mem.peak.items()},
                "max_spilled_mib": {k: round(v, 1) for k, v in spilled.items()}, "run_s": round(elapsed, 1)}
