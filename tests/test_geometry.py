@@ -216,3 +216,33 @@ def test_native_doppler_rdr2geo_geo2rdr(data_dir, kind):
     # a zero-Doppler solve of the same point lands elsewhere: the Doppler really is used
     t0, _ = geo2rdr(xyz, orbit, wavelength_m=wl)
     assert np.min(np.abs(t0 - t)) > 1e-3
+
+
+def test_rdr2geo_on_steep_terrain_satisfies_range_doppler_and_dem():
+    """On the simulator's rough terrain (hundreds of metres of relief, slopes towards the radar)
+    every solved pixel lies at its slant range, at zero Doppler and on the DEM surface; only
+    genuine layover may be left without a solution."""
+    from daskinsar.simulate import preset
+    from daskinsar.simulate.slc import build_pair_model
+
+    cfg = preset("demo")
+    m = build_pair_model(cfg)
+    t, r = np.meshgrid(m.ref_grid.azimuth_time()[::8], m.ref_grid.slant_range()[::8], indexing="ij")
+    xyz, lon, lat, hgt, pos, vel = rdr2geo_ecef(t, r, m.ref_orbit, wavelength_m=cfg.wavelength_m,
+                                               look_side=cfg.look_side, dem=m.dem)
+    ok = np.isfinite(hgt)
+    assert ok.mean() > 0.99
+    d = xyz - pos
+    assert np.max(np.abs(np.linalg.norm(d, axis=-1) - r)[ok]) < 1e-6
+    assert np.max(np.abs(np.sum(vel * d, axis=-1) / np.linalg.norm(vel, axis=-1))[ok]) < 1e-6
+    assert np.max(np.abs(hgt - m.dem(lon, lat))[ok]) < 1e-4
+    assert np.ptp(hgt[ok]) > 200.0  # the terrain is not flat
+
+
+def test_geometry_rejects_unsupported_models():
+    orbit = Orbit("2020-01-01T00:00:00", np.arange(5.0) * 10, np.array([[7e6 + k, 0, 0] for k in range(5)], float),
+                  np.tile([0.0, 7500.0, 0.0], (5, 1)))
+    with pytest.raises(TypeError, match="DemGrid"):
+        rdr2geo(20.0, 850e3, orbit, wavelength_m=0.24, look_side="right", dem=lambda lo, la: 0 * lo)
+    with pytest.raises(TypeError, match="Poly1D"):
+        geo2rdr(np.array([6.4e6, 0.0, 0.0]), orbit, wavelength_m=0.24, doppler=lambda t, r: 0 * t)

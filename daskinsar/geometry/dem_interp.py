@@ -19,6 +19,7 @@ Outside the raster, edge samples are repeated (callers check DEM coverage first)
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -77,6 +78,8 @@ def _weight(method, f, j, s1, s2):
 @numba.njit(cache=True, nogil=True)
 def _interp_point(raster, row, col, method, s1, s2):
     ny, nx = raster.shape
+    if method == 0:
+        return raster[min(max(round(row), 0), ny - 1), min(max(round(col), 0), nx - 1)]
     r0 = int(np.floor(row))
     c0 = int(np.floor(col))
     fr = row - r0
@@ -109,7 +112,13 @@ def _interp_many(raster, row, col, method, s1, s2):
     return out
 
 
-_CODES = {"bilinear": 1, "bicubic": 3, "biquintic": 5}
+_CODES = {"nearest": 0, "bilinear": 1, "bicubic": 3, "biquintic": 5}
+
+
+def spline_rows() -> tuple[np.ndarray, np.ndarray]:
+    """Rows 1 and 2 of the 6-node natural-spline matrix (what the biquintic weights need)."""
+    S = _natural_spline_matrix(6)
+    return S[1].copy(), S[2].copy()
 
 
 def interpolate_raster(raster: np.ndarray, row, col, method: str = "biquintic") -> np.ndarray:
@@ -122,12 +131,44 @@ def interpolate_raster(raster: np.ndarray, row, col, method: str = "biquintic") 
         raise ValueError(f"DEM interpolation method must be one of {METHODS}, got {method!r}")
     row, col = np.broadcast_arrays(np.asarray(row, dtype=np.float64), np.asarray(col, dtype=np.float64))
     a = np.ascontiguousarray(raster, dtype=np.float64)
-    ny, nx = a.shape
-    if method == "nearest":
-        ok = np.isfinite(row) & np.isfinite(col)
-        r = np.clip(np.rint(np.where(ok, row, 0)).astype(np.int64), 0, ny - 1)
-        c = np.clip(np.rint(np.where(ok, col, 0)).astype(np.int64), 0, nx - 1)
-        return np.where(ok, a[r, c], np.nan)
-    S = _natural_spline_matrix(6)
-    out = _interp_many(a, row.ravel(), col.ravel(), _CODES[method], S[1].copy(), S[2].copy())
+    out = _interp_many(a, row.ravel(), col.ravel(), _CODES[method], *spline_rows())
     return out.reshape(row.shape)
+
+
+class DemRaster(NamedTuple):
+    """A DEM as compiled kernels take it: heights (m) at sample centres
+    ``lon = lon0 + j*dlon``, ``lat = lat0 + i*dlat`` (deg), interpolated with ``method``
+    (a :data:`METHODS` code). Beyond the outermost sample centres the edge samples are
+    repeated (``clamp``) or ``fill`` (m, NaN allowed) is returned."""
+
+    values: np.ndarray
+    lon0_deg: float
+    dlon_deg: float
+    lat0_deg: float
+    dlat_deg: float
+    method: int
+    clamp: bool
+    fill: float
+    s1: np.ndarray
+    s2: np.ndarray
+
+    @classmethod
+    def build(cls, values, lon0_deg, dlon_deg, lat0_deg, dlat_deg, method: str, *, clamp: bool = True,
+              fill: float = np.nan) -> "DemRaster":
+        if method not in METHODS:
+            raise ValueError(f"DEM interpolation method must be one of {METHODS}, got {method!r}")
+        return cls(np.ascontiguousarray(values, dtype=np.float64), float(lon0_deg), float(dlon_deg),
+                   float(lat0_deg), float(dlat_deg), _CODES[method], bool(clamp), float(fill), *spline_rows())
+
+
+@numba.njit(cache=True, nogil=True)
+def dem_height(dem, lon_deg, lat_deg):  # pragma: no cover - numba
+    """Height (m) of a :class:`DemRaster` at one (lon, lat) in deg."""
+    row = (lat_deg - dem.lat0_deg) / dem.dlat_deg
+    col = (lon_deg - dem.lon0_deg) / dem.dlon_deg
+    if not (np.isfinite(row) and np.isfinite(col)):
+        return np.nan
+    ny, nx = dem.values.shape
+    if not dem.clamp and not (-1e-9 <= row <= ny - 1 + 1e-9 and -1e-9 <= col <= nx - 1 + 1e-9):
+        return dem.fill
+    return _interp_point(dem.values, row, col, dem.method, dem.s1, dem.s2)

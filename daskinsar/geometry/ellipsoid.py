@@ -7,6 +7,9 @@ Heights are ellipsoidal (WGS84) heights.
 
 from __future__ import annotations
 
+import math
+
+import numba
 import numpy as np
 
 #: WGS84 semi-major axis (m)
@@ -48,27 +51,44 @@ def ecef_to_llh(xyz_m):
     millimetre for points from the Earth's centre region out to orbit heights.
     """
     xyz = np.asarray(xyz_m, dtype=np.float64)
-    x, y, z = xyz[..., 0], xyz[..., 1], xyz[..., 2]
+    shape = xyz.shape[:-1]
+    flat = np.ascontiguousarray(xyz.reshape(-1, 3))
+    out = np.empty((flat.shape[0], 3))
+    _ecef_to_llh_many(flat, out)
+    return out[:, 0].reshape(shape), out[:, 1].reshape(shape), out[:, 2].reshape(shape)
+
+
+@numba.njit(cache=True, nogil=True)
+def ecef_to_llh_point(x: float, y: float, z: float):  # pragma: no cover - numba
+    """One ECEF point (m) to (lon_deg, lat_deg, hgt_m): Heikkinen's exact closed form."""
     r2 = x * x + y * y
-    r = np.sqrt(r2)
-    # Heikkinen's exact closed form
+    r = math.sqrt(r2)
     z2 = z * z
     ff = 54.0 * B * B * z2
     g = r2 + (1.0 - E2) * z2 - E2 * (A * A - B * B)
     c = E2 * E2 * ff * r2 / (g * g * g)
-    s = np.cbrt(1.0 + c + np.sqrt(c * c + 2.0 * c))
+    s = np.cbrt(1.0 + c + math.sqrt(c * c + 2.0 * c))
     p = ff / (3.0 * (s + 1.0 / s + 1.0) ** 2 * g * g)
-    q = np.sqrt(1.0 + 2.0 * E2 * E2 * p)
-    r0 = -(p * E2 * r) / (1.0 + q) + np.sqrt(
+    q = math.sqrt(1.0 + 2.0 * E2 * E2 * p)
+    r0 = -(p * E2 * r) / (1.0 + q) + math.sqrt(
         0.5 * A * A * (1.0 + 1.0 / q) - p * (1.0 - E2) * z2 / (q * (1.0 + q)) - 0.5 * p * r2
     )
-    u = np.sqrt((r - E2 * r0) ** 2 + z2)
-    v = np.sqrt((r - E2 * r0) ** 2 + (1.0 - E2) * z2)
+    u = math.sqrt((r - E2 * r0) ** 2 + z2)
+    v = math.sqrt((r - E2 * r0) ** 2 + (1.0 - E2) * z2)
     z0 = B * B * z / (A * v)
     h = u * (1.0 - B * B / (A * v))
-    lat = np.arctan2(z + EP2 * z0, r)
-    lon = np.arctan2(y, x)
-    return np.rad2deg(lon), np.rad2deg(lat), h
+    lat = math.atan2(z + EP2 * z0, r)
+    lon = math.atan2(y, x)
+    return math.degrees(lon), math.degrees(lat), h
+
+
+@numba.njit(cache=True, nogil=True)
+def _ecef_to_llh_many(xyz, out):  # pragma: no cover - numba
+    for i in range(xyz.shape[0]):
+        lo, la, h = ecef_to_llh_point(xyz[i, 0], xyz[i, 1], xyz[i, 2])
+        out[i, 0] = lo
+        out[i, 1] = la
+        out[i, 2] = h
 
 
 def enu_basis(lon_deg, lat_deg):

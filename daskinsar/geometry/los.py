@@ -15,19 +15,36 @@ Conventions (ISCE's ``los.rdr``):
 
 from __future__ import annotations
 
+import math
+
+import numba
 import numpy as np
 
-from .ellipsoid import ecef_to_llh, enu_basis
+from .ellipsoid import ecef_to_llh_point
 
 
 def los_enu(xyz_m, sat_pos_m):
     """Unit line-of-sight vector target -> platform in local (east, north, up), shape (..., 3)."""
-    xyz = np.asarray(xyz_m, np.float64)
-    d = np.asarray(sat_pos_m, np.float64) - xyz
-    d = d / np.linalg.norm(d, axis=-1, keepdims=True)
-    lon, lat, _ = ecef_to_llh(xyz)
-    e, n, u = enu_basis(lon, lat)
-    return np.stack([np.sum(d * e, -1), np.sum(d * n, -1), np.sum(d * u, -1)], axis=-1)
+    xyz, sat = np.broadcast_arrays(np.asarray(xyz_m, np.float64), np.asarray(sat_pos_m, np.float64))
+    shape = xyz.shape
+    out = np.empty((int(np.prod(shape[:-1])), 3))
+    _los_enu_many(np.ascontiguousarray(xyz.reshape(-1, 3)), np.ascontiguousarray(sat.reshape(-1, 3)), out)
+    return out.reshape(shape)
+
+
+@numba.njit(cache=True, nogil=True)
+def _los_enu_many(xyz, sat, out):  # pragma: no cover - numba
+    for i in range(xyz.shape[0]):
+        x0, x1, x2 = xyz[i, 0], xyz[i, 1], xyz[i, 2]
+        d0, d1, d2 = sat[i, 0] - x0, sat[i, 1] - x1, sat[i, 2] - x2
+        dn = math.sqrt(d0 * d0 + d1 * d1 + d2 * d2)
+        d0, d1, d2 = d0 / dn, d1 / dn, d2 / dn
+        lon, lat, _ = ecef_to_llh_point(x0, x1, x2)
+        slon, clon = math.sin(math.radians(lon)), math.cos(math.radians(lon))
+        slat, clat = math.sin(math.radians(lat)), math.cos(math.radians(lat))
+        out[i, 0] = -slon * d0 + clon * d1
+        out[i, 1] = -slat * clon * d0 - slat * slon * d1 + clat * d2
+        out[i, 2] = clat * clon * d0 + clat * slon * d1 + slat * d2
 
 
 def los_angles(xyz_m, sat_pos_m):

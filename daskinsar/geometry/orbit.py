@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from ..errors import OrbitCoverageError
@@ -112,20 +113,17 @@ class Orbit:
         flat = t.reshape(-1)
         if check and flat.size:
             self.check_coverage(float(np.nanmin(flat)), float(np.nanmax(flat)), "request")
-        coef, t_ref, scale = self._hermite_coefficients()
-        n = min(self.n_hermite, len(self.time))
-        # window start so that t sits in the middle of the n nodes
-        w = np.clip(np.searchsorted(self.time, flat, side="right") - n // 2, 0, len(t_ref) - 1)
-        u = ((flat - t_ref[w]) / scale)[:, None]
-        c = coef[w]  # (M, deg, 3)
-        deg = c.shape[1]
-        p = c[:, deg - 1].copy()
-        dp = np.zeros_like(p)
-        for k in range(deg - 2, -1, -1):
-            dp = dp * u + p
-            p = p * u + c[:, k]
+        pos = np.empty((flat.size, 3))
+        vel = np.empty((flat.size, 3))
+        _interpolate_many(*self.kernel_args(), flat, pos, vel)
         shape = t.shape + (3,)
-        return p.reshape(shape), (dp / scale).reshape(shape)
+        return pos.reshape(shape), vel.reshape(shape)
+
+    def kernel_args(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, int]:
+        """``(coef, t_ref, time, scale, n)``: the orbit as compiled kernels take it
+        (see :func:`hermite_state`)."""
+        coef, t_ref, scale = self._hermite_coefficients()
+        return coef, t_ref, self.time, scale, min(self.n_hermite, len(self.time))
 
     def crop(self, t_min: float, t_max: float, margin: int = 4) -> "Orbit":
         """The state vectors needed for [t_min, t_max] plus ``margin`` on each side."""
@@ -156,3 +154,32 @@ def seconds_between(epoch_a: str, epoch_b: str) -> float:
 def format_utc(t: np.datetime64) -> str:
     """numpy datetime64 as an ISO-8601 UTC string with nanoseconds."""
     return str(np.datetime64(t, "ns"))
+
+
+@numba.njit(cache=True, nogil=True)
+def hermite_state(coef, t_ref, time, scale, n, t, pos, vel):  # pragma: no cover - numba
+    """Position (m) and velocity (m/s) at time ``t`` (s) into ``pos``, ``vel`` (length 3).
+
+    The Hermite window is the one whose ``n`` state vectors have ``t`` in the middle
+    (``coef``, ``t_ref``, ``scale`` from :meth:`Orbit._hermite_coefficients`);
+    no coverage check (callers clip or check first).
+    """
+    n_win = t_ref.shape[0]
+    w = np.searchsorted(time, t, side="right") - n // 2
+    w = min(max(w, 0), n_win - 1)
+    u = (t - t_ref[w]) / scale
+    deg = coef.shape[1]
+    for k in range(3):
+        p = coef[w, deg - 1, k]
+        dp = 0.0
+        for m in range(deg - 2, -1, -1):
+            dp = dp * u + p
+            p = p * u + coef[w, m, k]
+        pos[k] = p
+        vel[k] = dp / scale
+
+
+@numba.njit(cache=True, nogil=True)
+def _interpolate_many(coef, t_ref, time, scale, n, t, pos, vel):  # pragma: no cover - numba
+    for i in range(t.shape[0]):
+        hermite_state(coef, t_ref, time, scale, n, t[i], pos[i], vel[i])

@@ -9,23 +9,32 @@ satisfies
 3. surface: ``x`` lies at ellipsoid height ``h = DEM(lon(x), lat(x))``.
 
 Equations 1-3 (with 3 written for an ellipsoid whose axes are inflated by a
-height ``h*``) are solved by Newton's method in 3-D, vectorised over all pixels;
-an outer loop updates ``h*`` until the true geodetic height of ``x`` equals the
-DEM height under it (< 1 mm). The first guess comes from a spherical-Earth
-triangle on the requested look side.
+height ``h*``) are solved by Newton's method in 3-D; an outer loop updates ``h*``
+until the true geodetic height of ``x`` equals the DEM height under it (< 0.1 mm),
+damping the update on slopes facing the radar. The first guess comes from a
+spherical-Earth triangle on the requested look side. The solve is a compiled
+(numba) loop over pixels, each pixel on its own, so a pixel's result never
+depends on which other pixels share its block.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Callable, Union
 
+import numba
 import numpy as np
 
 from ..errors import GeometryError
-from .ellipsoid import A, B, ecef_to_llh
-from .orbit import Orbit
+from .dem_interp import DemRaster, dem_height
+from .ellipsoid import A, B, ecef_to_llh_point
+from .orbit import Orbit, hermite_state
 
-HeightSource = Union[float, np.ndarray, Callable[[np.ndarray, np.ndarray], np.ndarray]]
+#: a constant height (m), per-pixel heights (m), or a DEM with a ``raster()`` method
+#: (:class:`~daskinsar.stages.topo.DemGrid`, :class:`~daskinsar.io.dem.DemInterpolator`)
+HeightSource = Union[float, np.ndarray, object]
+
+_NO_DEM = DemRaster.build(np.zeros((1, 1)), 0.0, 1.0, 0.0, 1.0, "bilinear")
 
 
 def look_sign(look_side: str | int) -> int:
@@ -38,10 +47,14 @@ def look_sign(look_side: str | int) -> int:
     return 1 if s == "left" else -1
 
 
-def _dem_height(dem: HeightSource, lon, lat):
+def height_source(dem: HeightSource, shape: tuple[int, ...]) -> tuple[DemRaster | None, np.ndarray]:
+    """(raster or None, per-pixel heights m flattened) for the compiled kernels."""
+    if hasattr(dem, "raster"):
+        return dem.raster(), np.zeros(int(np.prod(shape)))
     if callable(dem):
-        return np.asarray(dem(lon, lat), dtype=np.float64)
-    return np.broadcast_to(np.asarray(dem, dtype=np.float64), np.shape(lon))
+        raise TypeError("dem must be a height in m, an array of heights, or a DEM with a raster() method "
+                        f"(DemGrid, DemInterpolator); got {type(dem).__name__}")
+    return None, np.broadcast_to(np.asarray(dem, np.float64), shape).reshape(-1).copy()
 
 
 def rdr2geo_ecef(
@@ -60,8 +73,8 @@ def rdr2geo_ecef(
     """Ground points (ECEF m, shape ``(..., 3)``) of radar pixels; see module docstring.
 
     ``azimuth_time_s`` (s since the orbit epoch) and ``slant_range_m`` broadcast
-    together. ``dem`` is a constant height (m), an array of heights, or a callable
-    ``(lon_deg, lat_deg) -> height m``. ``doppler`` is a callable
+    together. ``dem`` is a constant height (m), an array of heights, or a DEM with a
+    ``raster()`` method (DemGrid, DemInterpolator). ``doppler`` is a callable
     ``(azimuth_time_s, slant_range_m) -> Hz`` (None: zero Doppler).
     Returns ``(xyz, lon_deg, lat_deg, hgt_m, sat_pos, sat_vel)``. Pixels whose
     DEM iteration still misses by more than ``accept_m`` after ``max_iter``
@@ -69,98 +82,140 @@ def rdr2geo_ecef(
     """
     t, rng = np.broadcast_arrays(np.asarray(azimuth_time_s, np.float64), np.asarray(slant_range_m, np.float64))
     shape = t.shape
-    t = t.reshape(-1)
-    rng = rng.reshape(-1)
-    pos, vel = orbit.interpolate(t)
+    t = np.ascontiguousarray(t.reshape(-1))
+    rng = np.ascontiguousarray(rng.reshape(-1))
+    if t.size:
+        orbit.check_coverage(float(np.nanmin(t)), float(np.nanmax(t)), "request")
     fd = np.zeros_like(t) if doppler is None else np.asarray(doppler(t, rng), np.float64).reshape(-1)
     c2 = 0.5 * wavelength_m * rng * fd
-    sign = look_sign(look_side)
+    raster, heights = height_source(dem, shape)
+    out = np.empty((t.size, 13))
+    n_bad = _rdr2geo_many(t, rng, c2, heights, raster if raster is not None else _NO_DEM, raster is not None,
+                          *orbit.kernel_args(), look_sign(look_side), tol_m, max_iter, accept_m, out)
+    if t.size and n_bad == t.size:
+        raise GeometryError(f"rdr2geo did not converge for any of {t.size} pixels; check look side, DEM and orbit")
+    if getattr(dem, "strict", False) and t.size:
+        lon, lat = out[:, 3], out[:, 4]
+        dem.check_coverage(float(np.nanmin(lon)), float(np.nanmax(lon)), float(np.nanmin(lat)),
+                           float(np.nanmax(lat)), what="request")
+    return (out[:, 0:3].reshape(shape + (3,)), out[:, 3].reshape(shape), out[:, 4].reshape(shape),
+            out[:, 5].reshape(shape), out[:, 7:10].reshape(shape + (3,)), out[:, 10:13].reshape(shape + (3,)))
 
-    # first guess: spherical triangle, sphere radius = local geocentric radius + mean height
-    h_target = np.zeros_like(t)
-    if not callable(dem):
-        h_target = np.broadcast_to(np.asarray(dem, np.float64), shape).reshape(-1).copy()
-    rs = np.linalg.norm(pos, axis=-1)
-    nhat = -pos / rs[:, None]
-    vhat = vel / np.linalg.norm(vel, axis=-1)[:, None]
-    chat = np.cross(vhat, nhat)
-    chat /= np.linalg.norm(chat, axis=-1)[:, None]
-    that = np.cross(nhat, chat)
-    lat_c = np.arcsin(-nhat[:, 2])
-    r_local = A * B / np.sqrt((B * np.cos(lat_c)) ** 2 + (A * np.sin(lat_c)) ** 2)
 
-    def first_guess(h):
-        rt = r_local + h
-        cos_th = np.clip((rs**2 + rng**2 - rt**2) / (2.0 * rs * rng), -1.0, 1.0)
-        sin_th = np.sqrt(1.0 - cos_th**2)
-        along = c2 / (rng * np.linalg.norm(vel, axis=-1))
-        along = np.clip(along, -0.5, 0.5)
-        cross = sin_th * np.sqrt(np.maximum(1.0 - along**2, 0.0))
-        d = cos_th[:, None] * nhat + sign * cross[:, None] * chat + along[:, None] * that
-        return pos + rng[:, None] * d
+@numba.njit(cache=True, nogil=True)
+def _rdr2geo_many(t, rng, c2, heights, dem, use_dem, coef, t_ref, time, scale, n_herm, sign, tol_m, max_iter,
+                  accept_m, out):  # pragma: no cover - numba
+    """Solve every pixel; ``out[i]`` = x, y, z, lon, lat, hgt, misfit, pos (3), vel (3). Returns the
+    number of pixels without a solution (NaN)."""
+    pos = np.empty(3)
+    vel = np.empty(3)
+    n_bad = 0
+    for i in range(t.shape[0]):
+        hermite_state(coef, t_ref, time, scale, n_herm, t[i], pos, vel)
+        ok = _solve_pixel(pos, vel, rng[i], c2[i], heights[i], dem, use_dem, sign, tol_m, max_iter, accept_m,
+                          out[i])
+        if not ok:
+            n_bad += 1
+        out[i, 7:10] = pos
+        out[i, 10:13] = vel
+    return n_bad
 
-    # Each pixel iterates on its own (converged pixels are frozen), so a pixel's
-    # result does not depend on which other pixels share its block.
-    h_star = h_target.copy()
-    x = first_guess(h_star)
-    lon, lat, hgt = ecef_to_llh(x)
-    active = np.arange(t.size)
-    dh = np.zeros(0)
+
+@numba.njit(cache=True, nogil=True)
+def _cross(a0, a1, a2, b0, b1, b2):  # pragma: no cover - numba
+    return a1 * b2 - a2 * b1, a2 * b0 - a0 * b2, a0 * b1 - a1 * b0
+
+
+@numba.njit(cache=True, nogil=True)
+def _solve_pixel(pos, vel, rng, c2, h0, dem, use_dem, sign, tol_m, max_iter, accept_m,
+                 res):  # pragma: no cover - numba
+    px, py, pz = pos[0], pos[1], pos[2]
+    vx, vy, vz = vel[0], vel[1], vel[2]
+    # first guess: spherical triangle, sphere radius = local geocentric radius + height
+    rs = math.sqrt(px * px + py * py + pz * pz)
+    vn = math.sqrt(vx * vx + vy * vy + vz * vz)
+    n0, n1, n2 = -px / rs, -py / rs, -pz / rs
+    c0, c1, c2_ = _cross(vx / vn, vy / vn, vz / vn, n0, n1, n2)
+    cn = math.sqrt(c0 * c0 + c1 * c1 + c2_ * c2_)
+    c0, c1, c2_ = c0 / cn, c1 / cn, c2_ / cn
+    t0, t1, t2 = _cross(n0, n1, n2, c0, c1, c2_)
+    lat_c = math.asin(-n2)
+    r_local = A * B / math.sqrt((B * math.cos(lat_c)) ** 2 + (A * math.sin(lat_c)) ** 2)
+    h_target = 0.0 if use_dem else h0
+    h_star = h_target
+    rt = r_local + h_star
+    cos_th = min(max((rs * rs + rng * rng - rt * rt) / (2.0 * rs * rng), -1.0), 1.0)
+    sin_th = math.sqrt(1.0 - cos_th * cos_th)
+    along = min(max(c2 / (rng * vn), -0.5), 0.5)
+    cr = sign * sin_th * math.sqrt(max(1.0 - along * along, 0.0))
+    xx = px + rng * (cos_th * n0 + cr * c0 + along * t0)
+    xy = py + rng * (cos_th * n1 + cr * c1 + along * t1)
+    xz = pz + rng * (cos_th * n2 + cr * c2_ + along * t2)
+    dh = dh_prev = h_prev = 0.0
+    lon = lat = hgt = np.nan
     for it in range(max_iter):
-        xa = _newton_surface(x[active], pos[active], vel[active], rng[active], c2[active], h_star[active])
-        lo, la, hg = ecef_to_llh(xa)
-        x[active], lon[active], lat[active], hgt[active] = xa, lo, la, hg
-        if callable(dem):
-            ht = _dem_height(dem, lo, la)
-            h_target[active] = np.where(np.isfinite(ht), ht, hg)
-        dh = h_target[active] - hg
-        ok = np.abs(dh) < tol_m
-        # on slopes facing the radar the plain update overshoots and can cycle: damp it
-        # progressively (ISCE does the same after its first iterations)
-        relax = 1.0 if it < 10 else (0.5 if it < 25 else 0.25)
-        h_star[active] += np.where(ok, 0.0, relax * dh)
-        active = active[~ok]
-        dh = dh[~ok]
-        if active.size == 0:
+        xx, xy, xz = _newton_surface(xx, xy, xz, px, py, pz, vx, vy, vz, rng, c2, h_star)
+        lon, lat, hgt = ecef_to_llh_point(xx, xy, xz)
+        if use_dem:
+            ht = dem_height(dem, lon, lat)
+            h_target = ht if np.isfinite(ht) else hgt
+        dh = h_target - hgt
+        if abs(dh) < tol_m:
             break
-    if active.size:
-        # what is left sits in layover (more than one ground point at this range):
-        # accept millimetre misfits, mark the rest as having no solution
-        bad = active[np.abs(dh) > accept_m]
-        if bad.size == t.size:
-            raise GeometryError(f"rdr2geo did not converge for any of {t.size} pixels "
-                                f"(max height misfit {np.max(np.abs(dh)):.3g} m); check look side, DEM and orbit")
-        x[bad] = np.nan
-        lon[bad] = lat[bad] = hgt[bad] = np.nan
-    return (x.reshape(shape + (3,)), lon.reshape(shape), lat.reshape(shape), hgt.reshape(shape),
-            pos.reshape(shape + (3,)), vel.reshape(shape + (3,)))
+        # The misfit dh(h*) has slope -1 on flat ground (the plain update h* += dh is then
+        # exact) and s - 1 where the terrain rises by s metres per metre of h* along the
+        # range circle. A secant estimate of that slope converges in a few steps; where it
+        # is implausible (near layover) fall back to the plain update, damped progressively
+        # on slopes facing the radar, where it overshoots and can cycle (as ISCE does).
+        step = (1.0 if it < 10 else (0.5 if it < 25 else 0.25)) * dh
+        if it > 0 and it < 10 and h_star != h_prev:
+            slope = (dh - dh_prev) / (h_star - h_prev)
+            if -20.0 < slope < -0.1:
+                step = -dh / slope
+        dh_prev = dh
+        h_prev = h_star
+        h_star += step
+    res[6] = dh
+    if abs(dh) >= tol_m and abs(dh) > accept_m:
+        # layover (more than one ground point at this range): no solution
+        res[0:6] = np.nan
+        return False
+    res[0] = xx
+    res[1] = xy
+    res[2] = xz
+    res[3] = lon
+    res[4] = lat
+    res[5] = hgt
+    return True
 
 
-def _newton_surface(x, pos, vel, rng, c2, h_star, n_iter: int = 8):
-    """Newton iterations for range, Doppler and the inflated-ellipsoid surface.
-
-    A fixed number of iterations for every point (quadratic convergence makes
-    8 ample from the first guess), so results are independent of batching."""
+@numba.njit(cache=True, nogil=True)
+def _newton_surface(xx, xy, xz, px, py, pz, vx, vy, vz, rng, c2, h_star, max_iter=20,
+                    tol_m=1e-8):  # pragma: no cover - numba
+    """Newton iterations from ``x`` for range, Doppler and the inflated-ellipsoid surface
+    ``(x^2 + y^2)/(A+h*)^2 + z^2/(B+h*)^2 = 1``; 3x3 steps by Cramer's rule. Returns x (m)."""
     a2 = (A + h_star) ** 2
     b2 = (B + h_star) ** 2
-    for _ in range(n_iter):
-        d = x - pos
-        f = np.stack([
-            np.einsum("ij,ij->i", d, d) - rng**2,
-            np.einsum("ij,ij->i", vel, d) - c2,
-            (x[:, 0] ** 2 + x[:, 1] ** 2) / a2 + x[:, 2] ** 2 / b2 - 1.0,
-        ], axis=-1)
-        # closed-form 3x3 solve (Cramer's rule), much faster than batched np.linalg.solve
-        r0 = 2.0 * d
-        r1 = vel
-        r2 = np.stack([2.0 * x[:, 0] / a2, 2.0 * x[:, 1] / a2, 2.0 * x[:, 2] / b2], axis=-1)
-        c12 = np.cross(r1, r2)
-        c20 = np.cross(r2, r0)
-        c01 = np.cross(r0, r1)
-        det = np.einsum("ij,ij->i", r0, c12)
-        step = (f[:, 0:1] * c12 + f[:, 1:2] * c20 + f[:, 2:3] * c01) / det[:, None]
-        x = x - step
-    return x
+    for _ in range(max_iter):
+        dx, dy, dz = xx - px, xy - py, xz - pz
+        f0 = dx * dx + dy * dy + dz * dz - rng * rng
+        f1 = vx * dx + vy * dy + vz * dz - c2
+        f2 = (xx * xx + xy * xy) / a2 + xz * xz / b2 - 1.0
+        # Jacobian rows: 2d, v, grad(surface)
+        g0, g1, g2 = 2.0 * xx / a2, 2.0 * xy / a2, 2.0 * xz / b2
+        c12 = _cross(vx, vy, vz, g0, g1, g2)
+        c20 = _cross(g0, g1, g2, 2.0 * dx, 2.0 * dy, 2.0 * dz)
+        c01 = _cross(2.0 * dx, 2.0 * dy, 2.0 * dz, vx, vy, vz)
+        det = 2.0 * (dx * c12[0] + dy * c12[1] + dz * c12[2])
+        s0 = (f0 * c12[0] + f1 * c20[0] + f2 * c01[0]) / det
+        s1 = (f0 * c12[1] + f1 * c20[1] + f2 * c01[1]) / det
+        s2 = (f0 * c12[2] + f1 * c20[2] + f2 * c01[2]) / det
+        xx -= s0
+        xy -= s1
+        xz -= s2
+        if s0 * s0 + s1 * s1 + s2 * s2 < tol_m * tol_m:
+            break
+    return xx, xy, xz
 
 
 def rdr2geo(azimuth_time_s, slant_range_m, orbit: Orbit, *, wavelength_m: float, look_side: str | int,

@@ -279,6 +279,13 @@ class DemInterpolator:
                                     float(np.nanmax(lat)), what="request")
         return out
 
+    def raster(self) -> "DemRaster":
+        """The DEM as compiled geometry kernels take it (``fill_value`` outside the sample centres)."""
+        from ..geometry.dem_interp import DemRaster
+
+        return DemRaster.build(self.values, self.x0, self.dx, self.y0, self.dy, self.method, clamp=False,
+                               fill=self.fill_value)
+
     def __repr__(self) -> str:
         return (f"DemInterpolator({self.source!r}, method={self.method!r}, shape={self.shape}, "
                 f"extent={tuple(round(v, 6) for v in self.extent)})")

@@ -37,7 +37,7 @@ Signal model and sign conventions (stated once; copied into the truth store attr
 
 Geometry per pixel
 ------------------
-rdr2geo / geo2rdr are exact but slow per pixel (~10 us), so each grid gets a coarse
+rdr2geo / geo2rdr are exact but cost microseconds per pixel, so each grid gets a coarse
 lookup: the exact solutions at nodes every ``decimation`` pixels and at ``K`` constant
 ellipsoid heights (``rdr2geo`` with ``dem = h_k``). Per pixel, the fields are
 interpolated in (azimuth, range) with Keys cubic convolution and in height with the

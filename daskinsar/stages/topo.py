@@ -26,7 +26,7 @@ import dask.array as da
 import numpy as np
 import xarray as xr
 
-from ..geometry.dem_interp import interpolate_raster
+from ..geometry.dem_interp import DemRaster, interpolate_raster
 from ..geometry.geo2rdr import geo2rdr
 from ..geometry.los import los_angles
 from ..geometry.orbit import Orbit
@@ -52,6 +52,11 @@ class DemGrid:
         col = (np.asarray(lon_deg) - self.lon0_deg) / self.dlon_deg
         row = (np.asarray(lat_deg) - self.lat0_deg) / self.dlat_deg
         return interpolate_raster(self.heights_m, row, col, self.method)
+
+    def raster(self) -> DemRaster:
+        """The DEM as compiled geometry kernels take it (edge samples repeated outside)."""
+        return DemRaster.build(self.heights_m, self.lon0_deg, self.dlon_deg, self.lat0_deg, self.dlat_deg,
+                               self.method, clamp=True)
 
     @property
     def bounds(self) -> tuple[float, float, float, float]:
