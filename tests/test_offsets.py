@@ -31,42 +31,105 @@ def _read_vrt_raw(path: Path):
     return np.fromfile(path, dtype="<c8").reshape(ny, nx)
 
 
-def test_ampcor_accuracy_against_isce3_golden(data_dir):
-    """ISCE3's ampcor accuracy pair (coherence 0.8, true offset 0): window 32 lines x 64
-    samples (the golden grid of 13 x 12 windows fixes this orientation), search +/-20,
-    skip 32, first window at the half search range."""
+def _ampcor_accuracy_pair(data_dir):
     d = data_dir / "ampcor_accuracy"
     ref = _read_vrt_raw(d / "img1_WN_512x512_1x1_128")
     sec = _read_vrt_raw(d / "img2_WN_512x512_1x1_128")
-    gold_off = _read_envi(d / "golden" / "dense_offsets")     # bands: azimuth (down), range (across)
-    gold_snr = _read_envi(d / "golden" / "snr")[..., 0]
-    gold_cov = _read_envi(d / "golden" / "covariance")        # var_az, var_rg, cov_az_rg
+    gold = {name: _read_envi(d / "golden" / name) for name in
+            ("dense_offsets", "gross_offsets", "snr", "covariance", "correlation_peak")}
+    return ref, sec, gold
+
+
+def _ampcor_golden_run(ref, sec, gold, **kw):
+    """ISCE3's ampcor accuracy settings: window 32 lines x 64 samples (the golden grid of
+    13 x 12 windows fixes this orientation), search +/-20, skip 32, first window at the half
+    search range, raw oversampling 2, zoom window 8, surface oversampling 64, SNR box 21."""
     p = DenseOffsetParams(window_az=32, window_rg=64, search_az=20, search_rg=20, skip_az=32, skip_rg=32,
-                          raw_oversample=2, corr_oversample=64, zoom_window=8, corr_stat_window=21)
-    grid = window_grid(ref.shape, p, n_windows=gold_off.shape[:2])
-    ds = dense_offsets(da.from_array(ref, chunks=(200, 300)), da.from_array(sec, chunks=(256, 256)), p,
-                       grid=grid, windows_per_task=(5, 7)).compute()
-    got = np.stack([ds["azimuth"].values, ds["range"].values], axis=-1)
-    diff = np.abs(got - gold_off)
-    print("mean |diff| az/rg:", diff.mean(axis=(0, 1)), "max:", diff.max(axis=(0, 1)))
-    # ISCE3's own acceptance: mean within 0.02 px
-    assert np.all(diff.mean(axis=(0, 1)) < 0.02)
-    # every window within 0.1 px of the golden value wherever the golden value itself is
-    # within ISCE's 0.1 px of the known truth (offset 0); and within 0.1 px of the truth
-    # everywhere (the golden file has one window at -0.133 px in range, see report)
-    gold_ok = np.abs(gold_off) <= 0.1
-    assert np.all(diff[gold_ok] < 0.1)
-    assert np.all(np.abs(got) < 0.1)
-    # our estimator is at least as accurate as ISCE3's against the truth
-    assert np.sqrt(np.mean(got ** 2)) <= np.sqrt(np.mean(gold_off ** 2))
-    # SNR and covariance follow ampcor's definitions
+                          raw_oversample=2, corr_oversample=64, zoom_window=8, corr_stat_window=21, **kw)
+    grid = window_grid(ref.shape, p, n_windows=gold["dense_offsets"].shape[:2])
+    return dense_offsets(da.from_array(ref, chunks=(200, 300)), da.from_array(sec, chunks=(256, 256)), p,
+                         grid=grid, windows_per_task=(5, 7)).compute()
+
+
+def _check_snr_cov(ds, gold):
+    """SNR and covariance follow ampcor's definitions (both come from the raw surface)."""
+    gold_snr = gold["snr"][..., 0]
     snr = ds["snr"].values
     r = np.corrcoef(snr.ravel(), gold_snr.ravel())[0, 1]
     ratio = np.median(snr / gold_snr)
-    print(f"SNR: correlation {r:.6f}, median ratio {ratio:.6f}")
+    print(f"SNR: correlation {r:.6f}, median ratio {ratio:.6f}, max rel diff {np.max(np.abs(snr / gold_snr - 1)):.2e}")
     assert r > 0.99 and abs(ratio - 1) < 0.01
     cov = np.stack([ds["var_azimuth"].values, ds["var_range"].values, ds["cov_azimuth_range"].values], -1)
-    np.testing.assert_allclose(cov, gold_cov, rtol=1e-3, atol=1e-8)
+    np.testing.assert_allclose(cov, gold["covariance"], rtol=1e-3, atol=1e-8)
+
+
+def test_ampcor_reproduces_isce3_golden_in_every_window(data_dir):
+    """ISCE3's ampcor accuracy pair (coherence 0.8, true offset 0) with ISCE3's deramp as it
+    was when the golden outputs were made (``deramp_mode="isce3-legacy"``): every window's
+    dense offsets and fine correlation peak are ISCE3's, not just their mean."""
+    ref, sec, gold = _ampcor_accuracy_pair(data_dir)
+    ds = _ampcor_golden_run(ref, sec, gold, deramp_mode="isce3-legacy")
+    got = np.stack([ds["azimuth"].values, ds["range"].values], axis=-1)
+    diff = np.abs(got - gold["dense_offsets"])
+    print("legacy: mean |diff| az/rg:", diff.mean(axis=(0, 1)), "max:", diff.max(axis=(0, 1)),
+          "identical windows:", np.mean(np.all(diff < 1e-6, axis=-1)))
+    # ISCE3's own acceptance (0.1 px per window, 0.02 px mean), in every window, no exclusions
+    assert np.all(diff < 0.1) and np.all(diff.mean(axis=(0, 1)) < 0.02)
+    # and much closer: the same 1/128 px grid point in (nearly) every window, never more than one step off
+    assert np.mean(np.all(diff < 1e-6, axis=-1)) >= 0.95
+    assert np.all(diff <= 1.0 / 128 + 1e-6)
+    # the fine (oversampled) correlation peak is ISCE3's too: the deramp defect lowers it to ~0.43
+    peak_diff = np.abs(ds["peak"].values - gold["correlation_peak"][..., 0])
+    print("legacy: correlation peak max |diff|", peak_diff.max())
+    assert peak_diff.max() < 1e-3
+    assert np.all(gold["gross_offsets"] == 0)
+    _check_snr_cov(ds, gold)
+
+
+def test_ampcor_accuracy_against_isce3_golden(data_dir):
+    """The same pair with the correct deramp (default): within ISCE3's mean tolerance of
+    the golden values, and closer than ISCE3's golden values to the truth (offset 0)."""
+    ref, sec, gold = _ampcor_accuracy_pair(data_dir)
+    gold_off = gold["dense_offsets"]
+    ds = _ampcor_golden_run(ref, sec, gold)
+    got = np.stack([ds["azimuth"].values, ds["range"].values], axis=-1)
+    diff = np.abs(got - gold_off)
+    rms, rms_gold = np.sqrt(np.mean(got ** 2)), np.sqrt(np.mean(gold_off ** 2))
+    print("default: mean |diff| az/rg:", diff.mean(axis=(0, 1)), "max:", diff.max(axis=(0, 1)),
+          f"rms vs truth {rms:.4f} (golden {rms_gold:.4f})")
+    assert np.all(diff.mean(axis=(0, 1)) < 0.02)
+    # within 0.1 px of the truth in every window, and more accurate than the golden values
+    assert np.all(np.abs(got) < 0.1)
+    assert rms < 0.8 * rms_gold
+    # the fine correlation peak is the pair's amplitude correlation (not lowered by the deramp)
+    amp_corr = np.corrcoef(np.abs(ref).ravel(), np.abs(sec).ravel())[0, 1]
+    peak = ds["peak"].values
+    print(f"default: mean fine peak {peak.mean():.4f}, amplitude correlation {amp_corr:.4f}, "
+          f"golden peak {gold['correlation_peak'].mean():.4f}")
+    assert abs(peak.mean() - amp_corr) < 0.03 and peak.min() > 0.5
+    _check_snr_cov(ds, gold)
+
+
+def test_deramp_kernels():
+    """The deramp removes a linear phase ramp along the axes asked for and keeps amplitudes;
+    the ISCE3-legacy deramp is the identity when the window has no phase ramp and otherwise
+    changes amplitudes (the defect that lowered ISCE3's golden correlation peaks)."""
+    from daskinsar.stages.offsets import _deramp, _deramp_isce3_legacy
+
+    rng = np.random.default_rng(3)
+    amp = rng.uniform(0.5, 1.5, size=(2, 24, 40))
+    line, sample = np.arange(24)[:, None], np.arange(40)[None, :]
+    ramp = 0.3 * line + (-0.2) * sample
+    z = (amp * np.exp(1j * (ramp + 0.7))).astype(np.complex128)
+    for axis, left in (("azimuth", -0.2 * sample + 0 * line), ("range", 0.3 * line + 0 * sample),
+                       ("both", 0 * line + 0 * sample)):
+        out = _deramp(z, axis)
+        np.testing.assert_allclose(np.abs(out), amp, rtol=1e-12)
+        np.testing.assert_allclose(np.angle(out * np.exp(-1j * (left + 0.7))), 0.0, atol=1e-9)
+    flat = (amp * np.exp(0.7j)).astype(np.complex64)
+    np.testing.assert_array_equal(_deramp_isce3_legacy(flat), flat)
+    legacy = _deramp_isce3_legacy(z.astype(np.complex64))
+    assert np.max(np.abs(np.abs(legacy) - amp)) > 0.1
 
 
 def _simulated_pair(n=384, coherence=0.97, off=(0.37, 1.5e-3, -1.21, 1.2e-3), seed=11):
@@ -169,3 +232,24 @@ def test_window_grid_and_errors():
                        DenseOffsetParams(window_az=32, window_rg=32, search_az=4, search_rg=4, skip_az=32, skip_rg=32))
     with pytest.raises(ValueError, match="survive culling"):
         cull_offsets(ds, CullParams(snr_min=5.0))
+
+
+def test_deramp_makes_offsets_independent_of_doppler_ramp():
+    """An azimuth phase ramp (Doppler centroid 0.2 PRF) on both images must not change the
+    offsets with the default deramp; ISCE3's legacy deramp breaks on it (why it is opt-in)."""
+    ref, sec, truth = _simulated_pair(n=256, coherence=0.97, seed=5)
+    ramp = np.exp(2j * np.pi * 0.2 * np.arange(256))[:, None].astype(np.complex64)
+
+    def rms(r, s, mode):
+        p = SIM_PARAMS.model_copy(update={"deramp_mode": mode})
+        ds = dense_offsets(r, s, p).compute()
+        line, sample = np.meshgrid(ds.azimuth_center.values, ds.range_center.values, indexing="ij")
+        ta, tr = truth(line, sample)
+        return float(np.sqrt(np.mean(np.concatenate([(ds["azimuth"].values - ta).ravel(),
+                                                      (ds["range"].values - tr).ravel()]) ** 2)))
+
+    plain, ramped = rms(ref, sec, "azimuth"), rms(ref * ramp, sec * ramp, "azimuth")
+    legacy = rms(ref * ramp, sec * ramp, "isce3-legacy")
+    print(f"rms vs truth: no ramp {plain:.4f}, ramp {ramped:.4f}, ramp with legacy deramp {legacy:.4f}")
+    assert plain <= 0.02 and ramped <= 0.02 and abs(ramped - plain) < 0.002
+    assert legacy > 5 * ramped

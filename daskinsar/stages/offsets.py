@@ -15,10 +15,17 @@ Conventions
   amplitudes (mean removed) are cross-correlated and the surface normalised by the reference
   and local secondary energy (normalised cross-correlation); the integer peak is refined by
   2x FFT oversampling of the complex windows (after removing their mean phase ramp along
-  azimuth) around the peak, correlating those amplitudes again, and FFT-interpolating the
-  correlation surface by ``corr_oversample``. SNR = peak^2 / mean of the squared raw
+  azimuth, or the axes ``deramp_mode`` names) around the peak, correlating those amplitudes
+  again, and FFT-interpolating the correlation surface by ``corr_oversample``. SNR = peak^2 / mean of the squared raw
   correlation over a ``corr_stat_window`` box around the peak (ampcor's definition);
   covariance from the curvature of the raw correlation surface at the peak (ampcor's model).
+- ``deramp_mode="isce3-legacy"`` reproduces the deramp of ISCE3's CPU/GPU ampcor before its
+  deramp fix (isce3 PR #194), which made the golden outputs of ISCE3's ampcor accuracy test:
+  the azimuth phase step is applied along range and the range step along azimuth, and the
+  in-place complex multiply reuses the already-rotated real part, so the windows' amplitudes
+  are distorted and the fine correlation peak drops (about 0.43 instead of 0.60 on that
+  pair, offsets about 1.5x noisier against the truth). Use it only to compare with those
+  golden outputs; the default (``"azimuth"``) is the correct deramp.
 
 Block kernels are plain numpy (batched over windows); the stage function maps them over
 blocks of windows with dask, each task reading only the slices it needs.
@@ -27,6 +34,7 @@ blocks of windows with dask, each task reading only the slices it needs.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import dask
 import dask.array as da
@@ -69,7 +77,10 @@ class DenseOffsetParams(BaseModel):
     corr_oversample: int = Field(64, ge=1, description="oversampling of the fine correlation surface")
     zoom_window: int = Field(8, ge=2, description="size of the fine correlation surface (oversampled pixels)")
     corr_stat_window: int = Field(21, ge=3, description="box around the peak for SNR (raw correlation pixels)")
-    deramp: bool = Field(True, description="remove the mean azimuth phase ramp before oversampling")
+    deramp: bool = Field(True, description="remove the windows' mean phase ramp before oversampling")
+    deramp_mode: Literal["azimuth", "range", "both", "isce3-legacy"] = Field(
+        "azimuth", description="axes whose mean phase ramp is removed; \"isce3-legacy\" reproduces the "
+        "defective deramp of ISCE3 ampcor before isce3 PR #194 (for comparisons with its golden outputs only)")
 
     @property
     def half_zoom(self) -> int:
@@ -155,14 +166,51 @@ def fft_oversample(x: np.ndarray, factor: int, axes: tuple[int, int] = (-2, -1))
     return y * (factor * factor)
 
 
-def _deramp_azimuth(z: np.ndarray) -> np.ndarray:
-    """Remove each window's mean phase increment along azimuth (axis -2): the window is
-    multiplied by exp(-j * k * dphi), dphi = angle(sum z[k+1] conj(z[k]))."""
-    acc = np.sum(z[..., 1:, :] * np.conj(z[..., :-1, :]), axis=(-2, -1))
-    dphi = np.angle(acc)
-    k = np.arange(z.shape[-2])
-    ramp = np.exp(-1j * dphi[:, None] * k[None, :]).astype(z.dtype)
-    return z * ramp[:, :, None]
+def _deramp(z: np.ndarray, axis: str = "azimuth") -> np.ndarray:
+    """Remove each window's mean phase ramp along azimuth (axis -2), range (axis -1) or both.
+
+    ``z`` is (n, lines, samples) complex. Per axis the mean phase increment is
+    dphi = angle(sum z[k+1] conj(z[k])) (amplitude weighted) and the window is multiplied by
+    exp(-j k dphi), k the pixel index along that axis; amplitudes are unchanged.
+    """
+    z = np.asarray(z)
+    n = z.shape[0]
+    ramp_a = np.ones((n, z.shape[-2], 1), dtype=np.complex128)   # separable: azimuth x range
+    ramp_r = np.ones((n, 1, z.shape[-1]), dtype=np.complex128)
+    if axis in ("azimuth", "both"):
+        acc = np.sum(z[..., 1:, :] * np.conj(z[..., :-1, :]), axis=(-2, -1), dtype=np.complex128)
+        ramp_a = np.exp(-1j * np.angle(acc)[:, None, None] * np.arange(z.shape[-2])[None, :, None])
+    if axis in ("range", "both"):
+        acc = np.sum(z[..., :, 1:] * np.conj(z[..., :, :-1]), axis=(-2, -1), dtype=np.complex128)
+        ramp_r = np.exp(-1j * np.angle(acc)[:, None, None] * np.arange(z.shape[-1])[None, None, :])
+    return (z * (ramp_a * ramp_r).astype(z.dtype)).astype(z.dtype, copy=False)
+
+
+def _deramp_isce3_legacy(z: np.ndarray) -> np.ndarray:
+    """The deramp of ISCE3's ampcor before isce3 PR #194 (float32, as it computed it).
+
+    The mean phase steps along azimuth (pa) and range (pr) are estimated as in :func:`_deramp`
+    (products in complex64, sums in float64, angles rounded to float32), but the ramp is
+    applied with the axes swapped, phase = sample * pa + line * pr (radians, float32), and
+    the rotation by (c, s) = (cos, sin)(phase) is the aliased in-place update
+    x' = x c - y s, y' = y c + x' s (x, y the real and imaginary parts), which is not a
+    rotation: it changes the amplitudes. Kept only to reproduce ISCE3's golden test outputs.
+    """
+    z = np.asarray(z, dtype=np.complex64)
+    acc_a = np.sum(z[..., :-1, :] * np.conj(z[..., 1:, :]), axis=(-2, -1), dtype=np.complex128)
+    acc_r = np.sum(z[..., :, :-1] * np.conj(z[..., :, 1:]), axis=(-2, -1), dtype=np.complex128)
+    pa = np.arctan2(acc_a.imag, acc_a.real).astype(np.float32)
+    pr = np.arctan2(acc_r.imag, acc_r.real).astype(np.float32)
+    line = np.arange(z.shape[-2], dtype=np.float32)[None, :, None]
+    sample = np.arange(z.shape[-1], dtype=np.float32)[None, None, :]
+    phase = sample * pa[:, None, None] + line * pr[:, None, None]          # float32
+    c, s = np.cos(phase), np.sin(phase)
+    x, y = z.real, z.imag
+    x1 = x * c - y * s
+    y1 = y * c + x1 * s
+    out = np.empty(z.shape, dtype=np.complex64)
+    out.real, out.imag = x1, y1
+    return out
 
 
 def _box_sums(x: np.ndarray, h: int, w: int) -> np.ndarray:
@@ -305,9 +353,12 @@ def ampcor_windows(ref: np.ndarray, sec: np.ndarray, params: DenseOffsetParams) 
     sec_zoom = sec[np.arange(n)[:, None, None], ea[:, :, None], er[:, None, :]]
     ro = p.raw_oversample
     ref_c, sec_c = ref, sec_zoom
-    if p.deramp:
-        ref_c = _deramp_azimuth(ref_c)
-        sec_c = _deramp_azimuth(sec_c)
+    if p.deramp and p.deramp_mode == "isce3-legacy":
+        ref_c = _deramp_isce3_legacy(ref_c)
+        sec_c = _deramp_isce3_legacy(sec_c)
+    elif p.deramp:
+        ref_c = _deramp(ref_c, p.deramp_mode)
+        sec_c = _deramp(sec_c, p.deramp_mode)
     if ro > 1:
         ref_c = fft_oversample(ref_c, ro)
         sec_c = fft_oversample(sec_c, ro)
