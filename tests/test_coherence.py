@@ -141,3 +141,66 @@ def test_nan_pixels_stay_local():
     far[27:34, 32:39] = False
     np.testing.assert_allclose(b[far], a[far], rtol=1e-6)
     assert np.isfinite(b[27:34, 32:39]).sum() == 7 * 7 - 1
+
+
+def _brute_coherence(cross, pr, ps, window):
+    """Direct float64 window sums (truncated at the edges, non-finite samples as 0)."""
+    ha, hr = window[0] // 2, window[1] // 2
+    cross = np.where(np.isfinite(cross), cross, 0).astype(np.complex128)
+    pr = np.where(np.isfinite(pr), pr, 0).astype(np.float64)
+    ps = np.where(np.isfinite(ps), ps, 0).astype(np.float64)
+    out = np.zeros(cross.shape)
+    for i in range(cross.shape[0]):
+        for j in range(cross.shape[1]):
+            sl = (slice(max(i - ha, 0), i + ha + 1), slice(max(j - hr, 0), j + hr + 1))
+            den = np.sqrt(pr[sl].sum() * ps[sl].sum())
+            out[i, j] = min(abs(cross[sl].sum()) / den, 1.0) if den > 0 else 0.0
+    return out
+
+
+@pytest.mark.parametrize("window", [(1, 1), (3, 7), (5, 5), (7, 3)])
+def test_numba_coherence_kernels_against_brute_force(window):
+    from daskinsar.stages.coherence import coherence_kernel, slc_coherence_kernel
+
+    ref, sec = _correlated_pair((21, 26), 0.5, seed=21)
+    # a wide dynamic range (bright targets next to dark ones) and no-data pixels
+    ref = (ref * np.exp(np.random.default_rng(22).uniform(0, 6, ref.shape))).astype(np.complex64)
+    ref[4, 5] = np.nan
+    sec[10, 0] = np.inf
+    r, s = ref.astype(np.complex128), sec.astype(np.complex128)
+    with np.errstate(invalid="ignore"):
+        cross = r * np.conj(s)
+    want = _brute_coherence(cross, np.abs(r) ** 2, np.abs(s) ** 2, window)
+    bad = ~np.isfinite(cross)
+    assert bad.sum() == 2
+    got_slc = slc_coherence_kernel(ref, sec, window)
+    got = coherence_kernel(cross.astype(np.complex64), (np.abs(r) ** 2).astype(np.float32),
+                           (np.abs(s) ** 2).astype(np.float32), window)
+    for g in (got_slc, got):
+        assert g.dtype == np.float32
+        assert np.isnan(g[bad]).all() and np.isfinite(g[~bad]).all()
+        np.testing.assert_allclose(g[~bad], want[~bad], atol=2e-6, rtol=0)
+    if window == (1, 1):  # one pixel: |r s*| / (|r| |s|) = 1 exactly, whatever the brightness
+        np.testing.assert_allclose(got_slc[~bad], 1.0, atol=1e-6)
+
+
+def test_pipeline_coherence_from_fused_products_is_chunk_independent():
+    ref, sec = _correlated_pair((150, 181), 0.7, seed=23, phase=0.3)
+    geo = np.random.default_rng(24).uniform(-50, 50, ref.shape)
+    cohs = []
+    for chunks in ((150, 181), (37, 53)):
+        ds = interferogram(da.from_array(ref, chunks=chunks), da.from_array(sec * np.exp(-1j * geo).astype(np.complex64),
+                                                                             chunks=chunks), looks=(2, 3),
+                           geometric_phase=da.from_array(geo, chunks=chunks))
+        cohs.append(coherence(ds["ifg"].data, ds["power_reference"].data, ds["power_secondary"].data, (5, 5)).compute())
+    np.testing.assert_array_equal(cohs[0], cohs[1])
+    # 6 looks x 25 window pixels = 150 independent looks at gamma 0.7: the estimate is close to the truth
+    assert abs(np.median(cohs[0][2:-2, 2:-2]) - expected_coherence_estimate(0.7, 150)) < 0.02
+
+
+def test_slc_coherence_bitwise_chunk_independent():
+    ref, sec = _correlated_pair((90, 140), 0.5, seed=25)
+    ref = (ref * np.exp(np.random.default_rng(26).uniform(0, 5, ref.shape))).astype(np.complex64)
+    a = coherence_from_slcs(da.from_array(ref, chunks=(90, 140)), da.from_array(sec, chunks=(90, 140)), (5, 15))
+    b = coherence_from_slcs(da.from_array(ref, chunks=(19, 33)), da.from_array(sec, chunks=(19, 33)), (5, 15))
+    np.testing.assert_array_equal(a.compute(), b.compute())

@@ -122,3 +122,120 @@ def test_looks_from_posting_rule():
 def test_crossmul_shape_mismatch_is_an_error():
     with pytest.raises(ValueError, match="differ in shape"):
         crossmul(np.ones((4, 4), np.complex64), np.ones((4, 5), np.complex64))
+
+
+# ---------------------------------------------------------------------------
+# numba block kernels against independent float64 references
+# ---------------------------------------------------------------------------
+def _slc(shape, seed):
+    rng = np.random.default_rng(seed)
+    return (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(np.complex64)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("span", [np.pi, 2.0e3, 3.0e5])  # wrapped, flat-earth-sized, and very large phases
+def test_crossmul_kernel_phase_error_below_1e6_rad(dtype, span):
+    ref, sec = _slc((64, 300), 1), _slc((64, 300), 2)
+    phase = np.random.default_rng(3).uniform(-span, span, ref.shape).astype(dtype)
+    # quadrant boundaries, where the reduction switches branch
+    phase.ravel()[:40] = (np.arange(40) - 20) * (np.pi / 4)
+    got = crossmul_kernel(ref, sec, phase)
+    truth = ref.astype(np.complex128) * np.conj(sec.astype(np.complex128)) * np.exp(-1j * phase.astype(np.float64))
+    assert got.dtype == np.complex64 and got.shape == ref.shape
+    assert np.max(np.abs(np.angle(got * np.conj(truth)))) < 1e-6  # rad
+    assert np.max(np.abs(np.abs(got) / np.abs(truth) - 1)) < 1e-6
+
+
+def test_crossmul_kernel_no_phase_nan_and_layouts():
+    ref, sec = _slc((40, 50), 4), _slc((40, 50), 5)
+    truth = ref.astype(np.complex128) * np.conj(sec.astype(np.complex128))
+    scale = np.abs(ref) * np.abs(sec)
+    got = crossmul_kernel(ref, sec)
+    assert np.max(np.abs(got - truth) / scale) < 3e-7  # float32 rounding
+    # non-contiguous, other dtypes: same answer
+    got_t = crossmul_kernel(ref.T, sec.astype(np.complex128).T)
+    np.testing.assert_allclose(got_t, got.T, rtol=3e-7, atol=0)
+    # a NaN geometric phase (no data) gives a NaN pixel and nothing else
+    ph = np.zeros(ref.shape)
+    ph[7, 9] = np.nan
+    out = crossmul_kernel(ref, sec, ph)
+    assert np.isnan(out[7, 9])
+    assert np.isfinite(np.delete(out.ravel(), 7 * 50 + 9)).all()
+    with pytest.raises(ValueError, match="geometric phase"):
+        crossmul_kernel(ref, sec, ph[:, :-1])
+
+
+@pytest.mark.parametrize("looks", [(4, 4), (3, 5), (1, 7), (6, 1), (1, 1)])
+@pytest.mark.parametrize("dtype", [np.complex64, np.float32, np.complex128, np.float64])
+def test_multilook_kernel_against_float64_reference(looks, dtype):
+    la, lr = looks
+    x = _slc((12 * la, 10 * lr), 6) * 1e3 + (50 + 20j)  # an offset: sums that lose bits in float32
+    x = (x if np.dtype(dtype).kind == "c" else x.real).astype(dtype)
+    got = multilook_kernel(x, looks)
+    ref = x.astype(np.complex128).reshape(12, la, 10, lr).mean(axis=(1, 3))
+    double = np.dtype(dtype) in (np.complex128, np.float64)
+    single = np.complex64 if np.dtype(dtype).kind == "c" else np.float32
+    # single precision out, except that double precision is kept (lon/lat must not round to ~1 m)
+    assert got.dtype == (np.dtype(dtype) if double else single)
+    assert got.shape == (12, 10)
+    want = (ref if got.dtype.kind == "c" else ref.real).astype(got.dtype)
+    if double:  # same sum, another order
+        np.testing.assert_allclose(got, want, rtol=1e-13, atol=0)
+    else:  # the cell mean in float64 rounded once to float32
+        np.testing.assert_array_equal(got, want)
+    # strided / transposed views give the same answer
+    np.testing.assert_array_equal(multilook_kernel(np.ascontiguousarray(x.T).T, looks), got)
+    with pytest.raises(ValueError, match="not a multiple of looks"):
+        multilook_kernel(x[:-1], (2, 1))  # 12 * la - 1 rows
+
+
+def test_fused_interferogram_kernel_equals_unfused_path():
+    from daskinsar.stages.interferogram import interferogram_looks_kernel
+
+    n0, n1, looks = 60, 84, (4, 6)
+    ref, sec = _slc((n0, n1), 7), _slc((n0, n1), 8)
+    for phase in (None, np.random.default_rng(9).uniform(-500, 500, (n0, n1)).astype(np.float32),
+                  np.random.default_rng(9).uniform(-500, 500, (n0, n1))):
+        ifg, p_ref, p_sec = interferogram_looks_kernel(ref, sec, phase, looks)
+        assert (ifg.dtype, p_ref.dtype, p_sec.dtype) == (np.complex64, np.float32, np.float32)
+        ifg0 = multilook_kernel(crossmul_kernel(ref, sec, phase), looks)
+        pr0 = multilook_kernel(np.abs(ref) ** 2, looks)
+        ps0 = multilook_kernel(np.abs(sec) ** 2, looks)
+        amp = np.sqrt(pr0 * ps0)
+        assert np.max(np.abs(ifg - ifg0) / amp) < 2e-7  # float32 rounding of the per-pixel products
+        np.testing.assert_allclose(p_ref, pr0, rtol=3e-7)
+        np.testing.assert_allclose(p_sec, ps0, rtol=3e-7)
+        # and against a float64 reference
+        ph = 0.0 if phase is None else phase.astype(np.float64)
+        z = ref.astype(np.complex128) * np.conj(sec.astype(np.complex128)) * np.exp(-1j * ph)
+        z = z.reshape(n0 // 4, 4, n1 // 6, 6).mean(axis=(1, 3))
+        assert np.max(np.abs(ifg - z) / amp) < 1e-6
+    with pytest.raises(ValueError, match="not a multiple of looks"):
+        interferogram_looks_kernel(ref, sec, None, (7, 6))
+
+
+def test_interferogram_stage_fused_chunk_independent_and_equal_to_unfused():
+    n0, n1, looks = 130, 101, (4, 3)  # remainders in both directions are dropped
+    ref, sec = _slc((n0, n1), 10), _slc((n0, n1), 11)
+    geo = np.random.default_rng(12).uniform(-300, 300, (n0, n1)).astype(np.float32)
+    geo[65, 50] = np.nan  # one no-data pixel: its look cell is NaN, no other
+    a = interferogram(da.from_array(ref, chunks=(130, 101)), da.from_array(sec, chunks=(130, 101)), looks, geo)
+    b = interferogram(da.from_array(ref, chunks=(23, 17)), da.from_array(sec, chunks=(41, 29)), looks,
+                      da.from_array(geo, chunks=(50, 50)))
+    for name in ("ifg", "power_reference", "power_secondary", "amplitude"):
+        np.testing.assert_array_equal(a[name].values, b[name].values)
+    assert a["ifg"].shape == (32, 33)
+    ifg = a["ifg"].values
+    assert np.isnan(ifg[16, 16]) and np.isfinite(np.delete(ifg.ravel(), 16 * 33 + 16)).all()
+    assert np.isfinite(a["power_reference"].values).all()
+    # the unfused path: lazy crossmul then multilook, and the powers multilooked
+    ifg0 = multilook(crossmul(ref, sec, geo), looks).compute()
+    pr0 = multilook(np.abs(ref) ** 2, looks).compute()
+    ps0 = multilook(np.abs(sec) ** 2, looks).compute()
+    ok = np.isfinite(ifg0)
+    np.testing.assert_array_equal(ok, np.isfinite(ifg))
+    assert np.max(np.abs(ifg - ifg0)[ok] / np.sqrt(pr0 * ps0)[ok]) < 2e-7
+    np.testing.assert_allclose(a["power_reference"].values, pr0, rtol=3e-7)
+    np.testing.assert_allclose(a["power_secondary"].values, ps0, rtol=3e-7)
+    with pytest.raises(ValueError, match="geometric phase"):
+        interferogram(ref, sec, looks, geo[:, :-1])

@@ -40,6 +40,7 @@ terms are positive), so it is exact to float precision for any ``N`` and ``g < 1
 from __future__ import annotations
 
 import dask.array as da
+import numba
 import numpy as np
 import xarray as xr
 from scipy.special import gammaln, logsumexp
@@ -87,28 +88,135 @@ def box_sum(x: np.ndarray, window: tuple[int, int]) -> np.ndarray:
     return p[wa:wa + n0, wr:wr + n1] - p[:n0, wr:wr + n1] - p[wa:wa + n0, :n1] + p[:n0, :n1]
 
 
+@numba.njit(nogil=True)
+def _fin(x):  # pragma: no cover - compiled
+    """``x`` if finite else 0 (``x - x`` is NaN for inf and NaN): a select, vectorisable."""
+    return x if x - x == 0.0 else 0.0
+
+
+@numba.njit(nogil=True)
+def _window_row(c, hr, sums, out_row):  # pragma: no cover - compiled
+    """Coherence of one output row from the window's column sums.
+
+    ``c`` is (4, n1 + 2*hr) float64: re, im of the cross product, reference power,
+    secondary power, with ``hr`` zero columns on each side (the truncated window). The
+    range sums over ``j-hr .. j+hr`` are added in a fixed order (offset by offset, a
+    vectorisable pass), so a pixel's value does not depend on where its block starts.
+    ``sums`` is a (4, n1) work array.
+    """
+    n1 = out_row.shape[0]
+    sums[:] = 0.0
+    for q in range(4):
+        for d in range(2 * hr + 1):
+            for j in range(n1):
+                sums[q, j] += c[q, j + d]
+    for j in range(n1):
+        s_re = sums[0, j]
+        s_im = sums[1, j]
+        den = np.sqrt(max(sums[2, j], 0.0) * max(sums[3, j], 0.0))
+        num = np.sqrt(s_re * s_re + s_im * s_im)
+        out_row[j] = min(num / den, 1.0) if den > 0.0 else 0.0
+
+
+@numba.njit(cache=True, nogil=True)
+def _coherence_nb(cross, p_ref, p_sec, ha, hr, out):  # pragma: no cover - compiled
+    """Boxcar coherence from the cross product and the powers (non-finite samples count as 0)."""
+    n0, n1 = cross.shape
+    c = np.zeros((4, n1 + 2 * hr), dtype=np.float64)  # column sums, hr zero columns each side
+    sums = np.empty((4, n1), dtype=np.float64)
+    for i in range(n0):
+        c[:, hr:hr + n1] = 0.0
+        for k in range(max(0, i - ha), min(n0, i + ha + 1)):  # column sums, exact per row
+            for j in range(n1):
+                z = cross[k, j]
+                zr = np.float64(z.real)
+                zi = np.float64(z.imag)
+                ok = (zr - zr == 0.0) and (zi - zi == 0.0)
+                c[0, hr + j] += zr if ok else 0.0
+                c[1, hr + j] += zi if ok else 0.0
+                c[2, hr + j] += _fin(np.float64(p_ref[k, j]))
+                c[3, hr + j] += _fin(np.float64(p_sec[k, j]))
+        _window_row(c, hr, sums, out[i])
+        for j in range(n1):
+            z = cross[i, j]
+            if not (np.isfinite(z.real) and np.isfinite(z.imag)):
+                out[i, j] = np.nan  # no data stays no data
+
+
+@numba.njit(cache=True, nogil=True)
+def _slc_coherence_nb(ref, sec, ha, hr, out):  # pragma: no cover - compiled
+    """Boxcar coherence of two SLCs: ``r s*``, ``|r|^2``, ``|s|^2`` formed per pixel in float64."""
+    n0, n1 = ref.shape
+    c = np.zeros((4, n1 + 2 * hr), dtype=np.float64)  # column sums, hr zero columns each side
+    sums = np.empty((4, n1), dtype=np.float64)
+    for i in range(n0):
+        c[:, hr:hr + n1] = 0.0
+        for k in range(max(0, i - ha), min(n0, i + ha + 1)):
+            for j in range(n1):
+                rr = np.float64(ref[k, j].real)
+                ri = np.float64(ref[k, j].imag)
+                sr = np.float64(sec[k, j].real)
+                si = np.float64(sec[k, j].imag)
+                zr = rr * sr + ri * si
+                zi = ri * sr - rr * si
+                ok = (zr - zr == 0.0) and (zi - zi == 0.0)
+                c[0, hr + j] += zr if ok else 0.0
+                c[1, hr + j] += zi if ok else 0.0
+                c[2, hr + j] += _fin(rr * rr + ri * ri)
+                c[3, hr + j] += _fin(sr * sr + si * si)
+        _window_row(c, hr, sums, out[i])
+        for j in range(n1):
+            rr = np.float64(ref[i, j].real)
+            ri = np.float64(ref[i, j].imag)
+            sr = np.float64(sec[i, j].real)
+            si = np.float64(sec[i, j].imag)
+            if not (np.isfinite(rr * sr + ri * si) and np.isfinite(ri * sr - rr * si)):
+                out[i, j] = np.nan
+
+
+def _complex_block(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x)
+    return np.ascontiguousarray(x, dtype=x.dtype if x.dtype in (np.complex64, np.complex128) else np.complex128)
+
+
+def _real_block(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x)
+    return np.ascontiguousarray(x, dtype=x.dtype if x.dtype in (np.float32, np.float64) else np.float64)
+
+
 def coherence_kernel(cross: np.ndarray, power_reference: np.ndarray, power_secondary: np.ndarray,
                      window: tuple[int, int]) -> np.ndarray:
     """``|sum cross| / sqrt(sum P_ref * sum P_sec)`` over a centred boxcar window (float32, 0..1).
 
     ``cross`` is ``r s*`` (single-look) or the multilooked ``ifg``; the powers are
     ``|r|^2``, ``|s|^2`` or their multilooked means. Pixels whose window holds no power
-    give 0.
+    give 0. Windows are truncated at the block edges (zeros beyond); non-finite samples
+    count as 0 in the sums and a non-finite ``cross`` pixel is NaN in the output.
+    One numba pass: float64 window sums, no full-size temporaries.
     """
-    num = np.abs(box_sum(cross, window))
-    den = np.sqrt(np.maximum(box_sum(power_reference, window), 0.0) * np.maximum(box_sum(power_secondary, window), 0.0))
-    out = np.zeros(num.shape, dtype=np.float32)
-    ok = den > 0
-    out[ok] = np.minimum(num[ok] / den[ok], 1.0)
-    out[~np.isfinite(cross)] = np.nan  # no data (e.g. layover) stays no data
+    wa, wr = _check_window(window)
+    c = _complex_block(cross)
+    pr, ps = _real_block(power_reference), _real_block(power_secondary)
+    if pr.shape != c.shape or ps.shape != c.shape or c.ndim != 2:
+        raise ValueError(f"cross product {c.shape} and powers {pr.shape}, {ps.shape} must be 2-D of one shape")
+    out = np.empty(c.shape, dtype=np.float32)
+    _coherence_nb(c, pr, ps, wa // 2, wr // 2, out)
     return out
 
 
 def slc_coherence_kernel(reference: np.ndarray, secondary: np.ndarray, window: tuple[int, int]) -> np.ndarray:
-    """Full-resolution sample coherence of two coregistered SLC blocks, see :func:`coherence_kernel`."""
-    r = reference.astype(np.complex128, copy=False)
-    s = secondary.astype(np.complex128, copy=False)
-    return coherence_kernel(r * np.conj(s), (r * r.conj()).real, (s * s.conj()).real, window)
+    """Full-resolution sample coherence of two coregistered SLC blocks, see :func:`coherence_kernel`.
+
+    Fused: ``r s*`` and the powers are formed per pixel in float64 inside the window sums
+    (nothing full-size is materialised).
+    """
+    wa, wr = _check_window(window)
+    r, s = _complex_block(reference), _complex_block(secondary)
+    if r.shape != s.shape or r.ndim != 2:
+        raise ValueError(f"reference {r.shape} and secondary {s.shape} blocks must be 2-D of one shape")
+    out = np.empty(r.shape, dtype=np.float32)
+    _slc_coherence_nb(r, s, wa // 2, wr // 2, out)
+    return out
 
 
 def phsig_kernel(ifg: np.ndarray, window: tuple[int, int]) -> np.ndarray:

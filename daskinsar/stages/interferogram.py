@@ -25,6 +25,13 @@ Products (``interferogram`` group, ISCE ``topophase.flat`` equivalent)
 
 Every output pixel depends only on its own look cell, so results do not depend on the
 dask chunking (chunks are rounded to multiples of the looks before ``map_blocks``).
+
+Implementation: the block kernels are single-pass numba loops (these stages are
+memory-bound). :func:`interferogram` uses one fused kernel,
+:func:`interferogram_looks_kernel`, that reads reference, secondary and geometric phase
+once and writes only the multilooked ``ifg`` and powers; it equals
+``multilook_kernel(crossmul_kernel(...))`` and ``multilook_kernel(|x|^2)`` to float32
+rounding (per-pixel products in float32, cell sums in float64).
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from __future__ import annotations
 import math
 
 import dask.array as da
+import numba
 import numpy as np
 import xarray as xr
 
@@ -42,6 +50,8 @@ __all__ = [
     "looks_from_posting",
     "crossmul",
     "multilook",
+    "interferogram_looks_kernel",
+    "interferogram_looks",
     "interferogram",
 ]
 
@@ -49,35 +59,266 @@ __all__ = [
 # ---------------------------------------------------------------------------
 # block kernels (numpy in, numpy out)
 # ---------------------------------------------------------------------------
+# The per-pixel work is a few flops on 20-28 bytes of memory, so these kernels are
+# memory-bound: each is one numba pass over its inputs with no full-size temporaries.
+# numba has no vector sin/cos here (no SVML), so the geometric phase is turned into a
+# phasor by a polynomial the compiler can vectorise: the phase (rad) is reduced to
+# r in [-pi/4, pi/4] around the nearest multiple q*pi/2 in float64 (error < 1e-9 rad for
+# |phase| < 1e6 rad), sin(r) and cos(r) are Taylor polynomials evaluated in float32
+# (truncation < 2e-9, evaluation error ~1e-7), and the quadrant q mod 4 swaps/negates them.
+# fastmath is limited to flags that keep NaN/inf semantics (no-data pixels stay NaN).
+_FAST = {"contract", "arcp", "nsz"}
+_TWO_OVER_PI = 2.0 / math.pi
+_PI_OVER_2 = math.pi / 2.0
+
+
+@numba.njit(nogil=True, fastmath=_FAST)
+def _cis_neg(phase):  # pragma: no cover - compiled
+    """``(cos(phase), -sin(phase))`` as float32 for a phase in rad (float32 or float64)."""
+    p = np.float64(phase)
+    q = np.floor(p * _TWO_OVER_PI + 0.5)  # nearest quadrant (float: NaN stays NaN)
+    r = np.float32(p - q * _PI_OVER_2)  # |r| <= pi/4
+    r2 = r * r
+    sn = r * (np.float32(1.0) + r2 * (np.float32(-1.0 / 6.0) + r2 * (np.float32(1.0 / 120.0) + r2 * (
+        np.float32(-1.0 / 5040.0) + r2 * np.float32(1.0 / 362880.0)))))
+    cs = np.float32(1.0) + r2 * (np.float32(-0.5) + r2 * (np.float32(1.0 / 24.0) + r2 * (np.float32(-1.0 / 720.0) + r2 * (
+        np.float32(1.0 / 40320.0) + r2 * np.float32(-1.0 / 3628800.0)))))
+    m = q - 4.0 * np.floor(q * 0.25)  # quadrant 0..3
+    c = cs
+    s = sn
+    if m == 1.0:
+        c = -sn
+        s = cs
+    elif m == 2.0:
+        c = -cs
+        s = -sn
+    elif m == 3.0:
+        c = sn
+        s = -cs
+    if p != p:  # NaN phase: no data
+        c = np.float32(np.nan)
+    return c, -s
+
+
+@numba.njit(nogil=True, fastmath=_FAST)
+def _xmul(r, s):  # pragma: no cover - compiled
+    """``r * conj(s)`` of two complex64 values as (real, imag) float32."""
+    rr, ri = np.float32(r.real), np.float32(r.imag)
+    sr, si = np.float32(s.real), np.float32(s.imag)
+    return rr * sr + ri * si, ri * sr - rr * si
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_FAST)
+def _crossmul_nb(ref, sec, out):  # pragma: no cover - compiled
+    n0, n1 = ref.shape
+    for i in range(n0):
+        for j in range(n1):
+            re, im = _xmul(ref[i, j], sec[i, j])
+            out[i, j] = complex(re, im)
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_FAST)
+def _crossmul_phase_nb(ref, sec, phase, out):  # pragma: no cover - compiled
+    n0, n1 = ref.shape
+    for i in range(n0):
+        for j in range(n1):
+            re, im = _xmul(ref[i, j], sec[i, j])
+            c, s = _cis_neg(phase[i, j])  # exp(-1j*phase) = c + 1j*s
+            out[i, j] = complex(re * c - im * s, re * s + im * c)
+
+
+def _as_c64(x: np.ndarray) -> np.ndarray:
+    """complex64, C-contiguous (one compiled layout; dask blocks normally already are)."""
+    return np.ascontiguousarray(x, dtype=np.complex64)
+
+
+def _as_phase(phase: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    ph = np.asarray(phase)
+    ph = np.ascontiguousarray(ph, dtype=ph.dtype if ph.dtype in (np.float32, np.float64) else np.float64)
+    if ph.shape != shape:
+        raise ValueError(f"geometric phase block {ph.shape} does not match the SLC block {shape}")
+    return ph
+
+
 def crossmul_kernel(reference: np.ndarray, secondary: np.ndarray, phase: np.ndarray | None = None) -> np.ndarray:
     """``reference * conj(secondary) * exp(-1j*phase)`` as complex64.
 
     Parameters
     ----------
     reference, secondary : complex SLC blocks of the same shape (coregistered).
-    phase : optional real block, geometric (flat-earth + topographic) phase in rad to remove.
+    phase : optional real block, geometric (flat-earth + topographic) phase in rad to
+        remove; float32 or float64 (used as given, reduced modulo pi/2 in float64; the
+        phasor error is below 1e-6 rad). A NaN phase gives a NaN pixel.
+
+    One pass in numba (products in float32), no temporaries.
     """
-    ifg = reference.astype(np.complex64, copy=False) * np.conj(secondary.astype(np.complex64, copy=False))
-    if phase is not None:
-        ph = np.asarray(phase, dtype=np.float32)
-        ifg *= (np.cos(ph) - 1j * np.sin(ph)).astype(np.complex64)
-    return ifg.astype(np.complex64, copy=False)
+    ref, sec = _as_c64(reference), _as_c64(secondary)
+    if ref.shape != sec.shape or ref.ndim != 2:
+        raise ValueError(f"reference {ref.shape} and secondary {sec.shape} blocks must be 2-D of one shape")
+    out = np.empty(ref.shape, dtype=np.complex64)
+    if phase is None:
+        _crossmul_nb(ref, sec, out)
+    else:
+        _crossmul_phase_nb(ref, sec, _as_phase(phase, ref.shape), out)
+    return out
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_FAST)
+def _multilook_nb(x, la, lr, nc, out):  # pragma: no cover - compiled
+    """Cell means of a real 2-D array whose rows hold ``nc`` interleaved components per
+    pixel (1: real, 2: complex as re, im); ``out`` is the same layout, float32.
+
+    Input rows are added in turn into one float64 row accumulator (a vectorisable
+    element-wise pass, input read once, row by row); after ``la`` rows it is reduced over
+    each cell's ``lr`` pixels into one output row.
+    """
+    m0 = out.shape[0]
+    m1 = out.shape[1] // nc
+    w = m1 * lr * nc
+    acc = np.empty(w, dtype=np.float64)
+    scale = 1.0 / (la * lr)
+    for io in range(m0):
+        row = x[io * la]
+        for j in range(w):
+            acc[j] = np.float64(row[j])
+        for k in range(1, la):
+            row = x[io * la + k]
+            for j in range(w):
+                acc[j] += np.float64(row[j])
+        for jo in range(m1):
+            for c in range(nc):
+                s = 0.0
+                for l in range(lr):
+                    s += acc[(jo * lr + l) * nc + c]
+                out[io, jo * nc + c] = s * scale
 
 
 def multilook_kernel(x: np.ndarray, looks: tuple[int, int]) -> np.ndarray:
     """Boxcar mean over non-overlapping ``(az_looks, rg_looks)`` cells.
 
     The block's shape must be a multiple of ``looks`` (the stage function ensures it).
-    Sums are accumulated in double precision; the output keeps the input's dtype kind
-    (complex64 for complex, float32 for real).
+    Sums are accumulated in double precision; the output is single precision (complex64,
+    float32) unless the input is double precision (complex128, float64: kept, e.g. for
+    longitude/latitude in deg, where float32 would round to ~1 m). One numba pass that
+    streams the input row by row into a row of double-precision cell accumulators.
     """
     la, lr = int(looks[0]), int(looks[1])
+    x = np.asarray(x)
+    if x.ndim != 2:
+        raise ValueError(f"multilook needs a 2-D block, got shape {x.shape}")
     n0, n1 = x.shape
+    if la < 1 or lr < 1:
+        raise ValueError(f"looks must be positive integers, got {looks}")
     if n0 % la or n1 % lr:
         raise ValueError(f"block shape {x.shape} is not a multiple of looks {looks}")
-    acc = np.complex128 if np.iscomplexobj(x) else np.float64
-    out = x.reshape(n0 // la, la, n1 // lr, lr).sum(axis=(1, 3), dtype=acc) / (la * lr)
-    return out.astype(np.complex64 if np.iscomplexobj(x) else np.float32)
+    if np.iscomplexobj(x):
+        if x.dtype != np.complex64 and x.dtype != np.complex128:
+            x = x.astype(np.complex128)
+        x = np.ascontiguousarray(x)
+        out = np.empty((n0 // la, n1 // lr), dtype=_looks_dtype(x.dtype))
+        # complex rows as interleaved (re, im) real rows
+        _multilook_nb(x.view(x.real.dtype), la, lr, 2, out.view(out.real.dtype))
+    else:
+        x = np.ascontiguousarray(x, dtype=x.dtype if x.dtype in (np.float32, np.float64) else np.float64)
+        out = np.empty((n0 // la, n1 // lr), dtype=_looks_dtype(x.dtype))
+        _multilook_nb(x, la, lr, 1, out)
+    return out
+
+
+def _looks_dtype(dtype) -> np.dtype:
+    """Output dtype of a multilook: double precision kept, everything else single."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "c":
+        return np.dtype(np.complex128 if dtype == np.complex128 else np.complex64)
+    return np.dtype(np.float64 if dtype == np.float64 else np.float32)
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_FAST)
+def _ifg_looks_nb(ref, sec, phase, la, lr, ifg, p_ref, p_sec):  # pragma: no cover - compiled
+    """Fused kernel; ``phase`` is a 2-D array or None (numba compiles each case separately).
+
+    Per pixel the float32 products of :func:`crossmul_kernel` and the two powers are added
+    into float64 row accumulators (one vectorisable pass per input row); every ``la`` rows
+    they are reduced over each cell's ``lr`` pixels into one output row.
+    """
+    m0, m1 = ifg.shape
+    n1 = m1 * lr
+    a_re = np.empty(n1, dtype=np.float64)
+    a_im = np.empty(n1, dtype=np.float64)
+    a_pr = np.empty(n1, dtype=np.float64)
+    a_ps = np.empty(n1, dtype=np.float64)
+    scale = 1.0 / (la * lr)
+    for io in range(m0):
+        a_re[:] = 0.0
+        a_im[:] = 0.0
+        a_pr[:] = 0.0
+        a_ps[:] = 0.0
+        for k in range(la):
+            i = io * la + k
+            rrow = ref[i]
+            srow = sec[i]
+            if phase is None:
+                for j in range(n1):
+                    r = rrow[j]
+                    s = srow[j]
+                    re, im = _xmul(r, s)
+                    a_re[j] += np.float64(re)
+                    a_im[j] += np.float64(im)
+                    a_pr[j] += np.float64(r.real * r.real + r.imag * r.imag)
+                    a_ps[j] += np.float64(s.real * s.real + s.imag * s.imag)
+            else:
+                prow = phase[i]
+                for j in range(n1):
+                    r = rrow[j]
+                    s = srow[j]
+                    re, im = _xmul(r, s)
+                    c, sn = _cis_neg(prow[j])
+                    a_re[j] += np.float64(re * c - im * sn)
+                    a_im[j] += np.float64(re * sn + im * c)
+                    a_pr[j] += np.float64(r.real * r.real + r.imag * r.imag)
+                    a_ps[j] += np.float64(s.real * s.real + s.imag * s.imag)
+        for jo in range(m1):
+            sre = 0.0
+            sim = 0.0
+            spr = 0.0
+            sps = 0.0
+            for l in range(jo * lr, jo * lr + lr):
+                sre += a_re[l]
+                sim += a_im[l]
+                spr += a_pr[l]
+                sps += a_ps[l]
+            ifg[io, jo] = complex(sre * scale, sim * scale)
+            p_ref[io, jo] = spr * scale
+            p_sec[io, jo] = sps * scale
+
+
+def interferogram_looks_kernel(reference: np.ndarray, secondary: np.ndarray, phase: np.ndarray | None,
+                               looks: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fused crossmul + multilook + powers: one pass over ``reference``, ``secondary``, ``phase``.
+
+    Returns the multilooked ``ifg = mean(ref * conj(sec) * exp(-1j*phase))`` (complex64)
+    and ``power_reference = mean(|ref|^2)``, ``power_secondary = mean(|sec|^2)`` (float32),
+    each over non-overlapping ``(az_looks, rg_looks)`` cells. Per pixel the products are
+    formed in float32 exactly as :func:`crossmul_kernel` does; the cell sums are in float64,
+    so the result equals ``multilook_kernel(crossmul_kernel(...))`` to float32 rounding.
+    The block's shape must be a multiple of ``looks``.
+    """
+    la, lr = int(looks[0]), int(looks[1])
+    ref, sec = _as_c64(reference), _as_c64(secondary)
+    if ref.shape != sec.shape or ref.ndim != 2:
+        raise ValueError(f"reference {ref.shape} and secondary {sec.shape} blocks must be 2-D of one shape")
+    n0, n1 = ref.shape
+    if la < 1 or lr < 1:
+        raise ValueError(f"looks must be positive integers, got {looks}")
+    if n0 % la or n1 % lr:
+        raise ValueError(f"block shape {ref.shape} is not a multiple of looks {looks}")
+    shape = (n0 // la, n1 // lr)
+    ifg = np.empty(shape, dtype=np.complex64)
+    p_ref = np.empty(shape, dtype=np.float32)
+    p_sec = np.empty(shape, dtype=np.float32)
+    ph = None if phase is None else _as_phase(phase, ref.shape)
+    _ifg_looks_nb(ref, sec, ph, la, lr, ifg, p_ref, p_sec)
+    return ifg, p_ref, p_sec
 
 
 def _power_kernel(x: np.ndarray) -> np.ndarray:
@@ -172,11 +413,11 @@ def multilook(x, looks: tuple[int, int]) -> da.Array:
     if la < 1 or lr < 1:
         raise ValueError(f"looks must be positive integers, got {looks}")
     x = _as_dask(x)
+    dtype = _looks_dtype(x.dtype)
     if (la, lr) == (1, 1):
-        return x.astype(np.complex64 if np.iscomplexobj(x) else np.float32)
+        return x.astype(dtype)
     x = _look_ready(x, (la, lr))
     out_chunks = (tuple(c // la for c in x.chunks[0]), tuple(c // lr for c in x.chunks[1]))
-    dtype = np.complex64 if np.iscomplexobj(x) else np.float32
     return da.map_blocks(multilook_kernel, x, looks=(la, lr), chunks=out_chunks, dtype=dtype, token="multilook")
 
 
@@ -184,6 +425,46 @@ def look_coordinates(c: np.ndarray, look: int) -> np.ndarray:
     """Coordinates of multilooked pixels: the mean over each look cell (trailing remainder dropped)."""
     n = (len(c) // look) * look
     return np.asarray(c[:n], dtype=np.float64).reshape(-1, look).mean(axis=1)
+
+
+def _looks_block(reference, secondary, phase=None, *, looks):
+    """Fused kernel on one block, its three products packed as one (3, ...) complex64 block."""
+    ifg, p_ref, p_sec = interferogram_looks_kernel(reference, secondary, phase, looks)
+    out = np.empty((3,) + ifg.shape, dtype=np.complex64)
+    out[0] = ifg
+    out[1] = p_ref
+    out[2] = p_sec
+    return out
+
+
+def interferogram_looks(reference, secondary, looks: tuple[int, int], geometric_phase=None
+                        ) -> tuple[da.Array, da.Array, da.Array]:
+    """Lazy multilooked ``ifg`` (complex64), ``power_reference``, ``power_secondary`` (float32).
+
+    One fused pass (:func:`interferogram_looks_kernel`) per block: the full-resolution
+    interferogram and powers are never materialised. Inputs are cropped to whole look cells
+    and rechunked to multiples of the looks, so the result does not depend on their chunks.
+    """
+    la, lr = int(looks[0]), int(looks[1])
+    if la < 1 or lr < 1:
+        raise ValueError(f"looks must be positive integers, got {looks}")
+    ref = _as_dask(reference)
+    sec = _as_dask(secondary, ref)
+    _check_same_grid(ref, sec)
+    ph = None
+    if geometric_phase is not None:
+        ph = _as_dask(geometric_phase, ref)
+        if ph.shape != ref.shape:
+            raise ValueError(f"geometric phase {ph.shape} does not match the SLC grid {ref.shape}")
+    ref = _look_ready(ref, (la, lr))
+    n0, n1 = ref.shape
+    args = [ref, sec[:n0, :n1].rechunk(ref.chunks)]
+    if ph is not None:
+        args.append(ph[:n0, :n1].rechunk(ref.chunks))
+    out_chunks = ((3,), tuple(c // la for c in ref.chunks[0]), tuple(c // lr for c in ref.chunks[1]))
+    packed = da.map_blocks(_looks_block, *args, looks=(la, lr), chunks=out_chunks, new_axis=0,
+                           dtype=np.complex64, token="interferogram-looks")
+    return packed[0], packed[1].real, packed[2].real
 
 
 def interferogram(reference, secondary, looks: tuple[int, int] = (1, 1), geometric_phase=None) -> xr.Dataset:
@@ -203,13 +484,7 @@ def interferogram(reference, secondary, looks: tuple[int, int] = (1, 1), geometr
     ``power_secondary`` (float32), dims ``(azimuth, range)``, attrs ``looks``.
     """
     la, lr = int(looks[0]), int(looks[1])
-    ref = _as_dask(reference)
-    sec = _as_dask(secondary, ref)
-    _check_same_grid(ref, sec)
-    sec = sec.rechunk(ref.chunks)
-    ifg = multilook(crossmul(ref, sec, geometric_phase), (la, lr))
-    p_ref = multilook(da.map_blocks(_power_kernel, ref, dtype=np.float32, token="power-reference"), (la, lr))
-    p_sec = multilook(da.map_blocks(_power_kernel, sec, dtype=np.float32, token="power-secondary"), (la, lr))
+    ifg, p_ref, p_sec = interferogram_looks(reference, secondary, (la, lr), geometric_phase)
     amp = da.sqrt(p_ref * p_sec).astype(np.float32)
     dims = ("azimuth", "range")
     coords = {}
