@@ -20,6 +20,7 @@ Conventions
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Callable
 
@@ -59,46 +60,250 @@ def sinc_table(n_taps: int = 8, steps: int = 2048, beta: float = 4.0) -> np.ndar
     return w / w.sum(axis=1, keepdims=True)
 
 
+_STRIP = 256  # output columns per strip: the strip's row caches (64 KiB) stay in L2, src lines are read in runs
+
+
+@functools.lru_cache(maxsize=8)
+def _tables(n_taps: int, steps: int, beta: float) -> tuple[np.ndarray, np.ndarray]:
+    """Read-only kernel table (float64) and its float32 copy, computed once per setting
+    (``sinc_table`` takes milliseconds: i0 over the whole table)."""
+    t64 = np.ascontiguousarray(sinc_table(n_taps, steps, beta), dtype=np.float64)
+    t32 = t64.astype(np.float32)
+    t64.setflags(write=False)
+    t32.setflags(write=False)
+    return t64, t32
+
+
 @numba.njit(cache=True, nogil=True, fastmath=True)
-def _resample_kernel(src, origin_a, origin_r, n_sec_a, n_sec_r, out_a0, out_r0,
-                     az_off, rg_off, fd_dt, table, steps, out, flag):  # pragma: no cover - numba
+def _edge_pixel(src, origin_a, origin_r, y, x, fd_dt, table, steps):  # pragma: no cover - numba
+    """One output pixel whose taps leave ``src`` (taps outside count as zeros), complex128.
+
+    y, x: source position (secondary lines, samples); fd_dt: carrier, cycles per line."""
+    n_taps = table.shape[1]
+    h = n_taps // 2 - 1
+    n_src_a, n_src_r = src.shape
+    iy = int(math.floor(y))
+    ix = int(math.floor(x))
+    ky = int((y - iy) * steps + 0.5)
+    kx = int((x - ix) * steps + 0.5)
+    m0 = iy - h
+    c0 = ix - h
+    ph = -2.0 * math.pi * fd_dt
+    rot = complex(math.cos(ph), math.sin(ph))
+    ph0 = ph * (m0 - y)
+    car = complex(math.cos(ph0), math.sin(ph0))
+    acc = 0j
+    la = m0 - origin_a
+    lr = c0 - origin_r
+    b0 = max(0, -lr)
+    b1 = min(n_taps, n_src_r - lr)
+    for a in range(n_taps):
+        if la + a >= 0 and la + a < n_src_a:
+            row = 0j
+            for b in range(b0, b1):
+                row += table[kx, b] * src[la + a, lr + b]
+            acc += table[ky, a] * car * row
+        car *= rot
+    return acc
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True, inline="always")
+def _row_value(src_f, l, c2, table32, kx, n_taps):  # pragma: no cover - numba
+    """Range-interpolated value of src line ``l`` (re, im float32): sum_b table32[kx, b] src[l, c2/2 + b],
+    ``src_f`` being src viewed as interleaved float32; n_taps even. Two partial sums per component
+    (even / odd taps) halve the dependency chains. The single code path for every row value."""
+    r0 = np.float32(0.0)
+    i0 = np.float32(0.0)
+    r1 = np.float32(0.0)
+    i1 = np.float32(0.0)
+    for q in range(n_taps // 2):
+        b = 2 * q
+        k = c2 + 2 * b
+        w0 = table32[kx, b]
+        w1 = table32[kx, b + 1]
+        r0 += w0 * src_f[l, k]
+        i0 += w0 * src_f[l, k + 1]
+        r1 += w1 * src_f[l, k + 2]
+        i1 += w1 * src_f[l, k + 3]
+    return r0 + r1, i0 + i1
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True, inline="always")
+def _cis(angle):  # pragma: no cover - numba
+    """(cos, sin) of ``angle`` (rad, float64), |error| < 1e-9: reduction to [-pi, pi], Taylor
+    series of the half angle in [-pi/2, pi/2], one double-angle step. Cheaper than libm here."""
+    u = 0.5 * (angle - 2.0 * math.pi * math.floor(angle / (2.0 * math.pi) + 0.5))
+    u2 = u * u
+    sh = u * (1.0 + u2 * (-1.0 / 6 + u2 * (1.0 / 120 + u2 * (-1.0 / 5040 + u2 * (1.0 / 362880 + u2 * (
+        -1.0 / 39916800 + u2 * (1.0 / 6227020800)))))))
+    ch = 1.0 + u2 * (-0.5 + u2 * (1.0 / 24 + u2 * (-1.0 / 720 + u2 * (1.0 / 40320 + u2 * (
+        -1.0 / 3628800 + u2 * (1.0 / 479001600 + u2 * (-1.0 / 87178291200)))))))
+    return ch * ch - sh * sh, 2.0 * sh * ch
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def _resample_kernel(src, src_f, origin_a, origin_r, n_sec_a, n_sec_r, out_a0, out_r0,
+                     az_off, rg_off, fd_dt, has_carrier, table, table32, steps, strip,
+                     out, flag):  # pragma: no cover - numba
+    """Windowed-sinc resampling of one block (see the module docstring for conventions).
+
+    src : complex64 (n_src_a, n_src_r) secondary samples, first at absolute pixel
+        (origin_a, origin_r); ``src_f`` is the same memory viewed as float32 (n_src_a, 2 n_src_r).
+    az_off, rg_off : float64 (ni, nj) offsets, pixels; fd_dt : float64 (ni, nj) or (1, 1) (constant) carrier,
+        cycles per line; has_carrier : False when fd_dt is all zero (the carrier factors are then 1).
+    table, table32 : kernel table (steps + 1, n_taps) in float64 and float32.
+    out, flag : complex64 / bool (ni, nj) outputs.
+
+    Separable 2-D interpolation, with m0 = floor(y) - h the first azimuth tap line. The "row
+    value" R(l; ix, kx) = sum_b table[kx, b] src[l, ix - h + b] is the range-interpolated value
+    of source line l, and the output is
+        sum_a table[ky, a] exp(j ph (m0 + a - y)) R(m0 + a; ix, kx)
+        = exp(-j ph fy) * sum_a table[ky, a] exp(j ph (a - h)) R(m0 + a; ix, kx),
+    ph = -2 pi fd_dt (rad per line), fy = y - floor(y). The factors exp(j ph (a - h)) are
+    recomputed only when fd_dt changes; sums are float32 with float64 phases.
+    Row values depend only on (l, ix, kx): walking down an output column they are kept in a
+    per-column cache of consecutive lines [lo, hi) for the column's current (ix, kx), stored
+    twice in a ring of 2 * ring slots so the taps of any pixel are contiguous. A cached value is
+    bit-identical to a recomputed one (one code path computes it), so results do not depend on
+    how the image is blocked. Columns are processed in strips of ``strip``. Pixels whose taps
+    leave ``src`` go to ``_edge_pixel`` (float64, taps outside ``src`` are zeros).
+    """
     n_taps = table.shape[1]
     h = n_taps // 2 - 1
     ni, nj = az_off.shape
     n_src_a, n_src_r = src.shape
+    ring = 1
+    while ring < n_taps:
+        ring *= 2
+    mask = ring - 1
     two_pi = 2.0 * math.pi
-    for i in range(ni):
-        for j in range(nj):
-            y = out_a0 + i + az_off[i, j]
-            x = out_r0 + j + rg_off[i, j]
-            if not (y >= 0.0 and y <= n_sec_a - 1 and x >= 0.0 and x <= n_sec_r - 1):
-                out[i, j] = 0.0
-                flag[i, j] = True
-                continue
-            iy = int(math.floor(y))
-            ix = int(math.floor(x))
-            ky = int((y - iy) * steps + 0.5)
-            kx = int((x - ix) * steps + 0.5)
-            m0 = iy - h            # first azimuth tap (absolute secondary line)
-            c0 = ix - h            # first range tap (absolute secondary sample)
-            ph = -two_pi * fd_dt[i, j]
-            rot = complex(math.cos(ph), math.sin(ph))
-            ph0 = ph * (m0 - y)
-            car = complex(math.cos(ph0), math.sin(ph0))
-            acc = 0j
-            la = m0 - origin_a
-            lr = c0 - origin_r
-            b0 = max(0, -lr)
-            b1 = min(n_taps, n_src_r - lr)
-            for a in range(n_taps):
-                if la + a >= 0 and la + a < n_src_a:
-                    row = 0j
-                    for b in range(b0, b1):
-                        row += table[kx, b] * src[la + a, lr + b]
-                    acc += table[ky, a] * car * row
-                car *= rot
-            out[i, j] = acc
-            flag[i, j] = False
+    cre = np.zeros((strip, 2 * ring), dtype=np.float32)
+    cim = np.zeros((strip, 2 * ring), dtype=np.float32)
+    key_ix = np.empty(strip, dtype=np.int64)
+    key_kx = np.empty(strip, dtype=np.int64)
+    lo = np.empty(strip, dtype=np.int64)
+    hi = np.empty(strip, dtype=np.int64)
+    pre = np.ones(n_taps, dtype=np.float32)     # Re exp(j ph (a - h))
+    pim = np.zeros(n_taps, dtype=np.float32)    # Im exp(j ph (a - h))
+    fsi = 1 if fd_dt.shape[0] > 1 else 0         # constant carrier: fd_dt is (1, 1)
+    fsj = 1 if fd_dt.shape[1] > 1 else 0
+    last_fd = 0.0                               # carrier of pre/pim (no NaN sentinel under fastmath)
+    for j0 in range(0, nj, strip):
+        js = min(strip, nj - j0)
+        for jj in range(js):
+            key_ix[jj] = -1
+            key_kx[jj] = -1
+            lo[jj] = 0
+            hi[jj] = 0
+        for i in range(ni):
+            for jj in range(js):
+                j = j0 + jj
+                y = out_a0 + i + az_off[i, j]
+                x = out_r0 + j + rg_off[i, j]
+                if not (y >= 0.0 and y <= n_sec_a - 1 and x >= 0.0 and x <= n_sec_r - 1):
+                    out[i, j] = 0.0
+                    flag[i, j] = True
+                    continue
+                flag[i, j] = False
+                iy = int(math.floor(y))
+                ix = int(math.floor(x))
+                la = iy - h - origin_a      # first azimuth tap, line of src
+                lr = ix - h - origin_r      # first range tap, sample of src
+                if la < 0 or la + n_taps > n_src_a or lr < 0 or lr + n_taps > n_src_r:
+                    out[i, j] = _edge_pixel(src, origin_a, origin_r, y, x, fd_dt[i * fsi, j * fsj], table, steps)
+                    continue
+                fy = y - iy
+                ky = int(fy * steps + 0.5)
+                kx = int((x - ix) * steps + 0.5)
+                lb = la + n_taps
+                c2 = 2 * lr
+                # bring the cache of this column to lines [la, lb) for (ix, kx)
+                if key_ix[jj] != ix or key_kx[jj] != kx or la < lo[jj] or la > hi[jj]:
+                    key_ix[jj] = ix
+                    key_kx[jj] = kx
+                    first = la
+                else:
+                    first = hi[jj]
+                for l in range(first, lb):
+                    vr, vi = _row_value(src_f, l, c2, table32, kx, n_taps)
+                    s = l & mask
+                    cre[jj, s] = vr
+                    cim[jj, s] = vi
+                    cre[jj, s + ring] = vr
+                    cim[jj, s + ring] = vi
+                if first == la or lb > hi[jj]:
+                    hi[jj] = lb
+                    lo[jj] = max(la if first == la else lo[jj], lb - ring)
+                s0 = la & mask
+                if has_carrier:
+                    fd = fd_dt[i * fsi, j * fsj]
+                    ph = -two_pi * fd
+                    if fd != last_fd:
+                        # exp(j ph (a - h)) by recurrences up and down from a = h (float64)
+                        rr, ri = _cis(ph)
+                        ur, ui = 1.0, 0.0
+                        dr, di = 1.0, 0.0
+                        pre[h] = 1.0
+                        pim[h] = 0.0
+                        for k in range(1, n_taps - h):
+                            ur, ui = ur * rr - ui * ri, ur * ri + ui * rr
+                            pre[h + k] = ur
+                            pim[h + k] = ui
+                            if k <= h:
+                                dr, di = dr * rr + di * ri, di * rr - dr * ri
+                                pre[h - k] = dr
+                                pim[h - k] = di
+                        last_fd = fd
+                    # sum_a (t_a exp(j ph (a - h))) R_a as four real sums, even/odd taps apart
+                    rr0 = np.float32(0.0)
+                    ii0 = np.float32(0.0)
+                    ri0 = np.float32(0.0)
+                    ir0 = np.float32(0.0)
+                    rr1 = np.float32(0.0)
+                    ii1 = np.float32(0.0)
+                    ri1 = np.float32(0.0)
+                    ir1 = np.float32(0.0)
+                    for q in range(n_taps // 2):
+                        a = 2 * q
+                        t0 = table32[ky, a]
+                        t1 = table32[ky, a + 1]
+                        wr0 = t0 * pre[a]
+                        wi0 = t0 * pim[a]
+                        wr1 = t1 * pre[a + 1]
+                        wi1 = t1 * pim[a + 1]
+                        vr0 = cre[jj, s0 + a]
+                        vi0 = cim[jj, s0 + a]
+                        vr1 = cre[jj, s0 + a + 1]
+                        vi1 = cim[jj, s0 + a + 1]
+                        rr0 += wr0 * vr0
+                        ii0 += wi0 * vi0
+                        ri0 += wr0 * vi0
+                        ir0 += wi0 * vr0
+                        rr1 += wr1 * vr1
+                        ii1 += wi1 * vi1
+                        ri1 += wr1 * vi1
+                        ir1 += wi1 * vr1
+                    acc_re = (rr0 + rr1) - (ii0 + ii1)
+                    acc_im = (ri0 + ri1) + (ir0 + ir1)
+                    # the remaining factor exp(-j ph fy) of exp(j ph (m0 - y)) = exp(-j ph h) exp(-j ph fy)
+                    cr, ci = _cis(-ph * fy)
+                    cr32 = np.float32(cr)
+                    ci32 = np.float32(ci)
+                    out[i, j] = complex(acc_re * cr32 - acc_im * ci32, acc_re * ci32 + acc_im * cr32)
+                else:
+                    r0 = np.float32(0.0)
+                    i0 = np.float32(0.0)
+                    r1 = np.float32(0.0)
+                    i1 = np.float32(0.0)
+                    for q in range(n_taps // 2):
+                        a = 2 * q
+                        t0 = table32[ky, a]
+                        t1 = table32[ky, a + 1]
+                        r0 += t0 * cre[jj, s0 + a]
+                        i0 += t0 * cim[jj, s0 + a]
+                        r1 += t1 * cre[jj, s0 + a + 1]
+                        i1 += t1 * cim[jj, s0 + a + 1]
+                    out[i, j] = complex(r0 + r1, i0 + i1)
 
 
 def resample_block(src: np.ndarray, src_origin: tuple[int, int], secondary_shape: tuple[int, int],
@@ -122,28 +327,35 @@ def resample_block(src: np.ndarray, src_origin: tuple[int, int], secondary_shape
     (resampled complex64 (ni, nj), outside flag bool (ni, nj))
     """
     params = params or ResampleParams()
-    table = sinc_table(params.n_taps, params.table_steps, params.kaiser_beta) if table is None else table
+    if table is None:
+        table, table32 = _tables(params.n_taps, params.table_steps, float(params.kaiser_beta))
+    else:
+        table = np.ascontiguousarray(table, dtype=np.float64)
+        table32 = table.astype(np.float32)
     az = np.ascontiguousarray(azimuth_offset, dtype=np.float64)
     rg = np.ascontiguousarray(range_offset, dtype=np.float64)
-    fd = np.ascontiguousarray(np.broadcast_to(np.asarray(doppler_times_dt, dtype=np.float64), az.shape))
+    fd = np.asarray(doppler_times_dt, dtype=np.float64)
+    # a constant carrier is passed as a (1, 1) array (no full-size broadcast copy)
+    fd = fd.reshape(1, 1) if fd.size == 1 else np.ascontiguousarray(np.broadcast_to(fd, az.shape))
     out = np.empty(az.shape, dtype=np.complex64)
     flag = np.empty(az.shape, dtype=np.bool_)
-    _resample_kernel(np.ascontiguousarray(src, dtype=np.complex64), int(src_origin[0]), int(src_origin[1]),
+    src = np.ascontiguousarray(src, dtype=np.complex64)
+    _resample_kernel(src, src.view(np.float32), int(src_origin[0]), int(src_origin[1]),
                      int(secondary_shape[0]), int(secondary_shape[1]), int(out_origin[0]), int(out_origin[1]),
-                     az, rg, fd, table, int(table.shape[0] - 1), out, flag)
+                     az, rg, fd, bool(np.any(fd != 0.0)), table, table32,
+                     int(table.shape[0] - 1), _STRIP, out, flag)
     return out, flag
 
 
 def _block_task(sec_slice, sec_box, pad_box, secondary_shape, out_origin, az, rg, fd_spec, params):
     """Pad the secondary slice to the halo box, evaluate the Doppler, run the kernel.
-    Returns a (2, ni, nj) complex64 stack: resampled data and the outside flag (0/1)."""
+    Returns (resampled complex64 (ni, nj), outside flag bool (ni, nj))."""
     a0, a1, r0, r1 = pad_box
     src = np.zeros((a1 - a0, r1 - r0), dtype=np.complex64)
     if sec_slice is not None and sec_slice.size:
         src[sec_box[0] - a0:sec_box[1] - a0, sec_box[2] - r0:sec_box[3] - r0] = sec_slice
     fd_dt = _doppler_cycles_per_line(fd_spec, out_origin, az, rg)
-    out, flag = resample_block(src, (a0, r0), secondary_shape, out_origin, az, rg, fd_dt, params)
-    return np.stack([out, flag.astype(np.complex64)])
+    return resample_block(src, (a0, r0), secondary_shape, out_origin, az, rg, fd_dt, params)
 
 
 def _doppler_cycles_per_line(fd_spec, out_origin, az, rg):
@@ -214,9 +426,9 @@ def resample_slc(secondary: da.Array, azimuth_offset_px: da.Array, range_offset_
     rg_blocks = rg_off.to_delayed()
     a_starts = np.cumsum((0,) + az_off.chunks[0])
     r_starts = np.cumsum((0,) + az_off.chunks[1])
-    rows = []
+    out_rows, flag_rows = [], []
     for bi in range(len(az_off.chunks[0])):
-        row = []
+        out_row, flag_row = [], []
         for bj in range(len(az_off.chunks[1])):
             o0, o1 = int(a_starts[bi]), int(a_starts[bi + 1])
             p0, p1 = int(r_starts[bj]), int(r_starts[bj + 1])
@@ -226,13 +438,14 @@ def resample_slc(secondary: da.Array, azimuth_offset_px: da.Array, range_offset_
                 sec_slice = secondary[sec_box[0]:sec_box[1], sec_box[2]:sec_box[3]]
             else:
                 sec_slice, sec_box = None, (0, 0, 0, 0)
-            task = dask.delayed(_block_task, pure=True)(
+            task = dask.delayed(_block_task, pure=True, nout=2)(
                 sec_slice, sec_box, pad_box, n_sec, (o0, p0), az_blocks[bi, bj], rg_blocks[bi, bj], fd_spec, params,
                 dask_key_name=f"resample-sinc-{token}-{bi}-{bj}")
-            row.append(da.from_delayed(task, shape=(2, o1 - o0, p1 - p0), dtype=np.complex64,
-                                       name=f"resample-block-{token}-{bi}-{bj}"))
-        rows.append(row)
-    stack = da.block(rows)
-    out = stack[0]
-    flag = stack[1].real.astype(bool)
-    return out, flag
+            shape = (o1 - o0, p1 - p0)
+            out_row.append(da.from_delayed(task[0], shape=shape, dtype=np.complex64,
+                                           name=f"resample-slc-{token}-{bi}-{bj}"))
+            flag_row.append(da.from_delayed(task[1], shape=shape, dtype=bool,
+                                            name=f"resample-outside-{token}-{bi}-{bj}"))
+        out_rows.append(out_row)
+        flag_rows.append(flag_row)
+    return da.block(out_rows), da.block(flag_rows)
