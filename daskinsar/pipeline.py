@@ -120,14 +120,16 @@ class RunContext:
         ds = xr.open_zarr(self.products_url, group=group, consolidated=False, decode_times=False)
         return ds
 
+    def scene_url(self, role: str) -> str:
+        if self.has("focus"):
+            # focused SLCs replace the raw scenes
+            return str(self.run_dir / f"{role}_slc.zarr")
+        return str(self.run_dir / f"{role}.zarr")
+
     def scene(self, role: str) -> Scene:
         key = f"scene-{role}"
         if key not in self._cache:
-            url = str(self.run_dir / f"{role}.zarr")
-            if self.has("focus"):
-                # focused SLCs replace the raw scenes
-                url = str(self.run_dir / f"{role}_slc.zarr")
-            self._cache[key] = store.open_scene(url)
+            self._cache[key] = store.open_scene(self.scene_url(role))
         return self._cache[key]
 
     @property
@@ -432,8 +434,11 @@ def step_resample(ctx: RunContext) -> xr.Dataset:
     az, rg = _offset_fields(ctx)
     dt, dr = sec.grid_spacing
     sec_t0 = float(sec.azimuth_time[0])
+    # each task reads its secondary window (halo included) from the store itself, so no
+    # neighbouring blocks are held in memory for halos: memory bounded by the chunk size
     resampled, outside = resample_slc(
-        sec.data[sec.main_variable].data, az, rg, doppler_hz=sec.meta.doppler_centroid,
+        store.open_variable(ctx.scene_url("secondary"), sec.main_variable), az, rg,
+        doppler_hz=sec.meta.doppler_centroid,
         secondary_grid=(sec_t0, dt, float(sec.slant_range[0]), dr),
         params=ResampleParams(n_taps=ctx.config.resample.n_taps))
     coords = {"azimuth_time": ("azimuth", ref.azimuth_time), "slant_range": ("range", ref.slant_range)}

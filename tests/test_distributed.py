@@ -377,7 +377,7 @@ def test_task_prefixes_read_as_pipeline_stages(distributed_run):
     _, prefixes, _ = distributed_run
     print("task prefixes:", prefixes)
     # the work ran on the workers (the scheduler saw the stage tasks) and the dashboard names them
-    for stage in (("topo",), ("resample",), ("multilook",), ("goldstein",), ("snaphu", "unwrap")):
+    for stage in (("topo",), ("resample",), ("interferogram-looks", "multilook"), ("goldstein",), ("snaphu", "unwrap")):
         assert _has_prefix(prefixes, *stage), (stage, prefixes)
 
 

@@ -197,6 +197,12 @@ def open_scene(url: str, chunks: dict | str | None = "auto-store") -> Scene:
     return Scene(ds, meta, orbit, attrs)
 
 
+def open_variable(url: str, name: str) -> "zarr.Array":
+    """One variable of a store as a read-only ``zarr.Array`` (for tasks that read their own
+    windows, halos included, straight from the store)."""
+    return zarr.open_group(str(url), mode="r")[name]
+
+
 def scene_from_arrays(meta: RadarMetadata, orbit: Orbit, azimuth_time, slant_range, **variables) -> Scene:
     """Build a Scene from numpy/dask arrays with dims (azimuth, range)."""
     coords = {"azimuth_time": ("azimuth", np.asarray(azimuth_time, np.float64)),

@@ -347,10 +347,24 @@ def resample_block(src: np.ndarray, src_origin: tuple[int, int], secondary_shape
     return out, flag
 
 
+class _StoreWindow:
+    """A window of a store-backed array (e.g. a ``zarr.Array``), read inside the task that needs
+    it: halos then cost a little extra reading instead of keeping neighbouring blocks in memory."""
+
+    def __init__(self, array, box: tuple[int, int, int, int]):
+        self.array, self.box = array, box
+
+    def read(self) -> np.ndarray:
+        a0, a1, r0, r1 = self.box
+        return np.asarray(self.array[a0:a1, r0:r1])
+
+
 def _block_task(sec_slice, sec_box, pad_box, secondary_shape, out_origin, az, rg, fd_spec, params):
     """Pad the secondary slice to the halo box, evaluate the Doppler, run the kernel.
     Returns (resampled complex64 (ni, nj), outside flag bool (ni, nj))."""
     a0, a1, r0, r1 = pad_box
+    if isinstance(sec_slice, _StoreWindow):
+        sec_slice = sec_slice.read()
     src = np.zeros((a1 - a0, r1 - r0), dtype=np.complex64)
     if sec_slice is not None and sec_slice.size:
         src[sec_box[0] - a0:sec_box[1] - a0, sec_box[2] - r0:sec_box[3] - r0] = sec_slice
@@ -378,7 +392,9 @@ def resample_slc(secondary: da.Array, azimuth_offset_px: da.Array, range_offset_
 
     Parameters
     ----------
-    secondary : complex (lines, samples) dask/numpy array on the secondary grid.
+    secondary : complex (lines, samples) array on the secondary grid: a dask or numpy array,
+        or a store-backed array such as a ``zarr.Array``, which each task then reads its
+        window from directly (memory bounded by the output block, whatever the scene width).
     azimuth_offset_px, range_offset_px : dask arrays on the reference grid (its shape and
         chunks define the output), pixels, secondary = reference + offset.
     doppler_hz : Doppler centroid of the secondary data (Hz): a constant, or a callable
@@ -396,7 +412,8 @@ def resample_slc(secondary: da.Array, azimuth_offset_px: da.Array, range_offset_
     result is the same for any chunking.
     """
     params = params or ResampleParams()
-    if not isinstance(secondary, da.Array):
+    direct = not isinstance(secondary, (da.Array, np.ndarray))
+    if not (direct or isinstance(secondary, da.Array)):
         secondary = da.from_array(secondary, chunks=(2048, 2048))
     az_off = azimuth_offset_px if isinstance(azimuth_offset_px, da.Array) else da.from_array(np.asarray(azimuth_offset_px))
     rg_off = range_offset_px if isinstance(range_offset_px, da.Array) else da.from_array(np.asarray(range_offset_px))
@@ -420,7 +437,7 @@ def resample_slc(secondary: da.Array, azimuth_offset_px: da.Array, range_offset_
     halo_a = int(math.ceil(max_offset_px[0])) + h + 1
     halo_r = int(math.ceil(max_offset_px[1])) + h + 1
     n_sec = secondary.shape
-    token = dask.base.tokenize(secondary, az_off, rg_off, fd_spec[0], fd_spec[1:] if fd_spec[0] == "const" else
+    token = dask.base.tokenize(repr(secondary) if direct else secondary, secondary.shape, az_off, rg_off, fd_spec[0], fd_spec[1:] if fd_spec[0] == "const" else
                                (dask.base.tokenize(doppler_hz), secondary_grid), params, halo_a, halo_r)
     az_blocks = az_off.to_delayed()
     rg_blocks = rg_off.to_delayed()
@@ -434,7 +451,9 @@ def resample_slc(secondary: da.Array, azimuth_offset_px: da.Array, range_offset_
             p0, p1 = int(r_starts[bj]), int(r_starts[bj + 1])
             pad_box = (o0 - halo_a, o1 + halo_a, p0 - halo_r, p1 + halo_r)
             sec_box = (max(pad_box[0], 0), min(pad_box[1], n_sec[0]), max(pad_box[2], 0), min(pad_box[3], n_sec[1]))
-            if sec_box[0] < sec_box[1] and sec_box[2] < sec_box[3]:
+            if sec_box[0] < sec_box[1] and sec_box[2] < sec_box[3] and direct:
+                sec_slice = _StoreWindow(secondary, sec_box)
+            elif sec_box[0] < sec_box[1] and sec_box[2] < sec_box[3]:
                 sec_slice = secondary[sec_box[0]:sec_box[1], sec_box[2]:sec_box[3]]
             else:
                 sec_slice, sec_box = None, (0, 0, 0, 0)
