@@ -27,9 +27,11 @@ The goals are printed as met / not met; nothing is asserted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -293,16 +295,28 @@ def _stats(d: np.ndarray) -> dict:
             "max": float(d.max())}
 
 
-def bench_unwrap(n: int) -> dict:
+def bench_unwrap(n: int, tile_counts=(2, 4)) -> dict:
+    """One SNAPHU call vs daskinsar's tiled unwrapper with 2x2 and 4x4 tiles (2 threads); the
+    headline figures are those of the fastest tiling that loses no correctness."""
     import bench_unwrap
 
     overlap = max(16, min(128, n // 8))
-    r = bench_unwrap.measure(size=n, tiles=2, overlap=overlap, workers=2, nlooks=10)
-    s, t = r["single"], r["tiled"]
-    return {"size": n, "tiles": [2, 2], "overlap": overlap, "workers": "threaded scheduler, 2 threads",
-            "single_snaphu": s, "tiled": t, "speedup_wall": s["seconds"] / t["seconds"],
-            "speedup_cpu": s["cpu_seconds"] / t["cpu_seconds"],
-            "congruent_fraction": {"single": s["congruent_fraction"], "tiled": t["congruent_fraction"]}}
+    single = None
+    variants = {}
+    for k in tile_counts:
+        modes = ("single", "tiled") if single is None else ("tiled",)
+        r = bench_unwrap.measure(size=n, tiles=k, overlap=overlap, workers=2, nlooks=10, modes=modes)
+        single = single or r["single"]
+        t = r["tiled"]
+        variants[f"{k}x{k}"] = {"tiles": [k, k], **t, "speedup_wall": single["seconds"] / t["seconds"],
+                                "speedup_cpu": single["cpu_seconds"] / t["cpu_seconds"],
+                                "correct": t["congruent_fraction"] >= single["congruent_fraction"] - 1e-3}
+    ok = [v for v in variants.values() if v["correct"]] or list(variants.values())
+    best_v = max(ok, key=lambda v: v["speedup_wall"])
+    return {"size": n, "tiles": best_v["tiles"], "overlap": overlap, "workers": "threaded scheduler, 2 threads",
+            "single_snaphu": single, "tiled": best_v, "tiled_variants": variants,
+            "speedup_wall": best_v["speedup_wall"], "speedup_cpu": best_v["speedup_cpu"],
+            "congruent_fraction": {"single": single["congruent_fraction"], "tiled": best_v["congruent_fraction"]}}
 
 
 # ------------------------------------------------------------------------------------------
@@ -335,8 +349,11 @@ def chain_child(src: str, out: str, n: int, chunk: int, workers: int) -> dict:
     from daskinsar.stages.interferogram import crossmul, multilook
     from daskinsar.stages.resample import ResampleParams, resample_slc
 
+    import zarr
+
     ref = da.from_zarr(src, component="reference")
-    sec = da.from_zarr(src, component="secondary")
+    # as the pipeline does: resampling tasks read their halo'd windows from the store
+    sec = zarr.open_group(src, mode="r")["secondary"]
     i = da.arange(n, chunks=chunk, dtype=np.float64)[:, None]
     j = da.arange(n, chunks=chunk, dtype=np.float64)[None, :]
     az = 0.3 + 2e-5 * i + 1e-5 * j
@@ -447,7 +464,14 @@ def bench_e2e(demo: str | None, pair: int | None, tmp: str) -> dict:
         res["demo"] = {"status": "skipped (--tiny)"}
     if pair:
         sim, run_dir = os.path.join(tmp, f"pair{pair}", "simulated"), os.path.join(tmp, f"pair{pair}", "run")
-        s, speak = run_spawned(simulate_child, out=sim, n=pair)
+        done = os.path.join(tmp, f"pair{pair}", "simulated.json")
+        if os.path.exists(done):  # a kept work directory (--workdir): simulate once, process again
+            s, speak = json.loads(Path(done).read_text())
+        else:
+            s, speak = run_spawned(simulate_child, out=sim, n=pair)
+            Path(done).write_text(json.dumps([s, speak]))
+        if os.path.exists(run_dir):
+            shutil.rmtree(run_dir)
         p, ppeak = run_spawned(pipeline_child, sim_dir=sim, run_dir=run_dir, chunk=1024)
         res["pair"] = {"size": [pair, pair], "preset": "demo (scaled)", "simulate_seconds": s["seconds"],
                        "simulate_peak_rss_MiB": speak, "process_seconds": p["seconds"], "process_peak_rss_MiB": ppeak,
@@ -495,7 +519,8 @@ def goals(rep: dict) -> list[dict]:
     goal("unwrapping 2048^2 >= 4x faster than one SNAPHU call, no loss of correctness",
          None if sp is None else round(sp, 3), ">= 4 and tiled congruent fraction >= single's",
          lambda v: v >= 4 and bool(ok_corr),
-         f"measured at {size}^2" + ("" if size == 2048 else " (the goal is stated at 2048^2)") if size else "")
+         (f"measured at {size}^2, best correct tiling {un.get('tiles')}" +
+          ("" if size == 2048 else " (the goal is stated at 2048^2)")) if size else "")
     goal("2-worker speedup >= 1.8", _get(s, "scaling", "speedup_2_workers"), ">= 1.8", lambda v: v >= 1.8,
          "threaded scheduler, 1 vs 2 threads, same graph")
     sc = s.get("scaling", {})
@@ -588,11 +613,14 @@ def markdown(rep: dict) -> str:
             L.append(f"| multilook vs dolphin | - | {d.get('status')}: {d.get('detail')} | - | - |")
     u = s.get("unwrap", {})
     if "single_snaphu" in u:
-        L.append(f"| unwrap {u['size']}^2: tiled 2x2 (2 threads) vs one SNAPHU call | "
-                 f"{_fmt(u['tiled']['seconds'])} s, {_fmt(u['tiled']['total_peak_MiB'])} MiB | "
-                 f"{_fmt(u['single_snaphu']['seconds'])} s, {_fmt(u['single_snaphu']['total_peak_MiB'])} MiB | "
-                 f"{_fmt(u['speedup_wall'])}x faster (CPU {_fmt(u['speedup_cpu'])}x) | congruent fraction "
-                 f"{_fmt(u['congruent_fraction']['tiled'], 5)} vs {_fmt(u['congruent_fraction']['single'], 5)} |")
+        variants = u.get("tiled_variants") or {f"{u['tiles'][0]}x{u['tiles'][1]}": dict(
+            u["tiled"], speedup_wall=u["speedup_wall"], speedup_cpu=u["speedup_cpu"])}
+        for name, v in variants.items():
+            L.append(f"| unwrap {u['size']}^2: tiled {name} (2 threads) vs one SNAPHU call | "
+                     f"{_fmt(v['seconds'])} s, {_fmt(v['total_peak_MiB'])} MiB | "
+                     f"{_fmt(u['single_snaphu']['seconds'])} s, {_fmt(u['single_snaphu']['total_peak_MiB'])} MiB | "
+                     f"{_fmt(v['speedup_wall'])}x faster (CPU {_fmt(v['speedup_cpu'])}x) | congruent fraction "
+                     f"{_fmt(v['congruent_fraction'], 5)} vs {_fmt(u['single_snaphu']['congruent_fraction'], 5)} |")
     if "gdal_geoloc" in gc:
         gg = gc["gdal_geoloc"]
         if "seconds" in gg:
@@ -658,6 +686,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--only", default="", help=f"comma-separated sections of {','.join(SECTIONS)}")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a size of the profile")
     ap.add_argument("--dolphin-python", default=DOLPHIN_PYTHON)
+    ap.add_argument("--workdir", help="keep inputs here instead of a temporary folder; a simulated end-to-end pair "
+                                      "found there is reused (its simulation time as first measured)")
     ap.add_argument("--render", metavar="JSON", help="only rewrite the Markdown report from a JSON report")
     args = ap.parse_args(argv)
     if args.render:
@@ -684,7 +714,12 @@ def main(argv=None) -> dict:
                  "machine": machine_info(), "sections": {}}
     t_start = time.perf_counter()
     rpt, full = sizes["repeat"], profile == "full"
-    with tempfile.TemporaryDirectory(prefix="daskinsar-bench-") as tmp:
+    with contextlib.ExitStack() as stack:
+        if args.workdir:
+            tmp = args.workdir
+            os.makedirs(tmp, exist_ok=True)
+        else:
+            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="daskinsar-bench-"))
         copy = copy_bandwidth(sizes["copy"], rpt)
         rep["sections"]["copy"] = copy
         jobs = {
