@@ -613,7 +613,8 @@ def markdown(rep: dict) -> str:
             L.append(f"| multilook vs dolphin | - | {d.get('status')}: {d.get('detail')} | - | - |")
     u = s.get("unwrap", {})
     if "single_snaphu" in u:
-        variants = u.get("tiled_variants") or {f"{u['tiles'][0]}x{u['tiles'][1]}": dict(
+        tiles = u.get("tiles") or ["?", "?"]
+        variants = u.get("tiled_variants") or {f"{tiles[0]}x{tiles[1]}": dict(
             u["tiled"], speedup_wall=u["speedup_wall"], speedup_cpu=u["speedup_cpu"])}
         for name, v in variants.items():
             L.append(f"| unwrap {u['size']}^2: tiled {name} (2 threads) vs one SNAPHU call | "

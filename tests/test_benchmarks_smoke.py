@@ -82,7 +82,9 @@ def test_goals_and_markdown_cover_slow_sections(run_module):
         "load_end": [1, 1, 1], "seconds": 1.0, "machine": {"cpu_count": 2},
         "sections": {
             "unwrap": {"size": 2048, "single_snaphu": unwrap_mode, "tiled": dict(unwrap_mode, seconds=2.0),
-                       "speedup_wall": 5.0, "speedup_cpu": 4.0,
+                       "tiles": [4, 4], "speedup_wall": 5.0, "speedup_cpu": 4.0,
+                       "tiled_variants": {"2x2": dict(unwrap_mode, seconds=4.0, speedup_wall=2.5, speedup_cpu=2.0),
+                                          "4x4": dict(unwrap_mode, seconds=2.0, speedup_wall=5.0, speedup_cpu=4.0)},
                        "congruent_fraction": {"single": 0.999, "tiled": 0.999}},
             "scaling": {"graph": "g", "chunk": 64, "scheduler": "threads",
                         "runs": [run, dict(run, workers=2, seconds=1.0), dict(run, size=512, scene_factor=4,
@@ -109,5 +111,6 @@ def test_goals_and_markdown_cover_slow_sections(run_module):
     assert {g["goal"]: g for g in run_module.goals(rep)}[unwrap_goal["goal"]]["status"] == "not met"
     rep["goals"] = run_module.goals(rep)
     md = run_module.markdown(rep)
-    for text in ("## Scaling", "## End to end", "2-thread speedup", "one SNAPHU call", "4096 x 4096 pair"):
+    for text in ("## Scaling", "## End to end", "2-thread speedup", "one SNAPHU call", "4096 x 4096 pair",
+                 "tiled 2x2", "tiled 4x4"):
         assert text in md
