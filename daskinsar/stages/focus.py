@@ -56,6 +56,7 @@ from ..geometry.ellipsoid import B as WGS84_B
 from ..geometry.ellipsoid import SPEED_OF_LIGHT
 from ..geometry.orbit import Orbit
 from ..scene import Chirp, Poly1D, RadarMetadata, Scene
+from .phasor import cis
 
 try:  # pragma: no cover - pyfftw is a hard dependency, keep scipy as a fallback
     import pyfftw
@@ -258,7 +259,8 @@ def _rcmc_azimuth_mf_t(spec_t, fk, fdc, vr, rng, dr, lam, bp, prf, table, win): 
                         if idx >= 0 and idx < n_c:
                             acc += table[s, m] * spec_t[idx, k]
                 ph = 4.0 * np.pi * r0 * (d - 1.0) / lam + 0.25 * np.pi
-                out[j, k] = acc * w * complex(np.cos(ph), np.sin(ph))
+                c, sn = cis(ph)
+                out[j, k] = acc * w * complex(c, sn)
     return out
 
 

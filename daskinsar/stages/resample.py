@@ -30,6 +30,8 @@ import numba
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from .phasor import cis
+
 __all__ = ["ResampleParams", "sinc_table", "resample_block", "resample_slc"]
 
 
@@ -126,19 +128,6 @@ def _row_value(src_f, l, c2, table32, kx, n_taps):  # pragma: no cover - numba
         r1 += w1 * src_f[l, k + 2]
         i1 += w1 * src_f[l, k + 3]
     return r0 + r1, i0 + i1
-
-
-@numba.njit(cache=True, nogil=True, fastmath=True, inline="always")
-def _cis(angle):  # pragma: no cover - numba
-    """(cos, sin) of ``angle`` (rad, float64), |error| < 1e-9: reduction to [-pi, pi], Taylor
-    series of the half angle in [-pi/2, pi/2], one double-angle step. Cheaper than libm here."""
-    u = 0.5 * (angle - 2.0 * math.pi * math.floor(angle / (2.0 * math.pi) + 0.5))
-    u2 = u * u
-    sh = u * (1.0 + u2 * (-1.0 / 6 + u2 * (1.0 / 120 + u2 * (-1.0 / 5040 + u2 * (1.0 / 362880 + u2 * (
-        -1.0 / 39916800 + u2 * (1.0 / 6227020800)))))))
-    ch = 1.0 + u2 * (-0.5 + u2 * (1.0 / 24 + u2 * (-1.0 / 720 + u2 * (1.0 / 40320 + u2 * (
-        -1.0 / 3628800 + u2 * (1.0 / 479001600 + u2 * (-1.0 / 87178291200)))))))
-    return ch * ch - sh * sh, 2.0 * sh * ch
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
@@ -240,7 +229,7 @@ def _resample_kernel(src, src_f, origin_a, origin_r, n_sec_a, n_sec_r, out_a0, o
                     ph = -two_pi * fd
                     if fd != last_fd:
                         # exp(j ph (a - h)) by recurrences up and down from a = h (float64)
-                        rr, ri = _cis(ph)
+                        rr, ri = cis(ph)
                         ur, ui = 1.0, 0.0
                         dr, di = 1.0, 0.0
                         pre[h] = 1.0
@@ -286,7 +275,7 @@ def _resample_kernel(src, src_f, origin_a, origin_r, n_sec_a, n_sec_r, out_a0, o
                     acc_re = (rr0 + rr1) - (ii0 + ii1)
                     acc_im = (ri0 + ri1) + (ir0 + ir1)
                     # the remaining factor exp(-j ph fy) of exp(j ph (m0 - y)) = exp(-j ph h) exp(-j ph fy)
-                    cr, ci = _cis(-ph * fy)
+                    cr, ci = cis(-ph * fy)
                     cr32 = np.float32(cr)
                     ci32 = np.float32(ci)
                     out[i, j] = complex(acc_re * cr32 - acc_im * ci32, acc_re * ci32 + acc_im * cr32)
