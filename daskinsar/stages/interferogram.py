@@ -202,15 +202,11 @@ def multilook_kernel(x: np.ndarray, looks: tuple[int, int]) -> np.ndarray:
     longitude/latitude in deg, where float32 would round to ~1 m). One numba pass that
     streams the input row by row into a row of double-precision cell accumulators.
     """
-    la, lr = int(looks[0]), int(looks[1])
     x = np.asarray(x)
     if x.ndim != 2:
         raise ValueError(f"multilook needs a 2-D block, got shape {x.shape}")
+    la, lr = _check_looks(x.shape, looks)
     n0, n1 = x.shape
-    if la < 1 or lr < 1:
-        raise ValueError(f"looks must be positive integers, got {looks}")
-    if n0 % la or n1 % lr:
-        raise ValueError(f"block shape {x.shape} is not a multiple of looks {looks}")
     if np.iscomplexobj(x):
         if x.dtype != np.complex64 and x.dtype != np.complex128:
             x = x.astype(np.complex128)
@@ -223,6 +219,16 @@ def multilook_kernel(x: np.ndarray, looks: tuple[int, int]) -> np.ndarray:
         out = np.empty((n0 // la, n1 // lr), dtype=_looks_dtype(x.dtype))
         _multilook_nb(x, la, lr, 1, out)
     return out
+
+
+def _check_looks(shape: tuple[int, int], looks) -> tuple[int, int]:
+    """(az_looks, rg_looks) as ints, checked positive and dividing the block ``shape``."""
+    la, lr = int(looks[0]), int(looks[1])
+    if la < 1 or lr < 1:
+        raise ValueError(f"looks must be positive integers, got {looks}")
+    if shape[0] % la or shape[1] % lr:
+        raise ValueError(f"block shape {tuple(shape)} is not a multiple of looks {looks}")
+    return la, lr
 
 
 def _looks_dtype(dtype) -> np.dtype:
@@ -303,15 +309,11 @@ def interferogram_looks_kernel(reference: np.ndarray, secondary: np.ndarray, pha
     so the result equals ``multilook_kernel(crossmul_kernel(...))`` to float32 rounding.
     The block's shape must be a multiple of ``looks``.
     """
-    la, lr = int(looks[0]), int(looks[1])
     ref, sec = _as_c64(reference), _as_c64(secondary)
     if ref.shape != sec.shape or ref.ndim != 2:
         raise ValueError(f"reference {ref.shape} and secondary {sec.shape} blocks must be 2-D of one shape")
     n0, n1 = ref.shape
-    if la < 1 or lr < 1:
-        raise ValueError(f"looks must be positive integers, got {looks}")
-    if n0 % la or n1 % lr:
-        raise ValueError(f"block shape {ref.shape} is not a multiple of looks {looks}")
+    la, lr = _check_looks(ref.shape, looks)
     shape = (n0 // la, n1 // lr)
     ifg = np.empty(shape, dtype=np.complex64)
     p_ref = np.empty(shape, dtype=np.float32)
