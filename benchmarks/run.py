@@ -384,7 +384,7 @@ def bench_scaling(n: int, chunk: int, large: bool, tmp: str) -> dict:
         src = os.path.join(tmp, f"chain-in-{size}.zarr")
         write_chain_inputs(src, size, chunk)
         # at 1x: 1, 2, 1, 2 threads alternating, the faster of each kept (a shared machine's load drifts)
-        for workers in ((1, 2, 1, 2) if size == n else (2,)):
+        for workers in ((1, 2, 1, 2) if size in sizes[:2] else (2,)):
             r, peak = run_spawned(chain_child, src=src, out=os.path.join(tmp, f"chain-out-{size}-{workers}.zarr"),
                                   n=size, chunk=chunk, workers=workers)
             r.update(size=size, scene_factor=(size // n) ** 2, workers=workers, peak_rss_MiB=peak,
@@ -393,8 +393,13 @@ def bench_scaling(n: int, chunk: int, large: bool, tmp: str) -> dict:
             if (size, workers) not in runs or r["seconds"] < runs[(size, workers)]["seconds"]:
                 runs[(size, workers)] = r
     res["runs"] = list(runs.values())
-    one, two = runs[(n, 1)], runs[(n, 2)]
-    res["speedup_2_workers"] = one["seconds"] / two["seconds"]
+    # 2-thread speedup at 1x (a 2 x 2 grid of chunks) and at 4x (4 x 4 chunks: enough blocks
+    # per stage to keep both threads busy); the goal is read at the larger
+    res["speedup_2_workers_by_size"] = {str(size): runs[(size, 1)]["seconds"] / runs[(size, 2)]["seconds"]
+                                        for size in sizes[:2]}
+    res["speedup_2_workers_size"] = sizes[1]
+    res["speedup_2_workers"] = res["speedup_2_workers_by_size"][str(sizes[1])]
+    two = runs[(n, 2)]
     for size in sizes[1:]:
         big = runs[(size, 2)]
         f = (size // n) ** 2
@@ -522,7 +527,9 @@ def goals(rep: dict) -> list[dict]:
          (f"measured at {size}^2, best correct tiling {un.get('tiles')}" +
           ("" if size == 2048 else " (the goal is stated at 2048^2)")) if size else "")
     goal("2-worker speedup >= 1.8", _get(s, "scaling", "speedup_2_workers"), ">= 1.8", lambda v: v >= 1.8,
-         "threaded scheduler, 1 vs 2 threads, same graph")
+         "threaded scheduler, 1 vs 2 threads, same graph" + (
+             f", at {_get(s, 'scaling', 'speedup_2_workers_size')}^2" if _get(s, "scaling", "speedup_2_workers_size")
+             else ""))
     sc = s.get("scaling", {})
     fkeys = sorted((k for k in sc if k.startswith("scene_")), key=lambda k: int(k[6:-1]))
     if fkeys:
@@ -550,8 +557,11 @@ def markdown(rep: dict) -> str:
          f"{rep['started']}, {m.get('cpu_count')} cores ({m.get('cpu_model')}), {m.get('memory_GiB')} GiB, "
          f"commit {m.get('git_commit')}; daskinsar {m.get('daskinsar')}, dask {m.get('dask')}, "
          f"numpy {m.get('numpy')}, pyfftw {m.get('pyfftw')}.",
-         f"Load average (1/5/15 min) at start {rep['load_start']}, at end {rep['load_end']}: the machine was shared, "
-         "so wall times are pessimistic; CPU-time figures are less disturbed.", f"Total time {rep['seconds']:.0f} s.",
+         f"Load average (1/5/15 min) at start {rep['load_start']}, at end {rep['load_end']}: " + (
+             "the machine was shared, so wall times are pessimistic; CPU-time figures are less disturbed."
+             if rep["load_start"][0] > 0.5 else
+             "the machine was otherwise idle (the load is the benchmark's own 1-2 threads)."),
+         f"Total time {rep['seconds']:.0f} s.",
          "", "## Goals (not asserted)", "", "| goal | value | target | status | note |", "| --- | --- | --- | --- | --- |"]
     for g in rep["goals"]:
         L.append(f"| {g['goal']} | {_fmt(g['value'])} | {g['target']} | **{g['status']}** | {g['note']} |")
@@ -643,7 +653,9 @@ def markdown(rep: dict) -> str:
                      f"{_fmt(r['Msamples_per_s'])} | {_fmt(r.get('cores_used'), 2)} | {r['peak_rss_MiB']:.0f} | "
                      f"{r['working_set_MiB']:.0f} |")
         L.append("")
-        L.append(f"2-thread speedup: {_fmt(sc['speedup_2_workers'])}.")
+        by_size = sc.get("speedup_2_workers_by_size") or {}
+        L.append(f"2-thread speedup: {_fmt(sc['speedup_2_workers'])}" + (
+            " (" + ", ".join(f"{k}^2: {_fmt(v)}" for k, v in by_size.items()) + ")" if by_size else "") + ".")
         for k in sc:
             if k.startswith("scene_"):
                 v = sc[k]
