@@ -323,7 +323,8 @@ def bench_unwrap(n: int, tile_counts=(2, 4)) -> dict:
 # scaling: one graph on 1 vs 2 threads and at growing scene size (spawned children)
 # ------------------------------------------------------------------------------------------
 def write_chain_inputs(path: str, n: int, chunk: int) -> None:
-    """Reference and secondary complex64 speckle SLCs (n x n) in a Zarr group, ``chunk`` square chunks."""
+    """Reference and secondary complex64 speckle SLCs (n x n) in a Zarr group, ``chunk`` square chunks,
+    uncompressed as daskinsar stores complex data (speckle does not compress)."""
     import dask
     import dask.array as da
 
@@ -334,8 +335,8 @@ def write_chain_inputs(path: str, n: int, chunk: int) -> None:
                 + 1j * rng.standard_normal((n, n), chunks=chunk, dtype=np.float32)).astype(np.complex64)
 
     with dask.config.set(scheduler="threads"):
-        da.to_zarr(slc(), path, component="reference", overwrite=True)
-        da.to_zarr(slc(), path, component="secondary", overwrite=True)
+        da.to_zarr(slc(), path, component="reference", overwrite=True, compressors=None)
+        da.to_zarr(slc(), path, component="secondary", overwrite=True, compressors=None)
 
 
 def chain_child(src: str, out: str, n: int, chunk: int, workers: int) -> dict:
@@ -368,7 +369,7 @@ def chain_child(src: str, out: str, n: int, chunk: int, workers: int) -> dict:
     c0 = time.process_time()
     t0 = time.perf_counter()
     with dask.config.set(scheduler="threads", num_workers=workers):
-        da.to_zarr(filt, out, component="filtered", overwrite=True)
+        da.to_zarr(filt, out, component="filtered", overwrite=True, compressors=None)
     return {"seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0,
             "baseline_rss_MiB": base / 2**20, "tasks": len(filt.__dask_graph__())}
 
