@@ -45,7 +45,7 @@ if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
 from _common import (  # noqa: E402
-    DOLPHIN_PYTHON, OSGEO_STUB, load_average, machine_info, run_spawned, single_thread_env, timed,
+    DOLPHIN_PYTHON, OSGEO_STUB, best, load_average, machine_info, run_spawned, single_thread_env, timed,
 )
 
 # sizes per profile; every entry can be overridden with --set key=value (ints, or AxB)
@@ -374,6 +374,46 @@ def chain_child(src: str, out: str, n: int, chunk: int, workers: int) -> dict:
             "baseline_rss_MiB": base / 2**20, "tasks": len(filt.__dask_graph__())}
 
 
+def thread_scaling_limits(repeat: int = 3) -> dict:
+    """What 2 threads can gain on this machine at all: a compute-bound loop and a memory-streaming
+    loop (128 MB read + write per thread, numba, GIL released), each run twice serially and once
+    on two threads at the same time. Bounds the 2-worker speedup of any stage by its mix."""
+    import threading
+
+    import numba
+
+    @numba.njit(nogil=True)
+    def compute(n):
+        s = 0.0
+        for i in range(n):
+            s += np.sqrt(i * 1.0001)
+        return s
+
+    @numba.njit(nogil=True)
+    def stream(a, b):
+        for _ in range(5):
+            for i in range(a.size):
+                b[i] = a[i] * 1.5 + b[i]
+
+    a = [np.ones(16_000_000) for _ in range(2)]
+    b = [np.ones(16_000_000) for _ in range(2)]
+    compute(10)
+    stream(a[0][:10], b[0][:10])
+    out = {}
+    for name, fn in (("compute", lambda k: compute(100_000_000)), ("memory_stream", lambda k: stream(a[k], b[k]))):
+        serial = best(lambda: (fn(0), fn(1)), repeat)
+
+        def both():
+            th = [threading.Thread(target=fn, args=(k,)) for k in range(2)]
+            for t in th:
+                t.start()
+            for t in th:
+                t.join()
+
+        out[name] = serial / best(both, repeat)
+    return out
+
+
 def bench_scaling(n: int, chunk: int, large: bool, tmp: str) -> dict:
     sizes = [n, 2 * n] + ([4 * n] if large else [])
     res = {"graph": "Zarr in -> resample (12-tap sinc) -> crossmul -> multilook 4x4 -> Goldstein (alpha 0.5, "
@@ -400,6 +440,7 @@ def bench_scaling(n: int, chunk: int, large: bool, tmp: str) -> dict:
                                         for size in sizes[:2]}
     res["speedup_2_workers_size"] = sizes[1]
     res["speedup_2_workers"] = res["speedup_2_workers_by_size"][str(sizes[1])]
+    res["machine_2_thread_speedup"] = thread_scaling_limits()
     two = runs[(n, 2)]
     for size in sizes[1:]:
         big = runs[(size, 2)]
@@ -654,6 +695,10 @@ def markdown(rep: dict) -> str:
                      f"{_fmt(r['Msamples_per_s'])} | {_fmt(r.get('cores_used'), 2)} | {r['peak_rss_MiB']:.0f} | "
                      f"{r['working_set_MiB']:.0f} |")
         L.append("")
+        lim = sc.get("machine_2_thread_speedup")
+        if lim:
+            L.append(f"What two threads gain on this machine at all (numba loops, GIL released): compute-bound "
+                     f"{_fmt(lim['compute'])}x, memory-streaming {_fmt(lim['memory_stream'])}x.")
         by_size = sc.get("speedup_2_workers_by_size") or {}
         L.append(f"2-thread speedup: {_fmt(sc['speedup_2_workers'])}" + (
             " (" + ", ".join(f"{k}^2: {_fmt(v)}" for k, v in by_size.items()) + ")" if by_size else "") + ".")
