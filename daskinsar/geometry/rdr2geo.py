@@ -50,7 +50,11 @@ def look_sign(look_side: str | int) -> int:
 def height_source(dem: HeightSource, shape: tuple[int, ...]) -> tuple[DemRaster | None, np.ndarray]:
     """(raster or None, per-pixel heights m flattened) for the compiled kernels."""
     if hasattr(dem, "raster"):
-        return dem.raster(), np.zeros(int(np.prod(shape)))
+        raster = dem.raster()
+        # every pixel starts from the DEM's mean height (the same for all pixels, so results
+        # do not depend on blocking); saves an iteration or two over starting from 0 m
+        h0 = float(np.nanmean(raster.values)) if np.isfinite(raster.values).any() else 0.0
+        return raster, np.full(int(np.prod(shape)), h0)
     if callable(dem):
         raise TypeError("dem must be a height in m, an array of heights, or a DEM with a raster() method "
                         f"(DemGrid, DemInterpolator); got {type(dem).__name__}")
@@ -141,8 +145,8 @@ def _solve_pixel(pos, vel, rng, c2, h0, dem, use_dem, sign, tol_m, max_iter, acc
     t0, t1, t2 = _cross(n0, n1, n2, c0, c1, c2_)
     lat_c = math.asin(-n2)
     r_local = A * B / math.sqrt((B * math.cos(lat_c)) ** 2 + (A * math.sin(lat_c)) ** 2)
-    h_target = 0.0 if use_dem else h0
-    h_star = h_target
+    h_target = h0  # the DEM case: the first guess only (the DEM's mean height)
+    h_star = h0
     rt = r_local + h_star
     cos_th = min(max((rs * rs + rng * rng - rt * rt) / (2.0 * rs * rng), -1.0), 1.0)
     sin_th = math.sqrt(1.0 - cos_th * cos_th)
