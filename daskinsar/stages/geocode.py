@@ -146,8 +146,10 @@ def geocode_tile_kernel(
     hgt = dem(lon, lat) if callable(dem) else np.full(lon.shape, float(dem))
     xyz = llh_to_ecef(lon, lat, hgt)
     ok = np.isfinite(hgt)
+    # start every pixel's azimuth-time search at the middle of the tile's radar window
+    t_mid = radar.t0_s + (window_origin[0] + 0.5 * (window.shape[0] - 1)) * radar.dt_s
     t, r = geo2rdr(np.where(ok[..., None], xyz, np.nan), orbit, wavelength_m=wavelength_m, doppler=doppler,
-                   check_coverage=False)
+                   t_guess_s=t_mid, check_coverage=False)
     row, col = radar.pixel(t, r)
     inside = ok & np.isfinite(row) & (row >= -0.5) & (row <= radar.shape[0] - 0.5) \
         & (col >= -0.5) & (col <= radar.shape[1] - 0.5)
