@@ -504,6 +504,8 @@ def pipeline_child(sim_dir: str, run_dir: str, chunk: int) -> dict:
 def bench_e2e(demo: str | None, pair: int | None, tmp: str) -> dict:
     res: dict = {}
     if demo:
+        if os.path.exists(os.path.join(tmp, "demo")):  # a kept work directory: start from scratch
+            shutil.rmtree(os.path.join(tmp, "demo"))
         r, peak = run_spawned(demo_child, out=os.path.join(tmp, "demo"), preset=demo)
         r["peak_rss_MiB"] = peak
         res["demo"] = r
