@@ -67,7 +67,7 @@ import xarray as xr
 from ..geometry.ellipsoid import SPEED_OF_LIGHT
 from ..scene import Chirp, Poly1D, Scene
 from ..stages.focus import (FocusParams, _table, azimuth_velocity_model, chirp_replica, next_fast_len,
-                            range_matched_filter, rcmc_azimuth_filter_block, spectral_window)
+                            range_doppler_poly, range_matched_filter, rcmc_azimuth_filter_block, spectral_window)
 
 def _fft(a: np.ndarray, n: int, axis: int, inverse: bool = False) -> np.ndarray:
     """Complex64 FFT along ``axis``, zero-padded/cropped to ``n`` (scipy's pocketfft, one thread: no
@@ -244,19 +244,9 @@ def raw_range_block(rc: np.ndarray, G: np.ndarray, n_gate: int) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- the simulator
 def _doppler_poly(scene: Scene, doppler) -> Poly1D:
-    if doppler is None:
-        doppler = scene.meta.doppler_centroid
-    if isinstance(doppler, (int, float)):
-        return Poly1D(coeffs=[float(doppler)])
-    if isinstance(doppler, Poly1D):
-        return doppler
-    # a LUT2D: fitted at mid-scene, as focus does with metadata Doppler
-    t_mid = float(np.mean(scene.azimuth_time))
-    r = scene.slant_range
-    rb = np.linspace(r[0], r[-1], 16)
-    ref, scale = 0.5 * (r[0] + r[-1]), max(0.5 * (r[-1] - r[0]), 1.0)
-    c = np.polynomial.polynomial.polyfit((rb - ref) / scale, doppler(t_mid, rb), 2)
-    return Poly1D(reference=ref, scale=scale, coeffs=[float(x) for x in c])
+    """The Doppler to simulate with (default: the scene's), as focus models it (a LUT2D is fitted
+    at mid-scene, as focus does with metadata Doppler)."""
+    return range_doppler_poly(scene, scene.meta.doppler_centroid if doppler is None else doppler)
 
 
 def slc_to_raw(scene: Scene, *, chirp: Chirp | None = None, range_sampling_rate_hz: float | None = None,

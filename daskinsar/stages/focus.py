@@ -485,22 +485,29 @@ def attitude_doppler_model(scene: Scene, *, n_bins: int = 16, degree: int = 2, h
 
 
 # ----------------------------------------------------------------------------- the stage
+def range_doppler_poly(scene: Scene, doppler) -> Poly1D:
+    """A Doppler centroid (Hz) as a polynomial in slant range: a number (constant), a Poly1D
+    as is, or a LUT2D fitted (quadratic, 16 ranges) at the scene's mid azimuth time."""
+    if isinstance(doppler, (int, float)):
+        return Poly1D(coeffs=[float(doppler)])
+    if isinstance(doppler, Poly1D):
+        return doppler
+    t_mid = float(np.mean(scene.azimuth_time))
+    r = scene.slant_range
+    rb = np.linspace(r[0], r[-1], 16)
+    ref, scale = 0.5 * (r[0] + r[-1]), max(0.5 * (r[-1] - r[0]), 1.0)
+    c = np.polynomial.polynomial.polyfit((rb - ref) / scale, doppler(t_mid, rb), 2)
+    return Poly1D(reference=ref, scale=scale, coeffs=[float(x) for x in c])
+
+
 def _doppler_model(scene: Scene, params: FocusParams) -> Poly1D:
     src = params.doppler
     if isinstance(src, (int, float)):
-        return Poly1D(coeffs=[float(src)])
+        return range_doppler_poly(scene, src)
     if src == "zero":
         return Poly1D(coeffs=[0.0])
     if src == "metadata":
-        dc = scene.meta.doppler_centroid
-        if isinstance(dc, Poly1D):
-            return dc
-        t_mid = float(np.mean(scene.azimuth_time))
-        r = scene.slant_range
-        rb = np.linspace(r[0], r[-1], 16)
-        ref, scale = 0.5 * (r[0] + r[-1]), max(0.5 * (r[-1] - r[0]), 1.0)
-        c = np.polynomial.polynomial.polyfit((rb - ref) / scale, dc(t_mid, rb), 2)
-        return Poly1D(reference=ref, scale=scale, coeffs=[float(x) for x in c])
+        return range_doppler_poly(scene, scene.meta.doppler_centroid)
     if src == "attitude":
         return attitude_doppler_model(scene)
     # from the data, ambiguity from attitude when known, else from the metadata
