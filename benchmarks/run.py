@@ -624,19 +624,19 @@ def markdown(rep: dict) -> str:
         L.append(f"| Goldstein filter | {g['n']}^2 | {_fmt(g['Msamples_per_s_1thread'])} | FFT floor "
                  f"{_fmt(g['samples'] / g['fft_floor']['cpu'] / 1e6)} Ms/s (CPU) | {_fmt(g['ratio_to_fft_floor'])} "
                  "x floor (CPU) |")
+    def copy_row(label: str, n, d: dict) -> None:  # a memory-bound stage against the copy bandwidth
+        if "fraction_of_copy_bandwidth" in d:
+            L.append(f"| {label} | {n}^2 | {_fmt(d['Msamples_per_s'])} | copy | "
+                     f"{_fmt(d['fraction_of_copy_bandwidth'])} of copy bandwidth |")
+
     r = s.get("resample", {})
-    if "fraction_of_copy_bandwidth" in r:
-        L.append(f"| resample (12-tap sinc) | {r['size']}^2 | {_fmt(r['Msamples_per_s'])} | copy | "
-                 f"{_fmt(r['fraction_of_copy_bandwidth'])} of copy bandwidth |")
+    copy_row("resample (12-tap sinc)", r.get("size"), r)
     x = s.get("crossmul", {})
     for k in ("no_phase", "with_geometric_phase"):
-        if k in x:
-            L.append(f"| crossmul ({k.replace('_', ' ')}) | {x['n']}^2 | {_fmt(x[k]['Msamples_per_s'])} | copy | "
-                     f"{_fmt(x[k]['fraction_of_copy_bandwidth'])} of copy bandwidth |")
+        copy_row(f"crossmul ({k.replace('_', ' ')})", x.get("n"), x.get(k, {}))
     ml = s.get("multilook", {})
-    if "fraction_of_copy_bandwidth" in ml:
-        L.append(f"| multilook {ml['looks'][0]}x{ml['looks'][1]} | {ml['n']}^2 | {_fmt(ml['Msamples_per_s'])} | copy | "
-                 f"{_fmt(ml['fraction_of_copy_bandwidth'])} of copy bandwidth |")
+    if "looks" in ml:
+        copy_row(f"multilook {ml['looks'][0]}x{ml['looks'][1]}", ml["n"], ml)
     t = s.get("topo", {})
     if "pixels_per_s" in t:
         L.append(f"| topo (rdr2geo + LOS, {t['dem_interpolation']} DEM) | {t['shape'][0]} x {t['shape'][1]} | "
