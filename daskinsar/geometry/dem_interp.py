@@ -139,7 +139,8 @@ class DemRaster(NamedTuple):
     """A DEM as compiled kernels take it: heights (m) at sample centres
     ``lon = lon0 + j*dlon``, ``lat = lat0 + i*dlat`` (deg), interpolated with ``method``
     (a :data:`METHODS` code). Beyond the outermost sample centres the edge samples are
-    repeated (``clamp``) or ``fill`` (m, NaN allowed) is returned."""
+    repeated (``clamp``) or ``fill`` (m, NaN allowed) is returned. ``mean_m``: the mean of the
+    finite heights (0 if none), where geometry solvers start."""
 
     values: np.ndarray
     lon0_deg: float
@@ -151,14 +152,18 @@ class DemRaster(NamedTuple):
     fill: float
     s1: np.ndarray
     s2: np.ndarray
+    mean_m: float
 
     @classmethod
     def build(cls, values, lon0_deg, dlon_deg, lat0_deg, dlat_deg, method: str, *, clamp: bool = True,
               fill: float = np.nan) -> "DemRaster":
         if method not in METHODS:
             raise ValueError(f"DEM interpolation method must be one of {METHODS}, got {method!r}")
-        return cls(np.ascontiguousarray(values, dtype=np.float64), float(lon0_deg), float(dlon_deg),
-                   float(lat0_deg), float(dlat_deg), _CODES[method], bool(clamp), float(fill), *spline_rows())
+        v = np.ascontiguousarray(values, dtype=np.float64)
+        finite = np.isfinite(v)
+        mean = float(v[finite].mean()) if finite.any() else 0.0
+        return cls(v, float(lon0_deg), float(dlon_deg), float(lat0_deg), float(dlat_deg), _CODES[method],
+                   bool(clamp), float(fill), *spline_rows(), mean)
 
 
 @numba.njit(cache=True, nogil=True)

@@ -53,8 +53,7 @@ def height_source(dem: HeightSource, shape: tuple[int, ...]) -> tuple[DemRaster 
         raster = dem.raster()
         # every pixel starts from the DEM's mean height (the same for all pixels, so results
         # do not depend on blocking); saves an iteration or two over starting from 0 m
-        h0 = float(np.nanmean(raster.values)) if np.isfinite(raster.values).any() else 0.0
-        return raster, np.full(int(np.prod(shape)), h0)
+        return raster, np.full(int(np.prod(shape)), raster.mean_m)
     if callable(dem):
         raise TypeError("dem must be a height in m, an array of heights, or a DEM with a raster() method "
                         f"(DemGrid, DemInterpolator); got {type(dem).__name__}")

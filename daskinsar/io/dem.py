@@ -280,11 +280,14 @@ class DemInterpolator:
         return out
 
     def raster(self) -> "DemRaster":
-        """The DEM as compiled geometry kernels take it (``fill_value`` outside the sample centres)."""
+        """The DEM as compiled geometry kernels take it (``fill_value`` outside the sample centres);
+        built once per instance."""
         from ..geometry.dem_interp import DemRaster
 
-        return DemRaster.build(self.values, self.x0, self.dx, self.y0, self.dy, self.method, clamp=False,
-                               fill=self.fill_value)
+        if getattr(self, "_raster", None) is None:
+            self._raster = DemRaster.build(self.values, self.x0, self.dx, self.y0, self.dy, self.method,
+                                           clamp=False, fill=self.fill_value)
+        return self._raster
 
     def __repr__(self) -> str:
         return (f"DemInterpolator({self.source!r}, method={self.method!r}, shape={self.shape}, "

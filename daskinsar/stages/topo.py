@@ -54,9 +54,14 @@ class DemGrid:
         return interpolate_raster(self.heights_m, row, col, self.method)
 
     def raster(self) -> DemRaster:
-        """The DEM as compiled geometry kernels take it (edge samples repeated outside)."""
-        return DemRaster.build(self.heights_m, self.lon0_deg, self.dlon_deg, self.lat0_deg, self.dlat_deg,
-                               self.method, clamp=True)
+        """The DEM as compiled geometry kernels take it (edge samples repeated outside); built
+        once per instance (every block's rdr2geo asks for it)."""
+        r = self.__dict__.get("_raster")
+        if r is None:
+            r = DemRaster.build(self.heights_m, self.lon0_deg, self.dlon_deg, self.lat0_deg, self.dlat_deg,
+                                self.method, clamp=True)
+            object.__setattr__(self, "_raster", r)
+        return r
 
     @property
     def bounds(self) -> tuple[float, float, float, float]:
