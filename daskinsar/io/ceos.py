@@ -54,7 +54,7 @@ import xarray as xr
 from ..errors import InputFileError
 from ..geometry.orbit import Orbit, parse_utc
 from ..scene import Chirp, Poly1D, RadarMetadata, Scene, radar_grid_coords
-from .readers import ReaderInfo, register
+from .readers import ReaderInfo
 
 __all__ = [
     "CeosRecord", "CeosProduct", "read_records", "parse_fields", "open_ceos", "read_ceos", "sniff_alos2",
@@ -558,7 +558,7 @@ def _read_lines(cont: _Container, name: str, start: int, reclen: int, prefix: in
 
 
 def read_ceos(path: str, *, polarization: str | None = None, sensor: str | None = None,
-              chunks: int = 1024, **_: Any) -> Scene:
+              chunks: int = 1024) -> Scene:
     """Read a CEOS level 1.0 (raw) or 1.1 (SLC) product as a lazy Scene (``raw`` or ``slc``).
 
     Raises :class:`InputFileError` for products whose IMG files hold no image
@@ -638,23 +638,23 @@ def sniff_alos(path: str) -> bool:
     return _sniff(path, "ALOS")
 
 
-def _read_alos2(path: str, **kw) -> Scene:
-    return read_ceos(path, sensor="ALOS2", **kw)
+def _read_alos2(path: str, *, polarization: str | None = None, chunks: int = 1024) -> Scene:
+    return read_ceos(path, sensor="ALOS2", polarization=polarization, chunks=chunks)
 
 
-def _read_alos(path: str, **kw) -> Scene:
-    return read_ceos(path, sensor="ALOS", **kw)
+def _read_alos(path: str, *, polarization: str | None = None, chunks: int = 1024) -> Scene:
+    return read_ceos(path, sensor="ALOS", polarization=polarization, chunks=chunks)
 
 
-register(ReaderInfo(
+ALOS2_READER = ReaderInfo(
     name="ALOS2",
     description="ALOS-2 PALSAR-2 CEOS level 1.1 SLC (folder or zip); leader metadata + orbit",
     sniff=sniff_alos2, read=_read_alos2, levels=("slc",), tested_on_real_data=True,
     aliases=("ALOS-2", "PALSAR2"),
-))
-register(ReaderInfo(
+)
+ALOS_READER = ReaderInfo(
     name="ALOS",
     description="ALOS PALSAR CEOS level 1.0 raw / 1.1 SLC (folder or zip)",
     sniff=sniff_alos, read=_read_alos, levels=("raw", "slc"), tested_on_real_data=False,
     aliases=("ALOS1", "PALSAR"),
-))
+)

@@ -54,7 +54,7 @@ from ..errors import InputFileError
 from ..geometry.ellipsoid import SPEED_OF_LIGHT
 from ..geometry.orbit import Orbit, seconds_between
 from ..scene import LUT2D, RadarMetadata, Scene
-from .readers import ReaderInfo, register
+from .readers import ReaderInfo
 
 __all__ = ["read_nisar_rslc", "sniff_nisar_rslc", "find_rslc_group", "parse_time_units", "H5Window"]
 
@@ -490,7 +490,7 @@ def _read(f, path, frequency, polarization, band, chunks, lut_max_nodes) -> Scen
     return Scene(ds, meta, orbit, {"source_format": "NISAR_RSLC"})
 
 
-READER = register(ReaderInfo(
+READER = ReaderInfo(
     name="NISAR_RSLC",
     description="NISAR / UAVSAR RSLC HDF5 (/science/LSAR|SSAR/RSLC or SLC), zero-Doppler SLC",
     sniff=sniff_nisar_rslc,
@@ -498,4 +498,4 @@ READER = register(ReaderInfo(
     levels=("slc",),
     tested_on_real_data=True,
     aliases=("UAVSAR_RSLC",),
-))
+)

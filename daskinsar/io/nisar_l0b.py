@@ -35,7 +35,7 @@ from ..errors import InputFileError
 from ..geometry.ellipsoid import SPEED_OF_LIGHT
 from ..geometry.orbit import Orbit, seconds_between
 from ..scene import Chirp, Poly1D, RadarMetadata, Scene
-from .readers import ReaderInfo, register
+from .readers import ReaderInfo
 
 _EXPECTED = "a NISAR L0B (RRSD) HDF5 file with /science/<band>SAR/RRSD"
 
@@ -214,7 +214,7 @@ def read(path: str, *, frequency: str = "A", polarization: str | None = None, ch
     return Scene(data, meta, orbit)
 
 
-INFO = register(ReaderInfo(
+READER = ReaderInfo(
     name="NISAR_L0B", description="NISAR L0B (RRSD) raw echoes, HDF5 (BFPQ-encoded or complex)",
     sniff=sniff, read=read, levels=("raw",), tested_on_real_data=True, aliases=("L0B", "RRSD"),
-))
+)

@@ -35,7 +35,7 @@ from ..errors import InputFileError
 from ..geometry.ellipsoid import SPEED_OF_LIGHT
 from ..geometry.orbit import Orbit
 from ..scene import Chirp, Poly1D, RadarMetadata, Scene, radar_grid_coords
-from .readers import ReaderInfo, register
+from .readers import ReaderInfo
 
 __all__ = ["read_rsc", "write_rsc", "read_roipac", "read_orbit_points", "sniff_roipac"]
 
@@ -149,7 +149,7 @@ def _paths(path: str) -> tuple[str, str]:
     return p, p + ".rsc"
 
 
-def read_roipac(path: str, *, orbit: Orbit | None = None, chunks: int = 1024, **kw: Any) -> Scene:
+def read_roipac(path: str, *, orbit: Orbit | None = None, chunks: int = 1024) -> Scene:
     """Read a ROI_PAC ``.slc`` or ``.raw`` (path of the data or of its ``.rsc``) as a lazy Scene."""
     try:
         return _read_roipac(path, orbit=orbit, chunks=chunks)
@@ -261,9 +261,9 @@ def sniff_roipac(path: str) -> bool:
         return False
 
 
-register(ReaderInfo(
+READER = ReaderInfo(
     name="ROI_PAC",
     description="ROI_PAC .raw / .slc binaries with .rsc keyword files (+ .orb / hdr_data_points orbit)",
     sniff=sniff_roipac, read=read_roipac, levels=("raw", "slc"), tested_on_real_data=False,
     aliases=("ROIPAC",),
-))
+)

@@ -72,7 +72,7 @@ from ..errors import InputFileError
 from ..geometry.ellipsoid import SPEED_OF_LIGHT
 from ..geometry.orbit import Orbit, parse_utc
 from ..scene import LUT2D, Burst, Chirp, Poly1D, RadarMetadata, Scene, radar_grid_coords
-from .readers import ReaderInfo, register
+from .readers import ReaderInfo
 
 __all__ = [
     "S1Swath", "SafeProduct", "open_safe", "parse_annotation", "read_annotation", "geolocation_grid", "read_sentinel1",
@@ -875,7 +875,7 @@ def measurement_array(src: _SafeSource, member: str, *, chunks: tuple[int, int] 
 # reader
 # ----------------------------------------------------------------------------
 def read_sentinel1(path: str, *, swath: str | None = None, polarization: str | None = None,
-                   chunks: tuple[int, int] | None = None, **_: Any) -> Scene:
+                   chunks: tuple[int, int] | None = None) -> Scene:
     """Read one swath/polarisation of a Sentinel-1 SAFE product as a lazy Scene.
 
     SLC: variable ``slc`` (complex64) on the slant-range / zero-Doppler grid of the
@@ -935,7 +935,7 @@ def sniff_sentinel1(path: str) -> bool:
     return False
 
 
-register(ReaderInfo(
+READER = ReaderInfo(
     name="SENTINEL1",
     description="Sentinel-1 SAFE (IW/EW/SM SLC, GRD), folder or zip; annotation orbit, bursts, Doppler, FM rate",
     sniff=sniff_sentinel1,
@@ -943,7 +943,7 @@ register(ReaderInfo(
     levels=("slc", "product"),
     tested_on_real_data=True,
     aliases=("S1", "SENTINEL-1", "SENTINEL1_SAFE"),
-))
+)
 
 
 # ----------------------------------------------------------------------------
