@@ -232,7 +232,8 @@ def bench_geocode(n: int, repeat: int) -> dict:
     thread each, same product (the topo height), same output grid; agreement with each other
     and with the truth (the DEM height at each output pixel)."""
     import dask
-    from daskinsar.stages.geocode import RadarGrid, geocode_array, map_grid_for
+    from daskinsar.geometry.grid import RadarGrid, map_grid_for
+    from daskinsar.stages.geocode import geocode_array
 
     geometry = _geometry(n)
     cfg, m, t, r = geometry

@@ -49,7 +49,8 @@ def compare_with_truth(run_dir: Path, truth_url: str, min_coherence: float = 0.7
     from .pipeline import RunContext, _dem
     from .config import RunConfig
     from .io.store import open_scene
-    from .stages.geocode import MapGrid, RadarGrid, geocode_dataset
+    from .geometry.grid import MapGrid, RadarGrid
+    from .stages.geocode import geocode_dataset
     from .stages.interferogram import look_coordinates, multilook
 
     cfg = RunConfig.model_validate_json((run_dir / "config.json").read_text())

@@ -552,7 +552,8 @@ def step_unwrap(ctx: RunContext) -> xr.Dataset | None:
 
 def step_geocode(ctx: RunContext) -> xr.Dataset:
     from .products import geocoded_variable
-    from .stages.geocode import RadarGrid, geocode_dataset, map_grid_for
+    from .geometry.grid import RadarGrid, map_grid_for
+    from .stages.geocode import geocode_dataset
 
     cfg = ctx.config.geocode
     ref = ctx.scene("reference")

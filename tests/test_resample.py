@@ -9,7 +9,8 @@ import numpy as np
 import dask.array as da
 import pytest
 
-from daskinsar.stages.resample import ResampleParams, resample_block, resample_slc, sinc_table
+from daskinsar.geometry.sinc import kaiser_sinc_table as sinc_table
+from daskinsar.stages.resample import ResampleParams, resample_block, resample_slc
 
 PRF = 1700.0
 

@@ -146,7 +146,7 @@ _inverse_tables: dict = {}
 def inverse_sinc_table(taps: int = 16, inverse_taps: int = 24, regularisation: float = 0.02,
                        n_sub: int = 2048) -> np.ndarray:
     """Interpolation table (``n_sub + 1``, ``inverse_taps``) float32 for the approximate inverse of the
-    focuser's RCMC interpolator (:func:`daskinsar.stages.focus.sinc_table` of ``taps`` taps).
+    focuser's RCMC interpolator (:func:`daskinsar.geometry.sinc.kaiser_sinc_table` of ``taps`` taps, beta 6).
 
     Row ``t`` interpolates at fractional offset ``t / n_sub`` (tap ``m`` on sample
     ``floor(x) - inverse_taps/2 + 1 + m``). Where the focuser interpolates at fractional offset

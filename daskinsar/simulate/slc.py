@@ -63,6 +63,8 @@ import numpy as np
 from scipy import ndimage
 
 from ..geometry.ellipsoid import SPEED_OF_LIGHT
+from ..geometry.grid import RadarGrid
+from ..geometry.sinc import kaiser_sinc_table
 from ..geometry.dem_interp import _CODES as METHOD_CODES, _interp_point as dem_interp_point
 from ..geometry.dem_interp import _natural_spline_matrix
 from ..stages.topo import DemGrid
@@ -159,17 +161,11 @@ N_LUT = 2048
 
 
 def sinc_lut(taps: int = 16, beta: float | None = None) -> np.ndarray:
-    """Kaiser-windowed sinc weights, shape (N_LUT + 1, taps): row ``k`` for fractional
-    offset ``k / N_LUT``; tap ``m`` multiplies sample ``floor(x) - taps/2 + 1 + m``.
-    Rows are normalised to unit sum (unit gain at DC)."""
+    """The shared Kaiser-sinc table (:func:`daskinsar.geometry.sinc.kaiser_sinc_table`) with ``N_LUT``
+    steps and the simulator's beta per tap count (4, 6, 8 for 8, 16, 32 taps)."""
     if beta is None:
         beta = {8: 4.0, 16: 6.0, 32: 8.0}.get(taps, 6.0)
-    f = np.arange(N_LUT + 1) / N_LUT
-    m = np.arange(taps) - taps // 2 + 1
-    d = f[:, None] - m[None, :]
-    u = np.clip(d / (taps / 2.0), -1.0, 1.0)
-    w = np.sinc(d) * np.i0(beta * np.sqrt(1.0 - u * u)) / np.i0(beta)
-    return w / w.sum(axis=1, keepdims=True)
+    return kaiser_sinc_table(taps, N_LUT, beta)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -229,31 +225,6 @@ def point_response(x, frac: float) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- radar grids
-@dataclass(frozen=True)
-class RadarGrid:
-    """A zero-Doppler radar grid: azimuth time ``t0_s + i dt_s`` (s since the scene epoch) and
-    slant range ``r0_m + j dr_m`` (m), ``n_az`` x ``n_rg`` pixels."""
-
-    t0_s: float
-    dt_s: float
-    n_az: int
-    r0_m: float
-    dr_m: float
-    n_rg: int
-
-    def azimuth_time(self, i=None) -> np.ndarray:
-        i = np.arange(self.n_az) if i is None else np.asarray(i, np.float64)
-        return self.t0_s + self.dt_s * i
-
-    def slant_range(self, j=None) -> np.ndarray:
-        j = np.arange(self.n_rg) if j is None else np.asarray(j, np.float64)
-        return self.r0_m + self.dr_m * j
-
-    def pixel(self, t_s, r_m):
-        """Fractional (row, col) of (azimuth time, slant range)."""
-        return (np.asarray(t_s) - self.t0_s) / self.dt_s, (np.asarray(r_m) - self.r0_m) / self.dr_m
-
-
 # ----------------------------------------------------------------------------- geometry tables
 @dataclass
 class GeometryTable:

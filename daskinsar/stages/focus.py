@@ -55,6 +55,7 @@ from ..geometry.ellipsoid import A as WGS84_A
 from ..geometry.ellipsoid import B as WGS84_B
 from ..geometry.ellipsoid import SPEED_OF_LIGHT
 from ..geometry.orbit import Orbit
+from ..geometry.sinc import kaiser_sinc_table
 from ..scene import Chirp, Poly1D, RadarMetadata, Scene
 from .phasor import cis
 
@@ -212,16 +213,6 @@ def range_compress_block(raw: np.ndarray, H: np.ndarray) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- RCMC + azimuth compression
-def sinc_table(taps: int = 16, n_sub: int = 2048, beta: float = 6.0) -> np.ndarray:
-    """Kaiser-windowed sinc interpolator, ``(n_sub + 1, taps)`` float32: row s holds the weights for
-    a fractional offset s / n_sub applied to samples ``floor(x) - taps/2 + 1 + m``; rows sum to 1."""
-    frac = np.arange(n_sub + 1)[:, None] / n_sub
-    m = np.arange(taps)[None, :]
-    u = frac + taps // 2 - 1 - m
-    w = np.sinc(u) * np.i0(beta * np.sqrt(np.clip(1.0 - (2.0 * u / taps) ** 2, 0.0, 1.0))) / np.i0(beta)
-    return (w / w.sum(axis=1, keepdims=True)).astype(np.float32)
-
-
 @numba.njit(cache=True, nogil=True, fastmath=True)
 def _rcmc_azimuth_mf_t(spec_t, fk, fdc, vr, rng, dr, lam, bp, prf, table, win):  # pragma: no cover - numba
     """Transposed layout: spec_t (columns, azimuth frequencies). Returns the same layout."""
@@ -302,13 +293,9 @@ def rcmc_azimuth_filter_block(spec_t: np.ndarray, slant_range_m: np.ndarray, *, 
                               float(azimuth_bandwidth_hz), float(prf_hz), _table(taps), win)
 
 
-_tables: dict = {}
-
-
 def _table(taps: int) -> np.ndarray:
-    if taps not in _tables:
-        _tables[taps] = sinc_table(taps)
-    return _tables[taps]
+    """The RCMC interpolator: the shared Kaiser-sinc table (beta 6), float32 for the kernel."""
+    return kaiser_sinc_table(taps, 2048, 6.0).astype(np.float32)
 
 
 # ----------------------------------------------------------------------------- geometry helpers

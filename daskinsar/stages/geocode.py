@@ -20,92 +20,18 @@ a CRS via rioxarray (``spatial_ref``), so it writes straight to GeoTIFF.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import dask
 import dask.array as da
 import numpy as np
 import xarray as xr
-from pyproj import CRS, Transformer
+from pyproj import CRS
 
 from ..errors import DemCoverageError
 from ..geometry.ellipsoid import llh_to_ecef
 from ..geometry.geo2rdr import geo2rdr
+from ..geometry.grid import MapGrid, RadarGrid
 from ..geometry.orbit import Orbit
-
-
-@dataclass(frozen=True)
-class RadarGrid:
-    """A regular radar grid: row i at azimuth time ``t0 + i*dt`` (s since the orbit
-    epoch), column j at slant range ``r0 + j*dr`` (m)."""
-
-    t0_s: float
-    dt_s: float
-    r0_m: float
-    dr_m: float
-    shape: tuple[int, int]
-
-    @classmethod
-    def from_coords(cls, azimuth_time_s, slant_range_m) -> "RadarGrid":
-        t = np.asarray(azimuth_time_s, np.float64)
-        r = np.asarray(slant_range_m, np.float64)
-        dt = float((t[-1] - t[0]) / (len(t) - 1)) if len(t) > 1 else 1.0
-        dr = float((r[-1] - r[0]) / (len(r) - 1)) if len(r) > 1 else 1.0
-        return cls(float(t[0]), dt, float(r[0]), dr, (len(t), len(r)))
-
-    def pixel(self, t_s, r_m):
-        return (np.asarray(t_s) - self.t0_s) / self.dt_s, (np.asarray(r_m) - self.r0_m) / self.dr_m
-
-
-@dataclass(frozen=True)
-class MapGrid:
-    """Output map grid: pixel centres ``x0 + j*dx``, ``y0 + i*dy`` in ``crs`` units (dy < 0, north up)."""
-
-    crs: str
-    x0: float
-    y0: float
-    dx: float
-    dy: float
-    shape: tuple[int, int]
-
-    @property
-    def x(self) -> np.ndarray:
-        return self.x0 + self.dx * np.arange(self.shape[1])
-
-    @property
-    def y(self) -> np.ndarray:
-        return self.y0 + self.dy * np.arange(self.shape[0])
-
-    def lonlat(self, rows: slice | np.ndarray, cols: slice | np.ndarray):
-        """(lon, lat) in deg of the pixel centres at ``rows`` x ``cols`` (slices or index arrays)."""
-        xx, yy = np.meshgrid(self.x[cols], self.y[rows])
-        if CRS.from_user_input(self.crs).is_geographic:
-            return xx, yy
-        tr = Transformer.from_crs(self.crs, "EPSG:4326", always_xy=True)
-        return tr.transform(xx, yy)
-
-
-def map_grid_for(lon, lat, posting: float, crs: str = "EPSG:4326", margin_px: int = 2) -> MapGrid:
-    """A north-up grid covering the given lon/lat points (deg) at ``posting``
-    (deg for geographic CRSs, m otherwise); ``crs='UTM'`` picks the UTM zone of the centre."""
-    lon = np.asarray(lon, np.float64)
-    lat = np.asarray(lat, np.float64)
-    lon = lon[np.isfinite(lon)]
-    lat = lat[np.isfinite(lat)]
-    if crs.upper() == "UTM":
-        lon_c, lat_c = float(np.mean(lon)), float(np.mean(lat))
-        zone = int((lon_c + 180) // 6) + 1
-        crs = f"EPSG:{32600 + zone if lat_c >= 0 else 32700 + zone}"
-    c = CRS.from_user_input(crs)
-    if c.is_geographic:
-        x, y = lon, lat
-    else:
-        x, y = Transformer.from_crs("EPSG:4326", c, always_xy=True).transform(lon, lat)
-    x_min = math.floor(np.min(x) / posting) * posting - margin_px * posting
-    y_max = math.ceil(np.max(y) / posting) * posting + margin_px * posting
-    nx = int(math.ceil((np.max(x) - x_min) / posting)) + margin_px + 1
-    ny = int(math.ceil((y_max - np.min(y)) / posting)) + margin_px + 1
-    return MapGrid(c.to_string(), x_min, y_max, posting, -posting, (ny, nx))
 
 
 def _bilinear(values: np.ndarray, row: np.ndarray, col: np.ndarray) -> np.ndarray:
@@ -151,8 +77,8 @@ def geocode_tile_kernel(
     t, r = geo2rdr(np.where(ok[..., None], xyz, np.nan), orbit, wavelength_m=wavelength_m, doppler=doppler,
                    t_guess_s=t_mid, check_coverage=False)
     row, col = radar.pixel(t, r)
-    inside = ok & np.isfinite(row) & (row >= -0.5) & (row <= radar.shape[0] - 0.5) \
-        & (col >= -0.5) & (col <= radar.shape[1] - 0.5)
+    inside = ok & np.isfinite(row) & (row >= -0.5) & (row <= radar.n_az - 0.5) \
+        & (col >= -0.5) & (col <= radar.n_rg - 0.5)
     lr = row - window_origin[0]
     lc = col - window_origin[1]
     inside &= (lr >= -0.5) & (lr <= window.shape[0] - 0.5) & (lc >= -0.5) & (lc <= window.shape[1] - 0.5)
@@ -202,8 +128,8 @@ def radar_windows(grid: MapGrid, radar: RadarGrid, *, dem, orbit: Orbit, wavelen
             r1 = int(math.ceil(np.max(pr[good]))) + pad + 1
             c0 = int(math.floor(np.min(pc[good]))) - pad
             c1 = int(math.ceil(np.max(pc[good]))) + pad + 1
-            r0, r1 = max(r0, 0), min(r1, radar.shape[0])
-            c0, c1 = max(c0, 0), min(c1, radar.shape[1])
+            r0, r1 = max(r0, 0), min(r1, radar.n_az)
+            c0, c1 = max(c0, 0), min(c1, radar.n_rg)
             windows[(ti, tj)] = None if (r1 <= r0 or c1 <= c0) else (r0, r1, c0, c1)
     return windows
 

@@ -30,9 +30,10 @@ import numba
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..geometry.sinc import kaiser_sinc_table
 from .phasor import cis
 
-__all__ = ["ResampleParams", "sinc_table", "resample_block", "resample_slc"]
+__all__ = ["ResampleParams", "resample_block", "resample_slc"]
 
 
 class ResampleParams(BaseModel):
@@ -45,31 +46,14 @@ class ResampleParams(BaseModel):
     kaiser_beta: float = Field(4.0, ge=0.0, description="Kaiser window shape parameter")
 
 
-def sinc_table(n_taps: int = 8, steps: int = 2048, beta: float = 4.0) -> np.ndarray:
-    """Kernel table (steps + 1, n_taps), float64.
-
-    Row k holds the weights for fractional position f = k / steps: tap b applies to sample
-    floor(x) - n_taps/2 + 1 + b, at distance u = b - n_taps/2 + 1 - f from the position;
-    weight = sinc(u) * I0(beta sqrt(1 - (u / (n_taps/2))^2)) / I0(beta), normalised to sum 1.
-    """
-    if n_taps % 2:
-        raise ValueError(f"n_taps must be even, got {n_taps}")
-    f = np.arange(steps + 1)[:, None] / steps
-    u = np.arange(n_taps)[None, :] - n_taps // 2 + 1 - f
-    half = n_taps / 2.0
-    arg = np.clip(1.0 - (u / half) ** 2, 0.0, None)
-    w = np.sinc(u) * np.i0(beta * np.sqrt(arg)) / np.i0(beta)
-    return w / w.sum(axis=1, keepdims=True)
-
-
 _STRIP = 256  # output columns per strip: the strip's row caches (64 KiB) stay in L2, src lines are read in runs
 
 
 @functools.lru_cache(maxsize=8)
 def _tables(n_taps: int, steps: int, beta: float) -> tuple[np.ndarray, np.ndarray]:
     """Read-only kernel table (float64) and its float32 copy, computed once per setting
-    (``sinc_table`` takes milliseconds: i0 over the whole table)."""
-    t64 = np.ascontiguousarray(sinc_table(n_taps, steps, beta), dtype=np.float64)
+    (the table takes milliseconds: i0 over the whole table)."""
+    t64 = np.ascontiguousarray(kaiser_sinc_table(n_taps, steps, beta), dtype=np.float64)
     t32 = t64.astype(np.float32)
     t64.setflags(write=False)
     t32.setflags(write=False)
