@@ -32,7 +32,7 @@ def measure(n_pulses: int = 8192, n_range: int = 4096, threads: tuple[int, ...] 
     scene, _ = point_target_scene(ALOS_LIKE, n_pulses=n_pulses, n_range=n_range, targets_rc=[(0.5, 0.2)],
                                   chunks=(1024, -1))
     scene = scene.with_data(scene.data.persist())
-    params = FocusParams(azimuth_bandwidth_hz=1000.0)
+    params = FocusParams(doppler="metadata", azimuth_bandwidth_hz=1000.0)
     out = focus(scene, params)
     info = out.meta.extra["focus"]
     n_fft_a = info["azimuth_fft_length"]

@@ -233,7 +233,7 @@ def bench_geocode(n: int, repeat: int) -> dict:
     and with the truth (the DEM height at each output pixel)."""
     import dask
     from daskinsar.geometry.grid import RadarGrid, map_grid_for
-    from daskinsar.stages.geocode import geocode_array
+    from daskinsar.stages.geocode import build_lookup, geocode_array
 
     geometry = _geometry(n)
     cfg, m, t, r = geometry
@@ -243,9 +243,10 @@ def bench_geocode(n: int, repeat: int) -> dict:
     posting = min(posting, float(np.nanmedian(np.abs(np.diff(lon, axis=1)))) * np.cos(np.radians(np.nanmean(lat))))
     grid = map_grid_for(lon, lat, posting)
     radar = RadarGrid.from_coords(t, r)
-    kw = dict(dem=m.dem, orbit=m.ref_orbit, wavelength_m=cfg.wavelength_m, tile=512, name="hgt")
+    kw = dict(dem=m.dem, orbit=m.ref_orbit, wavelength_m=cfg.wavelength_m, tile=512)
     with dask.config.set(scheduler="threads", num_workers=1):
-        ours, wall, _ = timed(lambda: geocode_array(hgt, radar, grid, **kw).compute(), max(1, repeat - 1))
+        ours, wall, _ = timed(lambda: geocode_array(hgt, build_lookup(grid, radar, **kw), name="hgt").compute(),
+                              max(1, repeat - 1))
     npx = grid.shape[0] * grid.shape[1]
     glon, glat = grid.lonlat(slice(None), slice(None))
     truth = m.dem(glon, glat)

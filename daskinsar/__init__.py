@@ -1,14 +1,33 @@
-"""daskinsar: InSAR processing, from raw echoes to geocoded displacement, on Dask + Zarr."""
+"""daskinsar: InSAR processing, from raw echoes to geocoded displacement, on Dask + Zarr.
+
+The public API::
+
+    import daskinsar as di
+    scene = di.read_scene("S1B_IW_SLC__...SAFE")     # any supported sensor, lazily
+    di.open_scene("ref.zarr")                         # a daskinsar scene store
+    cfg = di.load_config("insarApp.xml")              # or a YAML run configuration
+    status = di.run(cfg)                              # the pipeline, on the active dask scheduler
+    di.simulate_pair("demo", "sim")                   # a simulated pair with its truth
+
+Each stage (``daskinsar.stages.<name>``) exposes ``run(inputs: xr.Dataset, params) -> xr.Dataset``
+with its parameter model (``FocusParams``, ``TopoParams``, ...), the same class the run
+configuration's section is.
+"""
 
 __version__ = "0.1.0"
 
-from .errors import DaskInsarError  # noqa: F401
-from .geometry.orbit import Orbit  # noqa: F401
-from .scene import RadarMetadata, Scene  # noqa: F401
+from .config import RunConfig, load_config  # noqa: E402
+from .errors import DaskInsarError  # noqa: E402
+from .geometry.orbit import Orbit  # noqa: E402
+from .io.readers import SceneReader, read_scene  # noqa: E402
+from .io.store import open_scene  # noqa: E402
+from .pipeline import run  # noqa: E402
+from .scene import RadarMetadata, Scene  # noqa: E402
+from .simulate import simulate_pair  # noqa: E402
+from .stages import coherence, filter, focus, geocode, interferogram, offsets, resample, topo, unwrap  # noqa: E402
 
-
-def open_scene(url, chunks="auto-store"):
-    """Open a scene store lazily. See :func:`daskinsar.io.store.open_scene`."""
-    from .io.store import open_scene as _open
-
-    return _open(url, chunks=chunks)
+__all__ = [
+    "__version__", "DaskInsarError", "Orbit", "RadarMetadata", "Scene", "SceneReader", "RunConfig",
+    "open_scene", "read_scene", "load_config", "run", "simulate_pair",
+    "coherence", "filter", "focus", "geocode", "interferogram", "offsets", "resample", "topo", "unwrap",
+]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 import warnings
 from pathlib import Path
 from typing import Optional
@@ -105,10 +104,10 @@ def scheduler_context(scheduler: str, workers: Optional[int], memory_limit: Opti
 @app.command()
 def steps():
     """List the pipeline steps (ISCE-like names)."""
-    from .pipeline import STEP_DOCS, STEPS
+    from .pipeline import STEPS
 
     for s in STEPS:
-        typer.echo(f"{s:<14} {STEP_DOCS[s]}")
+        typer.echo(f"{s.name:<14} {s.doc}")
 
 
 @app.command()

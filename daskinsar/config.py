@@ -1,8 +1,10 @@
-"""Run configuration: pydantic models, the YAML loader and ISCE ``insarApp.xml`` translation.
+"""Run configuration: :class:`RunConfig` and its loaders (YAML / JSON, ISCE ``insarApp.xml``).
 
-A run is described by :class:`RunConfig`. Every model is strict: an unknown key is
-an error that names the key and suggests the nearest valid one. Units are in the
-field names or descriptions.
+A run configuration is the inputs plus one section per stage, and each section *is*
+that stage's parameter model (``focus`` is :class:`~daskinsar.stages.focus.FocusParams`,
+``unwrap`` is :class:`~daskinsar.stages.unwrap.UnwrapParams`, ...): one name, one default
+and one description (with its unit) per setting. Every model is strict: an unknown key
+is an error that names the key and suggests the nearest valid one.
 
 YAML example (all sections but ``reference``, ``secondary`` and ``dem`` optional)::
 
@@ -10,9 +12,9 @@ YAML example (all sections but ``reference``, ``secondary`` and ``dem`` optional
     secondary: {path: sec.zarr}
     dem: {path: dem.tif}
     output: run1
-    posting_m: 40
+    interferogram: {posting_m: 40}
     filter: {strength: 0.5}
-    unwrap: {enabled: true, cost: defo}
+    unwrap: {cost: defo}
     geocode: {products: [filt_topophase.unw, topophase.cor, los_displacement]}
 """
 
@@ -20,22 +22,29 @@ from __future__ import annotations
 
 import difflib
 import os
-import re
-import warnings
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError
 
 from .errors import ConfigError
+from .isce_xml import insarapp_to_dict
+from .params import Params
+from .stages.chunking import ChunkParams
+from .stages.filter import FilterParams
+from .stages.focus import FocusParams
+from .stages.geocode import GeocodeParams
+from .stages.interferogram import InterferogramParams
+from .stages.offsets import OffsetParams
+from .stages.resample import ResampleParams
+from .stages.topo import TopoParams
+from .stages.unwrap import UnwrapParams
+
+__all__ = ["RunConfig", "SceneInput", "DemInput", "load_config", "validate_config", "STAGE_SECTIONS"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
-
-
-class SceneInput(_Strict):
+class SceneInput(Params):
     """One input scene."""
 
     path: str = Field(description="sensor product (file/folder/zip) or a daskinsar scene store (.zarr)")
@@ -43,122 +52,53 @@ class SceneInput(_Strict):
     options: dict[str, Any] = Field(default_factory=dict, description="reader options, e.g. polarization, swath")
 
 
-class DemInput(_Strict):
+class DemInput(Params):
+    """The DEM used by topo, verifydem and geocode."""
+
     path: str = Field(description="DEM GeoTIFF (heights above the WGS84 ellipsoid, m)")
     interpolation: Literal["nearest", "bilinear", "bicubic", "biquintic"] = Field(
         "biquintic", description="DEM interpolation (biquintic = ISCE's default)")
 
 
-class FocusConfig(_Strict):
-    """Focusing of raw inputs (ignored for SLC inputs)."""
-
-    doppler_method: Literal["data", "attitude", "metadata", "zero"] = Field(
-        "data", description="Doppler centroid: estimated from the echoes (ISCE useDOPIQ), from orbit + attitude, "
-                            "the product's metadata, or zero")
-    range_window: Literal["rect", "kaiser", "hamming"] = Field(
-        "rect", description="window on the range spectrum when focusing")
-    azimuth_window: Literal["rect", "kaiser", "hamming"] = Field(
-        "rect", description="window on the azimuth spectrum when focusing")
-
-
-class OffsetsConfig(_Strict):
-    """Coregistration: geometric offsets from the DEM, optionally refined by dense offsets (ampcor)."""
-
-    method: Literal["geometric", "geometric+dense", "dense"] = Field(
-        "geometric", description="geometric (DEM + orbits), + a dense-offset residual fit, or dense offsets only")
-    window_azimuth: int = Field(64, ge=8, description="dense-offset correlation window, azimuth (SLC lines)")
-    window_range: int = Field(64, ge=8, description="dense-offset correlation window, range (SLC pixels)")
-    search_azimuth: int = Field(20, ge=1, description="dense-offset search half-width, azimuth (lines)")
-    search_range: int = Field(20, ge=1, description="dense-offset search half-width, range (pixels)")
-    skip_azimuth: int = Field(128, ge=1, description="spacing of the dense-offset windows, azimuth (lines)")
-    skip_range: int = Field(128, ge=1, description="spacing of the dense-offset windows, range (pixels)")
-    snr_min: float = Field(5.0, ge=0, description="windows with a correlation SNR below this are dropped before the fit")
-    culling_error_limit_px: float = Field(0.5, gt=0, description="ISCE's 'Culling error limit' (pixels)")
-    fit_order: int = Field(1, ge=0, le=3, description="polynomial order of the offset-residual fit (azimuth, range)")
-
-
-class ResampleConfig(_Strict):
-    n_taps: int = Field(12, ge=8, le=32, description="sinc taps per axis (even)")
-
-
-class InterferogramConfig(_Strict):
-    coherence_window: tuple[int, int] = Field((5, 5), description="(azimuth, range) window on the multilooked grid")
-
-
-class FilterConfig(_Strict):
-    strength: float = Field(0.5, ge=0.0, le=1.0, description="Goldstein-Werner alpha ('filter strength')")
-    patch_size: int = Field(32, ge=8, description="Goldstein filter FFT patch (pixels of the multilooked grid)")
-    enabled: bool = Field(True, description="false: filt_topophase.flat is the unfiltered interferogram")
-
-
-class UnwrapConfig(_Strict):
-    enabled: bool = Field(True, description="false: stop after the filter (no unw, no LOS displacement)")
-    unwrapper: Literal["snaphu", "snaphu_mcf"] = Field("snaphu_mcf", description="ISCE 'unwrapper name'")
-    cost: Literal["defo", "smooth"] = Field(
-        "defo", description="SNAPHU statistical cost mode (defo: deformation, smooth: topography-like)")
-    tile_pixels: int = Field(4_000_000, ge=10_000, description="above this many pixels, unwrap in tiles")
-    tile_overlap: int = Field(64, ge=8, description="overlap between unwrapping tiles (pixels)")
-
-
-class GeocodeConfig(_Strict):
-    products: list[str] = Field(
-        default_factory=lambda: ["filt_topophase.unw", "topophase.cor", "phsig.cor", "los_displacement",
-                                 "topophase.flat", "filt_topophase.flat"],
-        description="products to geocode (ISCE or daskinsar names)")
-    crs: str = Field("EPSG:4326", description="EPSG:4326, 'UTM' (zone of the scene centre) or any EPSG code")
-    posting: float | None = Field(None, gt=0, description="output posting (deg for EPSG:4326, m otherwise); "
-                                                          "None: about the multilooked posting")
-    geotiff: bool = Field(True, description="also write RUN/geo/<name>.tif")
-    cog: bool = Field(True, description="write the GeoTIFFs as Cloud-Optimised GeoTIFFs")
-
-
-class ProcessingConfig(_Strict):
-    chunk_azimuth: int = Field(1024, ge=64, description="dask/Zarr chunk height of full-resolution arrays (lines)")
-    chunk_range: int = Field(1024, ge=64, description="dask/Zarr chunk width of full-resolution arrays (pixels)")
-
-
-class RunConfig(_Strict):
-    """A whole InSAR run."""
+class RunConfig(Params):
+    """A whole InSAR run: the inputs, the run folder and one section per stage."""
 
     reference: SceneInput = Field(description="the reference (earlier, 'master') acquisition")
     secondary: SceneInput = Field(description="the secondary (later, 'slave') acquisition")
     dem: DemInput = Field(description="the DEM used by topo, verifydem and geocode")
     output: str = Field("insar_run", description="run folder (products.zarr, geo/, quicklook/)")
-    posting_m: float | None = Field(None, gt=0, description="multilooked posting (m) as insarApp's 'posting'")
-    azimuth_looks: int | None = Field(
-        None, ge=1, description="looks in azimuth of the interferogram; give with range_looks (they override posting_m)")
-    range_looks: int | None = Field(
-        None, ge=1, description="looks in range of the interferogram; give with azimuth_looks (they override posting_m)")
-    focus: FocusConfig = Field(default_factory=FocusConfig)
-    offsets: OffsetsConfig = Field(default_factory=OffsetsConfig)
-    resample: ResampleConfig = Field(default_factory=ResampleConfig,
+    processing: ChunkParams = Field(default_factory=ChunkParams, description="chunking of the run's arrays")
+    focus: FocusParams = Field(default_factory=FocusParams, description="focusing of raw inputs")
+    topo: TopoParams = Field(default_factory=TopoParams, description="per-pixel geometry of the reference grid")
+    offsets: OffsetParams = Field(default_factory=OffsetParams, description="coregistration offsets")
+    resample: ResampleParams = Field(default_factory=ResampleParams,
                                      description="resampling of the secondary SLC onto the reference grid")
-    interferogram: InterferogramConfig = Field(default_factory=InterferogramConfig,
-                                               description="interferogram formation and coherence")
-    filter: FilterConfig = Field(default_factory=FilterConfig)
-    unwrap: UnwrapConfig = Field(default_factory=UnwrapConfig)
-    geocode: GeocodeConfig = Field(default_factory=GeocodeConfig)
-    processing: ProcessingConfig = Field(default_factory=ProcessingConfig)
-
-    @model_validator(mode="after")
-    def _looks_or_posting(self):
-        if (self.azimuth_looks is None) != (self.range_looks is None):
-            raise ValueError("give both azimuth_looks and range_looks, or neither (then posting_m decides)")
-        return self
+    interferogram: InterferogramParams = Field(default_factory=InterferogramParams,
+                                               description="interferogram formation, looks and coherence")
+    filter: FilterParams = Field(default_factory=FilterParams, description="Goldstein-Werner filter")
+    unwrap: UnwrapParams = Field(default_factory=UnwrapParams, description="phase unwrapping (SNAPHU)")
+    geocode: GeocodeParams = Field(default_factory=GeocodeParams, description="geocoding and GeoTIFF export")
 
     def resolve_paths(self, base: str | os.PathLike) -> "RunConfig":
         """Relative input/output paths taken relative to ``base`` (the config file's folder)."""
-        base = Path(base)
+        root = Path(base)
 
         def fix(p: str) -> str:
-            return p if ("://" in p or os.path.isabs(p)) else str((base / p).resolve())
+            return p if ("://" in p or os.path.isabs(p)) else str((root / p).resolve())
 
-        data = self.model_dump()
-        data["reference"]["path"] = fix(data["reference"]["path"])
-        data["secondary"]["path"] = fix(data["secondary"]["path"])
-        data["dem"]["path"] = fix(data["dem"]["path"])
-        data["output"] = fix(data["output"])
-        return RunConfig.model_validate(data)
+        return self.model_copy(update={
+            "reference": self.reference.model_copy(update={"path": fix(self.reference.path)}),
+            "secondary": self.secondary.model_copy(update={"path": fix(self.secondary.path)}),
+            "dem": self.dem.model_copy(update={"path": fix(self.dem.path)}),
+            "output": fix(self.output)})
+
+
+#: run-configuration section -> the stage parameter model it is
+STAGE_SECTIONS: dict[str, type[Params]] = {
+    name: field.annotation for name, field in RunConfig.model_fields.items()  # type: ignore[misc]
+    if isinstance(field.annotation, type) and issubclass(field.annotation, Params)
+    and field.annotation not in (SceneInput, DemInput)
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -200,21 +140,46 @@ def validate_config(data: dict, source: str) -> RunConfig:
         raise ConfigError(format_validation_error(err, source)) from None
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping (YAML would keep the last)."""
+
+
+def _mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen: dict = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(None, None, f"key {key!r} given twice (line "
+                                                    f"{seen[key] + 1} and line {key_node.start_mark.line + 1})",
+                                                    key_node.start_mark)
+        seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+
+
+def load_yaml(path: Path) -> dict:
+    """A YAML/JSON file's top-level mapping; a clear ConfigError for anything else."""
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start}); a configuration is a YAML or JSON file") from None
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply to be a run configuration") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({' '.join(str(exc).split())})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of settings at the top level")
+    return data
+
+
 def load_config(path: str | os.PathLike) -> RunConfig:
     """Load a run configuration from YAML (.yaml/.yml/.json) or ISCE insarApp XML (.xml)."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: configuration file not found")
-    if path.suffix.lower() == ".xml":
-        from .isce_xml import load_insarapp_xml
-
-        cfg = load_insarapp_xml(path)
-    else:
-        try:
-            data = yaml.safe_load(path.read_text())
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
-        if not isinstance(data, dict):
-            raise ConfigError(f"{path}: expected a mapping of settings at the top level")
-        cfg = validate_config(data, str(path))
-    return cfg.resolve_paths(path.parent)
+    data = insarapp_to_dict(path) if path.suffix.lower() == ".xml" else load_yaml(path)
+    return validate_config(data, str(path)).resolve_paths(path.parent)

@@ -18,6 +18,15 @@ import xarray as xr
 import yaml
 
 from .config import RunConfig
+from .geometry.grid import MapGrid, RadarGrid
+from .io.store import open_scene
+from .pipeline import run
+from .show import show_product
+from .simulate import simulate_pair
+from .stages.geocode import geocode_dataset
+from .stages.interferogram import look_coordinates, multilook
+from .stages.topo import dem_from_dataset
+from .steps import RunContext
 
 
 def demo_config(sim_dir: Path, run_dir: Path, preset: str = "demo") -> dict:
@@ -27,8 +36,7 @@ def demo_config(sim_dir: Path, run_dir: Path, preset: str = "demo") -> dict:
         "secondary": {"path": str(sim_dir / "secondary.zarr")},
         "dem": {"path": str(sim_dir / "dem.tif"), "interpolation": "biquintic"},
         "output": str(run_dir),
-        "azimuth_looks": 4,
-        "range_looks": 4,
+        "interferogram": {"azimuth_looks": 4, "range_looks": 4},
         "filter": {"strength": 0.5, "patch_size": 32},
         "unwrap": {"enabled": True, "cost": "defo"},
         "geocode": {"products": ["filt_topophase.unw", "topophase.cor", "phsig.cor", "los_displacement",
@@ -46,13 +54,6 @@ def compare_with_truth(run_dir: Path, truth_url: str, min_coherence: float = 0.7
     relative), and the rms of the difference is taken over pixels with coherence
     >= ``min_coherence``. Returns the figures in metres.
     """
-    from .pipeline import RunContext, _dem
-    from .config import RunConfig
-    from .io.store import open_scene
-    from .geometry.grid import MapGrid, RadarGrid
-    from .stages.geocode import geocode_dataset
-    from .stages.interferogram import look_coordinates, multilook
-
     cfg = RunConfig.model_validate_json((run_dir / "config.json").read_text())
     ctx = RunContext(cfg, run_dir, progress=False)
     ifg = ctx.open("interferogram")
@@ -72,7 +73,7 @@ def compare_with_truth(run_dir: Path, truth_url: str, min_coherence: float = 0.7
     fields = {"truth": truth_ml}
     if "tropo_phase" in truth:  # the troposphere's LOS-equivalent delay (same sign convention as displacement)
         fields["tropo"] = multilook(-truth["tropo_phase"].data * (ref.meta.wavelength_m / (4 * np.pi)), looks)
-    g = geocode_dataset(fields, radar, grid, dem=_dem(ctx), orbit=ref.orbit.shift_epoch(epoch),
+    g = geocode_dataset(fields, radar, grid, dem=dem_from_dataset(xr.Dataset({"dem": ctx.dem()})), orbit=ref.orbit.shift_epoch(epoch),
                         wavelength_m=ref.meta.wavelength_m)
     tgeo = g["truth"].values
     tropo = g["tropo"].values if "tropo" in g else None
@@ -106,10 +107,6 @@ def compare_with_truth(run_dir: Path, truth_url: str, min_coherence: float = 0.7
 
 def run_demo(out: Path, echo: Callable[[str], None] = print, preset: str = "demo") -> dict:
     """Simulate, process, draw quicklooks and compare with truth. Returns the comparison."""
-    from .pipeline import run
-    from .show import show_product
-    from .simulate import simulate_pair
-
     out = Path(out).resolve()
     sim_dir, run_dir = out / "simulated", out / "run"
     t0 = time.perf_counter()

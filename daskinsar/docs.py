@@ -6,7 +6,7 @@ pair ``<!-- NAME:start -->`` / ``<!-- NAME:end -->``:
 - ``config-reference``: every key of :class:`daskinsar.config.RunConfig` and of its
   nested sections (key path, type, default, constraints, description);
 - ``products``: the product names (ISCE name next to the daskinsar group/variable,
-  units), from :data:`daskinsar.pipeline.ISCE_NAMES`;
+  units), from :data:`daskinsar.products.ISCE_NAMES`;
 - ``sensors``: the reader registry (:func:`daskinsar.io.readers.readers`);
 - ``cli-reference``: every ``daskinsar`` command with its arguments and options.
 
@@ -189,7 +189,7 @@ PRODUCT_INFO: dict[tuple[str, str], tuple[str, str]] = {
 
 def products_table_markdown() -> str:
     """ISCE product names next to daskinsar's group/variable, with units."""
-    from .pipeline import ISCE_NAMES
+    from .products import ISCE_NAMES
 
     isce_by_target: dict[tuple[str, str], list[str]] = {}
     for isce, target in ISCE_NAMES.items():

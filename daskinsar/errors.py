@@ -43,3 +43,11 @@ class ConfigError(DaskInsarError):
 
 class PairError(DaskInsarError):
     """Reference and secondary scenes do not form a usable pair."""
+
+
+class OutputPathError(DaskInsarError):
+    """An output path holds something daskinsar did not create (never replaced), or is an input."""
+
+
+class RunLockedError(DaskInsarError):
+    """Another daskinsar run is writing the same run folder."""

@@ -1,4 +1,5 @@
-"""ISCE ``insarApp.xml`` accepted as it is, translated into a :class:`~daskinsar.config.RunConfig`.
+"""ISCE ``insarApp.xml`` accepted as it is, translated into run-configuration data (the dict that
+:class:`~daskinsar.config.RunConfig` validates).
 
 What is understood (property and component names are case-insensitive, spaces
 and underscores alike):
@@ -26,7 +27,6 @@ from pathlib import Path
 
 from defusedxml import ElementTree as DET
 
-from .config import validate_config
 from .errors import ConfigError
 
 # ISCE sensor names -> daskinsar reader names
@@ -131,8 +131,8 @@ def _scene(comp: dict, sensor: str | None, role: str, src: Path, names: dict) ->
     return {"path": path, "sensor": sensor, "options": options}
 
 
-def load_insarapp_xml(path: str | Path):
-    """Translate an ISCE insarApp.xml into a RunConfig (paths relative to the XML's folder)."""
+def insarapp_to_dict(path: str | Path) -> dict:
+    """Translate an ISCE insarApp.xml into run-configuration data (paths relative to the XML's folder)."""
     src = Path(path)
     r = _Reader(src)
     root = r.parse(src)
@@ -176,11 +176,14 @@ def load_insarapp_xml(path: str | Path):
         dem_path = dem_path + ".vrt"
     data["dem"] = {"path": dem_path}
 
+    ifg: dict = {}
     if "posting" in props:
-        data["posting_m"] = float(props["posting"])
+        ifg["posting_m"] = float(props["posting"])
     if "rangelooks" in props or "azimuthlooks" in props:
-        data["range_looks"] = int(props.get("rangelooks", 1))
-        data["azimuth_looks"] = int(props.get("azimuthlooks", 1))
+        ifg["range_looks"] = int(props.get("rangelooks", 1))
+        ifg["azimuth_looks"] = int(props.get("azimuthlooks", 1))
+    if ifg:
+        data["interferogram"] = ifg
     if "output" in props or "outputdirectory" in props:
         data["output"] = props.get("output") or props.get("outputdirectory")
     if "filterstrength" in props:
@@ -193,12 +196,11 @@ def load_insarapp_xml(path: str | Path):
         if name not in ("snaphu", "snaphu_mcf"):
             raise ConfigError(f"{src}: unwrapper name {props['unwrappername']!r} is not supported "
                               f"(daskinsar unwraps with snaphu / snaphu_mcf)")
-        unwrap["unwrapper"] = name
     if unwrap:
         data["unwrap"] = unwrap
     offsets = {}
     if "cullingerrorlimit" in props:
-        offsets["culling_error_limit_px"] = float(props["cullingerrorlimit"])
+        offsets["max_residual_px"] = float(props["cullingerrorlimit"])
     if "slcoffsetmethod" in props:
         m = props["slcoffsetmethod"].strip().lower()
         offsets["method"] = "geometric+dense" if m == "ampcor" else "geometric"
@@ -206,7 +208,7 @@ def load_insarapp_xml(path: str | Path):
         data["offsets"] = offsets
     if "dopplermethod" in props:
         m = props["dopplermethod"].strip().lower()
-        data["focus"] = {"doppler_method": "data" if m in ("usedopiq", "usecalcdop", "usedoppler") else
+        data["focus"] = {"doppler": "data" if m in ("usedopiq", "usecalcdop", "usedoppler") else
                          "zero" if m in ("usezero", "zero") else "data"}
         if m not in ("usedopiq", "usecalcdop", "usedoppler", "usezero", "zero", "usedefault"):
             warnings.warn(f"{src}: doppler method {props['dopplermethod']!r} is not known; using the data's "
@@ -226,4 +228,4 @@ def load_insarapp_xml(path: str | Path):
         if k not in ("reference", "master", "secondary", "slave", "dem"):
             warnings.warn(f"{src}: insarApp component {k!r} is not supported by daskinsar and is ignored",
                           stacklevel=2)
-    return validate_config(data, str(src))
+    return data

@@ -7,6 +7,8 @@ group (``filt_topophase.flat.geo`` -> ``geocode/filt_ifg``).
 
 from __future__ import annotations
 
+from .errors import ConfigError
+
 # ISCE file name -> daskinsar "group/variable"
 ISCE_PRODUCT_NAMES: dict[str, str] = {
     "reference.slc": "focus/reference",
@@ -53,3 +55,18 @@ def resolve_product_name(name: str) -> str:
     if key.endswith(".xml") or key.endswith(".vrt"):
         return resolve_product_name(key.rsplit(".", 1)[0])
     return key
+
+
+#: ISCE product names -> (group, variable)
+ISCE_NAMES: dict[str, tuple[str, str]] = {k: (v.split("/", 1)[0], v.split("/", 1)[1])
+                                          for k, v in ISCE_PRODUCT_NAMES.items()}
+
+
+def resolve_product(name: str) -> tuple[str, str]:
+    """An ISCE or daskinsar product name -> (group, variable); ConfigError for a name that is neither."""
+    full = resolve_product_name(name)
+    if "/" not in full:
+        raise ConfigError(f"unknown product name {name!r}; use an ISCE name ({', '.join(ISCE_PRODUCT_NAMES)}) "
+                          "or group/variable")
+    group, var = full.split("/", 1)
+    return group, var

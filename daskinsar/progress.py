@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
+from typing import Iterator
 
 from dask.callbacks import Callback
 
@@ -55,3 +57,24 @@ class RichDaskProgress(Callback):
             self._done += 1
             if self._progress is not None and self._task is not None:
                 self._progress.update(self._task, completed=self._done)
+
+
+@contextlib.contextmanager
+def task_progress(label: str, enabled: bool = True) -> Iterator[None]:
+    """Progress of the dask computations inside the block: a rich bar on the local schedulers; with a
+    distributed client, its task progress (the dashboard shows the task stream)."""
+    if not enabled:
+        yield
+        return
+    try:
+        from distributed import get_client
+
+        get_client()
+        distributed = True
+    except (ImportError, ValueError):
+        distributed = False
+    if distributed:
+        yield
+        return
+    with RichDaskProgress(label):
+        yield

@@ -22,6 +22,7 @@ import xarray as xr
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .geometry.ellipsoid import SPEED_OF_LIGHT
+from .geometry.grid import RadarGrid
 from .geometry.orbit import Orbit
 
 
@@ -141,6 +142,12 @@ class RadarMetadata(_Model):
         return self.range_pixel_spacing_m or SPEED_OF_LIGHT / (2.0 * self.range_sampling_rate_hz)
 
     @property
+    def grid_doppler_model(self) -> "Poly1D | LUT2D | None":
+        """The Doppler (Hz) of the grid's lines for geometry solvers: None on a zero-Doppler grid,
+        ``grid_doppler`` on a native-Doppler grid."""
+        return None if self.grid == "zero_doppler" else self.grid_doppler
+
+    @property
     def look_sign(self) -> int:
         """+1 for left-looking, -1 for right-looking (ISCE's convention)."""
         return 1 if self.look_side == "left" else -1
@@ -151,6 +158,11 @@ class RadarMetadata(_Model):
     @classmethod
     def from_json(cls, s: str) -> "RadarMetadata":
         return cls.model_validate_json(s)
+
+
+#: the attribute role of a scene store's own metadata and orbit
+SCENE_ROLE = "daskinsar"
+_ROLE_SUFFIXES = ("_radar_metadata", "_orbit")
 
 
 @dataclass
@@ -204,6 +216,27 @@ class Scene:
     def with_data(self, data: xr.Dataset) -> "Scene":
         return Scene(data, self.meta, self.orbit, dict(self.attrs))
 
+    @property
+    def grid(self) -> RadarGrid:
+        """The scene's regular radar grid."""
+        return RadarGrid.from_coords(self.azimuth_time, self.slant_range)
+
+    def to_dataset(self, role: str = SCENE_ROLE) -> xr.Dataset:
+        """The scene as one Dataset: its variables and coordinates, with the metadata and orbit in the
+        attributes under ``role`` (see :func:`radar_attrs`), as stages take their inputs."""
+        ds = self.data.copy()
+        ds.attrs = {**ds.attrs, **self.attrs, **radar_attrs(self.meta, self.orbit, role)}
+        return ds
+
+    @classmethod
+    def from_dataset(cls, ds: xr.Dataset, role: str = SCENE_ROLE) -> "Scene":
+        """Inverse of :meth:`to_dataset` (attributes of other roles are dropped)."""
+        meta, orbit = radar_info(ds.attrs, role)
+        keep = {k: v for k, v in ds.attrs.items() if not k.endswith(_ROLE_SUFFIXES)}
+        data = ds.copy()
+        data.attrs = {}
+        return cls(data, meta, orbit, keep)
+
 
 def radar_grid_coords(t0_s: float, dt_s: float, n_az: int, r0_m: float, dr_m: float, n_rg: int) -> dict:
     """Coordinates for an (azimuth, range) grid."""
@@ -213,14 +246,67 @@ def radar_grid_coords(t0_s: float, dt_s: float, n_az: int, r0_m: float, dr_m: fl
     }
 
 
-def meta_attr(meta: RadarMetadata) -> dict[str, str]:
-    return {"daskinsar_radar_metadata": meta.to_json()}
+def orbit_to_json(orbit: Orbit) -> str:
+    """The orbit as JSON (times s since ``epoch``, ECEF m and m/s; floats round-trip exactly)."""
+    return json.dumps({"epoch": orbit.epoch, "time": orbit.time.tolist(), "position": orbit.position.tolist(),
+                       "velocity": orbit.velocity.tolist(), "n_hermite": orbit.n_hermite, "source": orbit.source})
 
 
-def meta_from_attrs(attrs: dict) -> RadarMetadata:
-    raw = attrs.get("daskinsar_radar_metadata")
-    if raw is None:
-        raise KeyError("daskinsar_radar_metadata")
+def orbit_from_json(s: str | dict) -> Orbit:
+    d = json.loads(s) if isinstance(s, str) else s
+    return Orbit(d["epoch"], np.asarray(d["time"], np.float64), np.asarray(d["position"], np.float64),
+                 np.asarray(d["velocity"], np.float64), int(d.get("n_hermite", 4)), str(d.get("source", "orbit")))
+
+
+def radar_attrs(meta: RadarMetadata, orbit: Orbit, role: str = SCENE_ROLE) -> dict[str, str]:
+    """Attributes carrying a scene's metadata and orbit: ``<role>_radar_metadata``, ``<role>_orbit``
+    (role ``daskinsar`` for a scene store, ``reference`` / ``secondary`` in stage inputs and products)."""
+    return {f"{role}_radar_metadata": meta.to_json(), f"{role}_orbit": orbit_to_json(orbit)}
+
+
+def radar_info(attrs: dict, role: str = SCENE_ROLE) -> tuple[RadarMetadata, Orbit]:
+    """(metadata, orbit) of ``role`` from attributes written by :func:`radar_attrs`; KeyError if absent."""
+    return meta_from_attrs(attrs, role), orbit_from_json(attrs[f"{role}_orbit"])
+
+
+def meta_from_attrs(attrs: dict, role: str = SCENE_ROLE) -> RadarMetadata:
+    """The :class:`RadarMetadata` of ``role`` from attributes (KeyError if absent)."""
+    raw = attrs[f"{role}_radar_metadata"]
     if isinstance(raw, dict):
         return RadarMetadata.model_validate(raw)
     return RadarMetadata.model_validate(json.loads(raw))
+
+
+#: names of the secondary's dims and coordinates in a pair dataset
+SECONDARY_DIMS = {"azimuth": "secondary_azimuth", "range": "secondary_range",
+                  "azimuth_time": "secondary_azimuth_time", "slant_range": "secondary_slant_range"}
+
+
+def pair_dataset(reference: Scene, secondary: Scene) -> xr.Dataset:
+    """One Dataset holding a pair, as pair stages take it: ``reference`` on dims (azimuth, range) with
+    ``azimuth_time`` / ``slant_range``; ``secondary`` on its own grid, dims ``secondary_azimuth`` /
+    ``secondary_range`` with ``secondary_azimuth_time`` / ``secondary_slant_range`` (s since the
+    secondary's own epoch, m); metadata and orbits in the ``reference_*`` / ``secondary_*`` attributes."""
+    ref = reference.data[[reference.main_variable]].rename({reference.main_variable: "reference"})
+    sec = secondary.data[[secondary.main_variable]].rename({secondary.main_variable: "secondary", **SECONDARY_DIMS})
+    ds = xr.merge([ref, sec], combine_attrs="drop")
+    ds.attrs = {**radar_attrs(reference.meta, reference.orbit, "reference"),
+                **radar_attrs(secondary.meta, secondary.orbit, "secondary")}
+    return ds
+
+
+def pair_scenes(ds: xr.Dataset) -> tuple[Scene, Scene]:
+    """The reference and secondary scenes of a :func:`pair_dataset` (their grids, metadata and orbits;
+    their pixels where the dataset holds them)."""
+    ref_meta, ref_orbit = radar_info(ds.attrs, "reference")
+    sec_meta, sec_orbit = radar_info(ds.attrs, "secondary")
+    ref = ds[["reference"]] if "reference" in ds else xr.Dataset(coords={k: ds[k] for k in ("azimuth_time", "slant_range")})
+    inverse = {v: k for k, v in SECONDARY_DIMS.items()}
+    if "secondary" in ds:
+        sec = ds[["secondary"]].rename(inverse)
+    else:
+        sec = xr.Dataset(coords={inverse[k]: ds[k].rename({ds[k].dims[0]: inverse[ds[k].dims[0]]})
+                                 for k in ("secondary_azimuth_time", "secondary_slant_range")})
+    ref = ref.drop_vars([v for v in ref.coords if v not in ("azimuth_time", "slant_range")])
+    sec = sec.drop_vars([v for v in sec.coords if v not in ("azimuth_time", "slant_range")])
+    return Scene(ref, ref_meta, ref_orbit), Scene(sec, sec_meta, sec_orbit)

@@ -13,10 +13,10 @@ BASE = {
     "secondary": {"path": "sec.zarr"},
     "dem": {"path": "dem.tif"},
     "output": "run",
-    "posting_m": 30.0,
+    "interferogram": {"posting_m": 30.0},
     "filter": {"strength": 0.7},
-    "unwrap": {"enabled": True, "unwrapper": "snaphu_mcf"},
-    "offsets": {"culling_error_limit_px": 0.3, "method": "geometric+dense"},
+    "unwrap": {"enabled": True},
+    "offsets": {"max_residual_px": 0.3, "method": "geometric+dense"},
     "geocode": {"products": ["filt_topophase.unw", "topophase.cor"]},
 }
 
@@ -78,7 +78,7 @@ def test_unknown_key_suggests_nearest(tmp_path):
     y.write_text(yaml.safe_dump(dict(BASE, filter={"strenght": 0.5})))
     with pytest.raises(ConfigError, match=r"unknown key 'filter.strenght'; did you mean 'strength'\?"):
         load_config(y)
-    y.write_text(yaml.safe_dump(dict(BASE, postng_m=20)))
+    y.write_text(yaml.safe_dump(dict(BASE, interferogram={"postng_m": 20})))
     with pytest.raises(ConfigError, match=r"did you mean 'posting_m'"):
         load_config(y)
 
@@ -123,3 +123,36 @@ def test_insarapp_unsupported_unwrapper_is_a_clear_error(tmp_path):
     bad = INSARAPP.replace(">snaphu_mcf<", ">icu<")
     with pytest.raises(ConfigError, match="unwrapper name 'icu' is not supported"):
         load_config(_write_isce(tmp_path, bad))
+
+
+def test_each_stage_section_is_that_stages_parameter_model():
+    """One model per stage: the run configuration's section is the class the stage's run() takes."""
+    import inspect
+    import typing
+
+    from daskinsar.stages import chunking, filter, focus, geocode, interferogram, offsets, resample, topo, unwrap
+
+    stages = {"focus": (focus, focus.FocusParams), "topo": (topo, topo.TopoParams),
+              "offsets": (offsets, offsets.OffsetParams), "resample": (resample, resample.ResampleParams),
+              "interferogram": (interferogram, interferogram.InterferogramParams),
+              "filter": (filter, filter.FilterParams), "unwrap": (unwrap, unwrap.UnwrapParams),
+              "geocode": (geocode, geocode.GeocodeParams)}
+    cfg = RunConfig.model_validate({k: BASE[k] for k in ("reference", "secondary", "dem")})
+    for section, (module, model) in stages.items():
+        assert RunConfig.model_fields[section].annotation is model, section
+        assert type(getattr(cfg, section)) is model, section
+        sig = inspect.signature(module.run)
+        hints = typing.get_type_hints(module.run)
+        assert list(sig.parameters) == ["inputs", "params"], section
+        assert hints["params"] is model and hints["return"].__name__ == "Dataset", section
+    assert RunConfig.model_fields["processing"].annotation is chunking.ChunkParams
+    # every default has one home: the stage's model
+    assert cfg.unwrap == unwrap.UnwrapParams() and cfg.offsets == offsets.OffsetParams()
+
+
+def test_yaml_duplicate_key_is_an_error(tmp_path):
+    y = tmp_path / "run.yaml"
+    y.write_text("reference: {path: a.zarr}\nsecondary: {path: b.zarr}\ndem: {path: d.tif}\n"
+                 "filter: {strength: 0.5}\nfilter: {strength: 0.9}\n")
+    with pytest.raises(ConfigError, match="'filter' given twice"):
+        load_config(y)

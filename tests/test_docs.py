@@ -138,7 +138,7 @@ def test_sensors_table_lists_every_registered_reader(readme):
 
 
 def test_products_table_names_every_isce_product(readme):
-    from daskinsar.pipeline import ISCE_NAMES, resolve_product
+    from daskinsar.products import ISCE_NAMES, resolve_product
 
     block = docs.extract_block(readme, "products")
     rows = _rows(block.split("\n\n")[0])  # the first table: radar-grid products
@@ -176,9 +176,9 @@ def test_quick_start_and_data_location_unchanged(readme):
 
 
 def test_readme_names_every_pipeline_step_and_the_cluster_usage(readme):
-    from daskinsar.pipeline import STEPS
+    from daskinsar.pipeline import STEP_NAMES
 
-    for s in STEPS:
+    for s in STEP_NAMES:
         assert f"`{s}`" in readme, f"step {s} not described"
     assert "daskinsar run CONFIG --scheduler tcp://HOST:8786" in readme
     assert "--scheduler local" in readme

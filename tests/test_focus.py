@@ -66,7 +66,7 @@ def cband_scene():
 
 def test_alos_like_point_targets(alos_scene):
     scene, targets = alos_scene
-    slc = focus(scene, FocusParams(azimuth_bandwidth_hz=BP))
+    slc = focus(scene, FocusParams(doppler="metadata", azimuth_bandwidth_hz=BP))
     assert slc.meta.grid == "zero_doppler" and slc.meta.level == "slc"
     np.testing.assert_array_equal(slc.azimuth_time, scene.azimuth_time)
     rows = _analyse(scene, targets, slc.data["slc"].values, ALOS_LIKE, BP)
@@ -76,7 +76,7 @@ def test_alos_like_point_targets(alos_scene):
 def test_alos_like_weighted(alos_scene):
     """Kaiser weighting in range and azimuth: resolution follows the weighted theory, side lobes drop."""
     scene, targets = alos_scene
-    params = FocusParams(azimuth_bandwidth_hz=BP, range_window="kaiser", azimuth_window="kaiser")
+    params = FocusParams(doppler="metadata", azimuth_bandwidth_hz=BP, range_window="kaiser", azimuth_window="kaiser")
     rows = _analyse(scene, targets[:1], focus(scene, params).data["slc"].values, ALOS_LIKE, BP, window="kaiser")
     q = rows[0]
     assert abs(q["res_rg"] - 1) < 0.05 and abs(q["res_az"] - 1) < 0.05, q
@@ -87,7 +87,7 @@ def test_alos_like_weighted(alos_scene):
 def test_cband_squinted_point_targets(cband_scene):
     """C band, Doppler centroid -550 Hz (a third of the PRF): RCMC and phase with squint."""
     scene, targets = cband_scene
-    slc = focus(scene, FocusParams(azimuth_bandwidth_hz=BP)).data["slc"].values
+    slc = focus(scene, FocusParams(doppler="metadata", azimuth_bandwidth_hz=BP)).data["slc"].values
     _check(_analyse(scene, targets, slc, C_BAND, BP))
 
 
@@ -105,9 +105,9 @@ def test_doppler_centroid_from_data(cband_scene):
 def test_chunking_does_not_change_the_slc(cband_scene):
     scene, _ = cband_scene
     small = scene.with_data(scene.data.chunk({"azimuth": 300, "range": 700}))
-    a = focus(small, FocusParams(azimuth_bandwidth_hz=BP, range_lines_per_block=300,
+    a = focus(small, FocusParams(doppler="metadata", azimuth_bandwidth_hz=BP, range_lines_per_block=300,
                                  range_columns_per_block=200)).data["slc"]
-    b = focus(scene, FocusParams(azimuth_bandwidth_hz=BP, range_lines_per_block=2048,
+    b = focus(scene, FocusParams(doppler="metadata", azimuth_bandwidth_hz=BP, range_lines_per_block=2048,
                                  range_columns_per_block=2048)).data["slc"]
     assert len(a.data.chunks[1]) > 3 and len(b.data.chunks[1]) == 1
     a, b = a.values, b.values

@@ -9,7 +9,8 @@ import rasterio
 from daskinsar.errors import DemCoverageError
 from daskinsar.geometry.rdr2geo import rdr2geo
 from daskinsar.geometry.grid import RadarGrid, map_grid_for
-from daskinsar.stages.geocode import check_dem_covers, geocode_dataset
+from daskinsar.stages.geocode import geocode_dataset
+from daskinsar.stages.pair import check_dem_covers
 from daskinsar.stages.topo import DemGrid, topo_kernel
 
 

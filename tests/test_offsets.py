@@ -7,7 +7,7 @@ import dask.array as da
 import numpy as np
 import pytest
 
-from daskinsar.stages.offsets import (CullParams, DenseOffsetParams, coarse_offsets, cull_offsets,
+from daskinsar.stages.offsets import (OffsetParams, coarse_offsets, cull_offsets,
                                       dense_offsets, evaluate_offset_model, window_grid)
 
 from test_resample import speckle_field
@@ -44,7 +44,7 @@ def _ampcor_golden_run(ref, sec, gold, **kw):
     """ISCE3's ampcor accuracy settings: window 32 lines x 64 samples (the golden grid of
     13 x 12 windows fixes this orientation), search +/-20, skip 32, first window at the half
     search range, raw oversampling 2, zoom window 8, surface oversampling 64, SNR box 21."""
-    p = DenseOffsetParams(window_az=32, window_rg=64, search_az=20, search_rg=20, skip_az=32, skip_rg=32,
+    p = OffsetParams(window_azimuth=32, window_range=64, search_azimuth=20, search_range=20, skip_azimuth=32, skip_range=32,
                           raw_oversample=2, corr_oversample=64, zoom_window=8, corr_stat_window=21, **kw)
     grid = window_grid(ref.shape, p, n_windows=gold["dense_offsets"].shape[:2])
     return dense_offsets(da.from_array(ref, chunks=(200, 300)), da.from_array(sec, chunks=(256, 256)), p,
@@ -151,7 +151,7 @@ def _simulated_pair(n=384, coherence=0.97, off=(0.37, 1.5e-3, -1.21, 1.2e-3), se
     return (sig_ref + noise()).astype(np.complex64), (sig_sec + noise()).astype(np.complex64), truth
 
 
-SIM_PARAMS = DenseOffsetParams(window_az=64, window_rg=64, search_az=6, search_rg=6, skip_az=32, skip_rg=32)
+SIM_PARAMS = OffsetParams(window_azimuth=64, window_range=64, search_azimuth=6, search_range=6, skip_azimuth=32, skip_range=32)
 
 
 def test_simulated_offsets_accuracy_and_culling():
@@ -180,7 +180,7 @@ def test_simulated_offsets_accuracy_and_culling():
         az_v[a, r] += 1.5 + k
         rg_v[a, r] -= 2.0
     ds2 = ds.assign(azimuth=(ds["azimuth"].dims, az_v), range=(ds["range"].dims, rg_v))
-    model, mask = cull_offsets(ds2, CullParams(snr_min=5.0, max_error_px=0.1, order=1))
+    model, mask = cull_offsets(ds2, OffsetParams(snr_min=5.0, max_residual_px=0.1, fit_order=1))
     m = mask.values
     assert not any(m[a, r] for a, r in inj)
     assert not m[~clean].any() or np.all(np.abs(err_a[~clean & m]) < 0.1)
@@ -222,16 +222,16 @@ def test_coarse_offsets_constant_shift():
 
 
 def test_window_grid_and_errors():
-    p = DenseOffsetParams(window_az=32, window_rg=64, search_az=20, search_rg=20, skip_az=32, skip_rg=32)
+    p = OffsetParams(window_azimuth=32, window_range=64, search_azimuth=20, search_range=20, skip_azimuth=32, skip_range=32)
     g = window_grid((512, 512), p)
     assert g.start_az[0] == 20 and g.start_az[-1] + 32 + 20 <= 512
     assert g.start_rg[-1] + 64 + 20 <= 512
     with pytest.raises(ValueError, match="too small"):
         window_grid((40, 40), p)
     ds = dense_offsets(np.zeros((128, 128), np.complex64), np.zeros((128, 128), np.complex64),
-                       DenseOffsetParams(window_az=32, window_rg=32, search_az=4, search_rg=4, skip_az=32, skip_rg=32))
+                       OffsetParams(window_azimuth=32, window_range=32, search_azimuth=4, search_range=4, skip_azimuth=32, skip_range=32))
     with pytest.raises(ValueError, match="survive culling"):
-        cull_offsets(ds, CullParams(snr_min=5.0))
+        cull_offsets(ds, OffsetParams(snr_min=5.0))
 
 
 def test_deramp_makes_offsets_independent_of_doppler_ramp():

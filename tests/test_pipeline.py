@@ -40,8 +40,7 @@ def _config(sim, out, **over) -> dict:
         "secondary": {"path": str(d / "secondary.zarr")},
         "dem": {"path": str(d / "dem.tif")},
         "output": str(out),
-        "azimuth_looks": 2,
-        "range_looks": 2,
+        "interferogram": {"azimuth_looks": 2, "range_looks": 2},
         "filter": {"strength": 0.5, "patch_size": 16},
         "unwrap": {"enabled": True, "cost": "defo"},
         "geocode": {"products": ["filt_topophase.unw", "topophase.cor", "los_displacement"]},
@@ -193,9 +192,21 @@ def test_sigkill_mid_step_then_resume(good_run, sim, tmp_path):
     out = tmp_path / "killed"
     cfgp = tmp_path / "run.yaml"
     cfgp.write_text(yaml.safe_dump(_config(sim, out)))
-    env = dict(os.environ, DASKINSAR_TEST_STALL_STEP="interferogram", DASKINSAR_TEST_STALL_S="120")
-    proc = subprocess.Popen([sys.executable, "-m", "daskinsar.cli", "run", str(cfgp)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    # a crash window mid-step: the interferogram's temporary store is fully written but not yet marked
+    # complete when the process is killed (the stall is patched in here, not in daskinsar)
+    stall = (
+        "import sys, time\n"
+        "import daskinsar.io.store as st\n"
+        "orig = st.mark_complete\n"
+        "def stalled(url, group=None):\n"
+        "    if '/.interferogram.tmp-' in str(url):\n"
+        "        time.sleep(120)\n"
+        "    return orig(url, group)\n"
+        "st.mark_complete = stalled\n"
+        "from daskinsar.cli import main\n"
+        f"sys.argv = ['daskinsar', 'run', {str(cfgp)!r}]\n"
+        "main()\n")
+    proc = subprocess.Popen([sys.executable, "-c", stall], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     t0 = time.time()
     prod = out / "products.zarr"
     while time.time() - t0 < 300:

@@ -83,7 +83,7 @@ def focused(pair):
                                        ("secondary", pair.secondary_raw, pair.secondary)):
             raw = open_scene(raw_url)
             slc = open_scene(slc_url)
-            foc = focus(raw)
+            foc = focus(raw, FocusParams(doppler="metadata"))
             sa, sr = slc_window(raw)
             res[role] = dict(raw=raw, slc=slc, foc=foc, sa=sa, sr=sr,
                              out=foc.data["slc"].data[sa, sr].compute(), ref=slc.data["slc"].values)
@@ -203,7 +203,7 @@ def test_squinted_raw_with_azimuth_weighting(pair):
     carrier = np.exp(2j * np.pi * fdc * slc.azimuth_time)[:, None].astype(np.complex64)
     ref = slc.data["slc"].values * carrier
     slc = slc.with_data(slc.data.assign(slc=(("azimuth", "range"), da.from_array(ref, chunks=(64, 128)))))
-    fp = FocusParams(azimuth_window="kaiser")
+    fp = FocusParams(doppler="metadata", azimuth_window="kaiser")
     raw = slc_to_raw(slc, doppler=fdc, focus_params=fp)
     assert raw.meta.doppler_centroid(0.0, raw.slant_range[:1])[0] == fdc
     with dask.config.set(scheduler="threads"):

@@ -203,14 +203,17 @@ def test_unwrap_dataset_stage(tmp_path):
     """Stage wrapper keeps the radar grid coordinates and states units."""
     import xarray as xr
 
-    from daskinsar.stages.unwrap import UnwrapParams, unwrap_dataset
+    import dask
+
+    from daskinsar.stages.unwrap import UnwrapParams, run
 
     ifg, coh_est, coh, phi = simulate_bowl(n=128, fringes=3, seed=5)
     ds = xr.Dataset(
         {"ifg": (("azimuth", "range"), ifg), "coherence": (("azimuth", "range"), coh_est)},
         coords={"azimuth_time": ("azimuth", np.arange(128) * 0.01), "slant_range": ("range", 8e5 + 30 * np.arange(128))},
-    ).chunk(64)
-    out = unwrap_dataset(ds, UnwrapParams(nlooks=NLOOKS), scratchdir=tmp_path)
+    ).chunk(64).assign_attrs(effective_looks=NLOOKS, wavelength_m=0.24)
+    with dask.config.set({"temporary-directory": str(tmp_path)}):
+        out = run(ds, UnwrapParams())
     assert out["unw"].attrs["units"] == "rad" and "slant_range" in out["unw"].coords
     assert out["unw"].chunks == ds["ifg"].chunks
     frac, _ = _fraction_congruent(out["unw"].values, phi, coh >= 0.5)

@@ -93,6 +93,7 @@ def write_geotiff(
     nodata: float | int | None = None,
     compress: str = "DEFLATE",
     blocksize: int = 512,
+    tags: dict[str, str] | None = None,
 ) -> Path:
     """Write a geocoded 2-D DataArray to a tiled GeoTIFF (CRS, transform, nodata set).
 
@@ -137,6 +138,8 @@ def write_geotiff(
             dst.set_band_description(1, str(desc))
         if dtype.kind == "c" and nodata is not None:
             dst.update_tags(NODATA_COMPLEX=str(nodata))
+        if tags:
+            dst.update_tags(**tags)
     os.replace(tmp, path)
     return path
 
@@ -149,6 +152,7 @@ def write_cog(
     compress: str = "DEFLATE",
     blocksize: int = 512,
     resampling: str | None = None,
+    tags: dict[str, str] | None = None,
 ) -> Path:
     """Write a Cloud-Optimized GeoTIFF: tiled, with overviews, IFDs before data.
 
@@ -160,7 +164,7 @@ def write_cog(
 
     path = Path(path)
     tmp = path.with_name(f".{path.name}.src.tif")
-    write_geotiff(arr, tmp, nodata=nodata, compress="NONE", blocksize=blocksize)
+    write_geotiff(arr, tmp, nodata=nodata, compress="NONE", blocksize=blocksize, tags=tags)
     kind = np.dtype(arr.dtype).kind
     if resampling is None:
         resampling = "NEAREST" if kind in "iub" else "AVERAGE"
@@ -525,13 +529,49 @@ def write_kmz(arr: xr.DataArray, path: str | os.PathLike, *, kind: Kind | None =
     return path
 
 
-def export_geotiffs(ds: xr.Dataset, out_dir: str | os.PathLike, *, cog: bool = True,
-                    names: list[str] | None = None) -> list[Path]:
-    """Write each geocoded 2-D variable of ``ds`` to ``<out_dir>/<name>.tif`` (COG by default).
+TOKEN_TAG = "DASKINSAR_STEP_TOKEN"
 
-    Integer (label) variables get ``nodata=0`` (SNAPHU's "no component"); floats NaN.
+
+def stored_file_token(path: str | os.PathLike) -> str | None:
+    """The step token in a GeoTIFF's tags (None when the file is missing, unreadable or has none)."""
+    import rasterio
+
+    if not os.path.isfile(path):
+        return None
+    try:
+        with rasterio.open(path) as src:
+            return src.tags().get(TOKEN_TAG)
+    except Exception:
+        return None
+
+
+def geotiff_variables(geo: xr.Dataset) -> xr.Dataset:
+    """The 2-D variables of a geocoded Dataset as GIS tools read them: complex interferograms as their
+    phase (``<name>_phase``, rad), everything else as is; the CRS kept."""
+    import rioxarray  # noqa: F401  (registers .rio)
+
+    out = xr.Dataset(coords={"y": geo["y"], "x": geo["x"]})
+    for name, arr in geo.data_vars.items():
+        if name == "spatial_ref" or arr.ndim != 2:
+            continue
+        if np.issubdtype(arr.dtype, np.complexfloating):
+            out[f"{name}_phase"] = xr.apply_ufunc(np.angle, arr, dask="allowed").astype(np.float32).assign_attrs(
+                units="rad", long_name=f"phase of {name}")
+        else:
+            out[str(name)] = arr
+    return out.rio.write_crs(geo.rio.crs if geo.rio.crs is not None else geo.attrs["crs"])
+
+
+def export_geotiffs(ds: xr.Dataset, out_dir: str | os.PathLike, *, cog: bool = True,
+                    names: list[str] | None = None, tags: dict[str, str] | None = None) -> list[Path]:
+    """Write each geocoded 2-D variable of ``ds`` to ``<out_dir>/<name>.tif`` (COG by default), each
+    file written under a temporary name and moved into place when complete.
+
+    Integer (label) variables get ``nodata=0`` (SNAPHU's "no component"); floats NaN. ``tags``: file
+    metadata (e.g. the step token that makes a rerun verify the files).
     """
     out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
     files = []
     for name in names or [str(v) for v in ds.data_vars]:
         arr = ds[name]
@@ -541,5 +581,5 @@ def export_geotiffs(ds: xr.Dataset, out_dir: str | os.PathLike, *, cog: bool = T
             continue
         nodata = 0 if np.issubdtype(arr.dtype, np.integer) else None
         writer = write_cog if cog else write_geotiff
-        files.append(writer(arr, out_dir / f"{name}.tif", nodata=nodata))
+        files.append(writer(arr, out_dir / f"{name}.tif", nodata=nodata, tags=tags))
     return files

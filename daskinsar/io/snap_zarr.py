@@ -37,7 +37,7 @@ import zarr
 from ..errors import InputFileError
 from ..geometry.ellipsoid import SPEED_OF_LIGHT
 from ..geometry.orbit import Orbit, format_utc
-from ..scene import RadarMetadata, meta_attr
+from ..scene import RadarMetadata, radar_attrs
 
 __all__ = ["open_snap_pair", "read_snap_metadata", "snap_orbit", "open_snap_product"]
 
@@ -308,7 +308,7 @@ def open_snap_pair(folder: str | Path, reference: str | None = None, chunks=(204
     ds = ds.assign(orbit_position=(("orbit_time", "xyz"), orbit.position),
                    orbit_velocity=(("orbit_time", "xyz"), orbit.velocity))
     ds = ds.assign_coords(orbit_time=orbit.time)
-    ds.attrs.update(meta_attr(meta))
+    ds.attrs.update(radar_attrs(meta, orbit))
     ds.attrs.update(epoch=epoch, reference_date=str(ref_info["date"]), secondary_date=str(sec_info["date"]),
                     temporal_baseline_days=float((sec_info["date"] - ref_info["date"]) / np.timedelta64(1, "D")))
     return ref, sec, ds

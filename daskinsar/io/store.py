@@ -23,11 +23,12 @@ import numpy as np
 import xarray as xr
 import zarr
 
-from ..errors import InputFileError
+from ..errors import InputFileError, OutputPathError
 from ..geometry.orbit import Orbit
-from ..scene import RadarMetadata, Scene, meta_attr, meta_from_attrs
+from ..scene import RadarMetadata, Scene
 
 COMPLETE_ATTR = "daskinsar_complete"
+TOKEN_ATTR = "daskinsar_step_token"
 ZARR_FORMAT = 3
 
 
@@ -84,6 +85,9 @@ def atomic_store(final_url: str) -> Iterator[str]:
     """
     final_url = str(final_url).rstrip("/")
     fs, final = url_to_fs(final_url)
+    if fs.exists(final) and not is_complete(final_url):
+        raise OutputPathError(f"{final_url}: exists and is not a daskinsar store; daskinsar never replaces what it "
+                              "did not write (remove it or choose another path)")
     parent = final.rpartition("/")[0]
     if parent:
         fs.makedirs(parent, exist_ok=True)
@@ -98,6 +102,13 @@ def atomic_store(final_url: str) -> Iterator[str]:
         raise
 
 
+def ensure_group(url: str) -> None:
+    """Create an empty Zarr v3 group at ``url`` (the root of a products store) if there is none."""
+    fs, path = url_to_fs(url)
+    if not fs.exists(path + "/zarr.json"):
+        zarr.open_group(url, mode="a", zarr_format=ZARR_FORMAT)
+
+
 def mark_complete(url: str, group: str | None = None) -> None:
     g = zarr.open_group(_join(url, group) if group else url, mode="r+")
     g.attrs[COMPLETE_ATTR] = True
@@ -109,6 +120,23 @@ def is_complete(url: str, group: str | None = None) -> bool:
     except Exception:
         return False
     return bool(g.attrs.get(COMPLETE_ATTR, False))
+
+
+def write_product(ds: xr.Dataset, url: str, token: str) -> str:
+    """Write a step's Dataset to ``url`` atomically, its step token in its attributes (the token can
+    only describe the data beside it). Returns the URL."""
+    ds = ds.copy()
+    ds.attrs = {**ds.attrs, TOKEN_ATTR: token}
+    with atomic_store(url) as tmp:
+        write_dataset(ds, tmp, mode="w-")
+    return str(url)
+
+
+def stored_token(url: str) -> str | None:
+    """The step token of a complete store at ``url``, or None."""
+    if not is_complete(url):
+        return None
+    return zarr.open_group(str(url), mode="r").attrs.get(TOKEN_ATTR)
 
 
 def zarr_encoding(ds: xr.Dataset) -> dict:
@@ -143,37 +171,10 @@ def write_dataset(ds: xr.Dataset, url: str, group: str | None = None, mode: str 
                       encoding=zarr_encoding(ds), compute=compute)
 
 
-def orbit_to_dataset(orbit: Orbit) -> xr.Dataset:
-    return xr.Dataset(
-        {
-            "position": (("time", "xyz"), orbit.position),
-            "velocity": (("time", "xyz"), orbit.velocity),
-        },
-        coords={"time": ("time", orbit.time)},
-        attrs={"epoch": orbit.epoch, "units_time": "s since epoch (UTC)", "units_position": "m ECEF",
-               "units_velocity": "m/s ECEF", "n_hermite": orbit.n_hermite, "source": orbit.source},
-    )
-
-
-def orbit_from_dataset(ds: xr.Dataset) -> Orbit:
-    return Orbit(
-        epoch=ds.attrs["epoch"],
-        time=np.asarray(ds["time"].values, dtype=np.float64),
-        position=np.asarray(ds["position"].values, dtype=np.float64),
-        velocity=np.asarray(ds["velocity"].values, dtype=np.float64),
-        n_hermite=int(ds.attrs.get("n_hermite", 4)),
-        source=str(ds.attrs.get("source", "orbit")),
-    )
-
-
 def write_scene(scene: Scene, url: str, compute: bool = True) -> str:
     """Write a scene to ``url`` atomically. Returns the URL."""
-    ds = scene.data.copy()
-    ds.attrs = {**ds.attrs, **scene.attrs, **meta_attr(scene.meta)}
     with atomic_store(url) as tmp:
-        write_dataset(ds, tmp, mode="w-", compute=compute)
-        orbit_to_dataset(scene.orbit).to_zarr(tmp, group="orbit", mode="a", consolidated=False,
-                                             zarr_format=ZARR_FORMAT)
+        write_dataset(scene.to_dataset(), tmp, mode="w-", compute=compute)
     return str(url)
 
 
@@ -187,14 +188,11 @@ def open_scene(url: str, chunks: dict | str | None = "auto-store") -> Scene:
         raise InputFileError(url, "a complete daskinsar scene store",
                              "an incomplete or foreign Zarr store (no completion marker)")
     ds = xr.open_zarr(url, consolidated=False, chunks={} if chunks == "auto-store" else chunks, decode_times=False)
+    ds.attrs.pop(COMPLETE_ATTR, None)
     try:
-        meta = meta_from_attrs(ds.attrs)
+        return Scene.from_dataset(ds)
     except KeyError:
-        raise InputFileError(url, "radar metadata in the store attributes", "none") from None
-    orbit = orbit_from_dataset(xr.open_zarr(url, group="orbit", consolidated=False).load())
-    attrs = {k: v for k, v in ds.attrs.items() if k not in ("daskinsar_radar_metadata", COMPLETE_ATTR)}
-    ds.attrs = {}
-    return Scene(ds, meta, orbit, attrs)
+        raise InputFileError(url, "radar metadata and orbit in the store attributes", "none") from None
 
 
 def open_variable(url: str, name: str) -> "zarr.Array":

@@ -66,7 +66,7 @@ import xarray as xr
 
 from ..geometry.ellipsoid import SPEED_OF_LIGHT
 from ..scene import Chirp, Poly1D, Scene
-from ..stages.focus import (FocusParams, _table, azimuth_velocity_model, chirp_replica, next_fast_len,
+from ..stages.focus import (FocusParams, azimuth_velocity_model, rcmc_interpolator, chirp_replica, next_fast_len,
                             range_doppler_poly, range_matched_filter, rcmc_azimuth_filter_block, spectral_window)
 
 def _fft(a: np.ndarray, n: int, axis: int, inverse: bool = False) -> np.ndarray:
@@ -157,7 +157,7 @@ def inverse_sinc_table(taps: int = 16, inverse_taps: int = 24, regularisation: f
     key = (taps, inverse_taps, regularisation, n_sub)
     if key in _inverse_tables:
         return _inverse_tables[key]
-    fwd = _table(taps).astype(np.float64)
+    fwd = rcmc_interpolator(taps).astype(np.float64)
     n_fwd = fwd.shape[0] - 1
     f = np.linspace(-0.5, 0.5, 257)
     m_f = np.arange(taps) - (taps // 2 - 1)
@@ -193,7 +193,7 @@ def invert_rcmc_azimuth_block(spec_t: np.ndarray, slant_range_m: np.ndarray, *, 
     win = spectral_window(np.linspace(-0.5, 0.5, 4097), window, window_param).astype(np.float64)
     args = (fk, np.asarray(doppler_centroid_hz, np.float64), np.asarray(effective_velocity_mps, np.float64), r, dr,
             float(wavelength_m), float(azimuth_bandwidth_hz), float(prf_hz),
-            inverse_sinc_table(taps, INVERSE_TAPS) if INVERSE_TAPS else _table(taps), win)
+            inverse_sinc_table(taps, INVERSE_TAPS) if INVERSE_TAPS else rcmc_interpolator(taps), win)
     kw = dict(prf_hz=prf_hz, wavelength_m=wavelength_m, doppler_centroid_hz=doppler_centroid_hz,
               effective_velocity_mps=effective_velocity_mps, azimuth_bandwidth_hz=azimuth_bandwidth_hz, taps=taps,
               window=window, window_param=window_param)

@@ -65,8 +65,7 @@ from scipy import ndimage
 from ..geometry.ellipsoid import SPEED_OF_LIGHT
 from ..geometry.grid import RadarGrid
 from ..geometry.sinc import kaiser_sinc_table
-from ..geometry.dem_interp import _CODES as METHOD_CODES, _interp_point as dem_interp_point
-from ..geometry.dem_interp import _natural_spline_matrix
+from ..geometry.dem_interp import dem_height
 from ..stages.topo import DemGrid
 
 #: generation tile edge (samples) of the white-noise streams
@@ -307,7 +306,7 @@ def _keys_w(f, w):
 
 
 @numba.njit(cache=True, nogil=True)
-def _pixel_geometry_kernel(ru, cu, F, levels, dem, lon0, dlon, lat0, dlat, method, s1, s2, out):
+def _pixel_geometry_kernel(ru, cu, F, levels, dem, out):
     """Per pixel (rows ``ru`` x cols ``cu`` in coarse-node units): Keys interpolation of the
     table fields F (NF, K, n_a, n_b) at each height level, secant solve of DEM(lon(h), lat(h)) = h,
     and Lagrange interpolation in h of every field. out: (NF + 1, len(ru), len(cu)) = hgt, fields."""
@@ -355,7 +354,7 @@ def _pixel_geometry_kernel(ru, cu, F, levels, dem, lon0, dlon, lat0, dlat, metho
                 for k in range(K):
                     lo += L[k] * vk[0, k]
                     la += L[k] * vk[1, k]
-                g = dem_interp_point(dem, (la - lat0) / dlat, (lo - lon0) / dlon, method, s1, s2) - h
+                g = dem_height(dem, lo, la) - h
                 if it == 0:
                     g_a = g
                     h_b = h_a + g
@@ -385,15 +384,12 @@ def pixel_geometry(table: GeometryTable, dem: DemModel, rows: np.ndarray, cols: 
     """Block kernel: geometry of the pixels ``rows x cols`` (integer pixel indices of the table's
     grid). Returns 2-D float64 arrays ``hgt`` (m), ``lon``, ``lat`` (deg), ``t_other`` (s),
     ``r_other`` (m), ``los_e``, ``los_n``, ``los_u``."""
-    _S6 = _natural_spline_matrix(6)
-
     if table.packed is None:
         table.packed = np.ascontiguousarray(np.stack([table.fields[n] for n in TABLE_FIELDS]))
     ru = (np.asarray(rows, np.float64) - table.i0) / table.dec
     cu = (np.asarray(cols, np.float64) - table.j0) / table.dec
     out = np.empty((len(TABLE_FIELDS) + 1, len(ru), len(cu)))
-    _pixel_geometry_kernel(ru, cu, table.packed, table.levels, dem.heights_m, dem.lon0_deg, dem.dlon_deg, dem.lat0_deg, dem.dlat_deg,
-                           METHOD_CODES[dem.method], _S6[1].copy(), _S6[2].copy(), out)
+    _pixel_geometry_kernel(ru, cu, table.packed, table.levels, dem.raster(), out)
     if not np.all(np.isfinite(out[0])):
         from ..errors import GeometryError
 

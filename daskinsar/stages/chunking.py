@@ -1,8 +1,29 @@
-"""Chunk layouts that overlapping stages need."""
+"""The chunk policy: the run's chunking, and the chunk layouts that overlapping stages need."""
 
 from __future__ import annotations
 
 import dask.array as da
+import numpy as np
+import xarray as xr
+from pydantic import Field
+
+from ..params import Params
+
+
+#: chunks of arrays a stage receives as numpy (2048 x 2048 complex64: 32 MiB)
+DEFAULT_CHUNKS = (2048, 2048)
+
+
+class ChunkParams(Params):
+    """The chunking of full-resolution arrays: the dask chunks and the Zarr chunks of the run's stores."""
+
+    chunk_azimuth: int = Field(1024, ge=16, description="chunk height of full-resolution arrays (lines)")
+    chunk_range: int = Field(1024, ge=16, description="chunk width of full-resolution arrays (pixels)")
+
+    @property
+    def chunks(self) -> dict[str, int]:
+        """The chunks as xarray takes them."""
+        return {"azimuth": self.chunk_azimuth, "range": self.chunk_range}
 
 
 def chunks_at_least(chunks: tuple[int, ...], depth: int) -> tuple[int, ...]:
@@ -26,3 +47,17 @@ def rechunk_for_overlap(x: da.Array, depth: tuple[int, ...] | int) -> da.Array:
         depth = (depth,) * x.ndim
     new = tuple(chunks_at_least(c, d) for c, d in zip(x.chunks, depth))
     return x if new == x.chunks else x.rechunk(new)
+
+
+def as_dask(x, like: da.Array | None = None, chunks=DEFAULT_CHUNKS) -> da.Array:
+    """The one coercion of a stage input to a dask array: an ``xr.DataArray``'s data, a dask array as
+    is, anything else (numpy) wrapped with the chunks of ``like`` when it has the same shape, else
+    ``chunks``."""
+    if isinstance(x, xr.DataArray):
+        x = x.data
+    if isinstance(x, da.Array):
+        return x
+    x = np.asarray(x)
+    if like is not None and like.shape == x.shape:
+        chunks = like.chunks
+    return da.from_array(x, chunks=chunks)

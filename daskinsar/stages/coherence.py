@@ -45,7 +45,7 @@ import numpy as np
 import xarray as xr
 from scipy.special import gammaln, logsumexp
 
-from .chunking import rechunk_for_overlap
+from .chunking import as_dask, rechunk_for_overlap
 
 __all__ = [
     "box_sum",
@@ -311,12 +311,6 @@ def expected_coherence_estimate(gamma, n_looks):
 # ---------------------------------------------------------------------------
 # dask stage functions
 # ---------------------------------------------------------------------------
-def _dask(x) -> da.Array:
-    if isinstance(x, xr.DataArray):
-        x = x.data
-    return x if isinstance(x, da.Array) else da.from_array(np.asarray(x))
-
-
 def _wrap(out: da.Array, like) -> xr.DataArray | da.Array:
     if isinstance(like, xr.DataArray):
         return xr.DataArray(out, dims=like.dims, coords=like.coords)
@@ -331,9 +325,9 @@ def coherence(ifg, power_reference, power_secondary, window: tuple[int, int] = (
     """
     wa, wr = _check_window(window)
     depth = (wa // 2, wr // 2)
-    c = _dask(ifg)
-    pr = _dask(power_reference).rechunk(c.chunks)
-    ps = _dask(power_secondary).rechunk(c.chunks)
+    c = as_dask(ifg)
+    pr = as_dask(power_reference).rechunk(c.chunks)
+    ps = as_dask(power_secondary).rechunk(c.chunks)
     c = rechunk_for_overlap(c, depth)
     pr, ps = pr.rechunk(c.chunks), ps.rechunk(c.chunks)
     out = da.map_overlap(coherence_kernel, c, pr, ps, depth=depth, boundary=0, window=(wa, wr),
@@ -345,8 +339,8 @@ def coherence_from_slcs(reference, secondary, window: tuple[int, int] = (5, 15))
     """Full-resolution sample coherence of two coregistered SLCs (float32, 0..1)."""
     wa, wr = _check_window(window)
     depth = (wa // 2, wr // 2)
-    r = rechunk_for_overlap(_dask(reference), depth)
-    s = _dask(secondary).rechunk(r.chunks)
+    r = rechunk_for_overlap(as_dask(reference), depth)
+    s = as_dask(secondary).rechunk(r.chunks)
     out = da.map_overlap(slc_coherence_kernel, r, s, depth=depth, boundary=0, window=(wa, wr),
                          dtype=np.float32, token="coherence-slc")
     return _wrap(out, reference)
@@ -356,7 +350,7 @@ def phase_sigma_coherence(ifg, window: tuple[int, int] = (5, 5)):
     """Slope-corrected phase-only coherence (``phsig``), float32 0..1; see :func:`phsig_kernel`."""
     wa, wr = _check_window(window)
     depth = (wa // 2 + 1, wr // 2 + 1)
-    c = rechunk_for_overlap(_dask(ifg), depth)
+    c = rechunk_for_overlap(as_dask(ifg), depth)
     out = da.map_overlap(phsig_kernel, c, depth=depth, boundary=0, window=(wa, wr),
                          dtype=np.float32, token="phsig")
     return _wrap(out, ifg)

@@ -47,10 +47,23 @@ import numba
 import numpy as np
 import pyfftw
 import xarray as xr
+from pydantic import Field
 
-from .chunking import rechunk_for_overlap
+from ..params import Params
+from .chunking import as_dask, rechunk_for_overlap
+from .coherence import phase_sigma_coherence
 
-__all__ = ["goldstein_kernel", "goldstein_block", "goldstein", "patch_window"]
+__all__ = ["FilterParams", "run", "goldstein_kernel", "goldstein_block", "goldstein", "patch_window"]
+
+
+class FilterParams(Params):
+    """Goldstein-Werner adaptive filter of the multilooked interferogram."""
+
+    enabled: bool = Field(True, description="false: filt_topophase.flat is the unfiltered interferogram")
+    strength: float = Field(0.5, ge=0.0, le=1.0, description="Goldstein-Werner alpha (ISCE 'filter strength')")
+    patch_size: int = Field(32, ge=8, description="FFT patch (pixels of the multilooked grid; even)")
+    step: int | None = Field(None, ge=1, description="patch step (pixels); None: patch_size / 2")
+    smooth: int = Field(3, ge=1, description="boxcar smoothing of the patch spectrum (frequency bins, odd)")
 
 _local = threading.local()
 
@@ -287,10 +300,7 @@ def goldstein(ifg, alpha: float = 0.5, psize: int = 32, step: int | None = None,
     step = psize // 2 if step is None else int(step)
     _check_params(psize, step, alpha, smooth)
     like = ifg
-    x = ifg.data if isinstance(ifg, xr.DataArray) else ifg
-    if not isinstance(x, da.Array):
-        x = da.from_array(np.asarray(x), chunks=(2048, 2048))
-    x = x.astype(np.complex64)
+    x = as_dask(ifg).astype(np.complex64)
     # every chunk at least psize long so one neighbour supplies the whole halo
     x = rechunk_for_overlap(x, psize)
     starts0 = tuple(int(v) for v in np.cumsum((0,) + x.chunks[0][:-1]))
@@ -305,3 +315,19 @@ def goldstein(ifg, alpha: float = 0.5, psize: int = 32, step: int | None = None,
             "goldstein_alpha": float(alpha), "goldstein_psize": int(psize), "goldstein_step": step,
             "goldstein_smooth": int(smooth)})
     return out
+
+
+def run(inputs: xr.Dataset, params: FilterParams) -> xr.Dataset:
+    """``inputs``: the interferogram product (``ifg``, attribute ``coherence_window``) -> ``ifg`` filtered
+    (ISCE ``filt_topophase.flat``; the input as is when ``enabled`` is false) and its ``phsig``."""
+    ifg = inputs["ifg"].data
+    filt = goldstein(ifg, alpha=params.strength, psize=params.patch_size, step=params.step,
+                     smooth=params.smooth) if params.enabled else ifg
+    win = tuple(int(w) for w in inputs.attrs.get("coherence_window", (5, 5)))
+    coords = {k: v for k, v in inputs["ifg"].coords.items()}
+    return xr.Dataset({
+        "ifg": (("azimuth", "range"), filt, {"isce_name": "filt_topophase.flat", "long_name":
+                                             "Goldstein-filtered interferogram", "units": "1"}),
+        "phsig": (("azimuth", "range"), phase_sigma_coherence(filt, win),
+                  {"long_name": "phase-sigma coherence of the filtered interferogram", "units": "1"}),
+    }, coords=coords, attrs={"alpha": params.strength, "patch_size": params.patch_size, "enabled": params.enabled})

@@ -49,14 +49,16 @@ import dask.array as da
 import numba
 import numpy as np
 import xarray as xr
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from ..geometry.ellipsoid import A as WGS84_A
 from ..geometry.ellipsoid import B as WGS84_B
 from ..geometry.ellipsoid import SPEED_OF_LIGHT
+from ..errors import DaskInsarError
 from ..geometry.orbit import Orbit
 from ..geometry.sinc import kaiser_sinc_table
-from ..scene import Chirp, Poly1D, RadarMetadata, Scene
+from ..params import Params
+from ..scene import Chirp, Poly1D, Scene
 from .phasor import cis
 
 try:  # pragma: no cover - pyfftw is a hard dependency, keep scipy as a fallback
@@ -66,26 +68,32 @@ except ImportError:  # pragma: no cover
 
 
 # ----------------------------------------------------------------------------- parameters
-class FocusParams(BaseModel):
-    """Parameters of range-Doppler focusing (units in the names)."""
+class FocusParams(Params):
+    """Range-Doppler focusing of raw inputs (ignored for SLC inputs)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    range_window: Literal["rect", "kaiser", "hamming"] = "rect"
-    range_window_param: float = Field(2.5, description="Kaiser beta or Hamming alpha")
-    azimuth_window: Literal["rect", "kaiser", "hamming"] = "rect"
-    azimuth_window_param: float = 2.5
+    doppler: Literal["data", "attitude", "metadata", "zero"] | float = Field(
+        "data", description="Doppler centroid: estimated from the echoes (ISCE useDOPIQ; ambiguity from orbit + "
+                            "attitude or the metadata), from orbit + attitude, the product's metadata, zero, or a "
+                            "constant in Hz")
+    doppler_poly_degree: int = Field(1, ge=0, le=4, description="degree in slant range of the Doppler estimated "
+                                                                "from the echoes")
+    range_window: Literal["rect", "kaiser", "hamming"] = Field(
+        "rect", description="window on the range spectrum")
+    range_window_param: float = Field(2.5, description="Kaiser beta or Hamming alpha of the range window")
+    azimuth_window: Literal["rect", "kaiser", "hamming"] = Field(
+        "rect", description="window on the processed azimuth band")
+    azimuth_window_param: float = Field(2.5, description="Kaiser beta or Hamming alpha of the azimuth window")
     azimuth_bandwidth_hz: float | None = Field(
-        None, description="processed Doppler bandwidth; default metadata azimuth_bandwidth_hz or 0.8 PRF")
-    doppler: Literal["metadata", "data", "attitude", "zero"] | float = Field(
-        "metadata", description="Doppler centroid source, or a constant in Hz")
-    doppler_poly_degree: int = 1
-    secondary_range_compression: bool = False
-    rcmc_taps: int = Field(16, ge=4, le=64)
-    range_lines_per_block: int = Field(1024, ge=1)
-    azimuth_block_mib: float = Field(64.0, gt=0, description="target size of a corner-turned column block")
-    range_columns_per_block: int | None = Field(None, description="override the corner-turn column block width")
-    replica: list[tuple[float, float]] | None = Field(None, description="transmit replica (re, im) samples; else from chirp")
+        None, gt=0, description="processed Doppler bandwidth (Hz); None: the metadata's, else 0.8 PRF")
+    secondary_range_compression: bool = Field(False, description="secondary range compression at the Doppler "
+                                                                 "centroid and mid range")
+    rcmc_taps: int = Field(16, ge=4, le=64, description="sinc taps of the RCMC interpolator")
+    range_lines_per_block: int = Field(1024, ge=1, description="lines per range-compression task")
+    azimuth_block_mib: float = Field(64.0, gt=0, description="target size of a corner-turned column block (MiB)")
+    range_columns_per_block: int | None = Field(None, ge=1, description="corner-turn column block width "
+                                                                         "(None: from azimuth_block_mib)")
+    replica: list[tuple[float, float]] | None = Field(
+        None, description="transmit replica (re, im) samples; None: built from the chirp metadata")
 
 
 # ----------------------------------------------------------------------------- FFTs
@@ -290,10 +298,10 @@ def rcmc_azimuth_filter_block(spec_t: np.ndarray, slant_range_m: np.ndarray, *, 
     return _rcmc_azimuth_mf_t(np.ascontiguousarray(spec_t, np.complex64), fk,
                               np.asarray(doppler_centroid_hz, np.float64), np.asarray(effective_velocity_mps, np.float64),
                               np.asarray(slant_range_m, np.float64), dr, float(wavelength_m),
-                              float(azimuth_bandwidth_hz), float(prf_hz), _table(taps), win)
+                              float(azimuth_bandwidth_hz), float(prf_hz), rcmc_interpolator(taps), win)
 
 
-def _table(taps: int) -> np.ndarray:
+def rcmc_interpolator(taps: int) -> np.ndarray:
     """The RCMC interpolator: the shared Kaiser-sinc table (beta 6), float32 for the kernel."""
     return kaiser_sinc_table(taps, 2048, 6.0).astype(np.float32)
 
@@ -645,3 +653,21 @@ def range_compress(scene: Scene, params: FocusParams | None = None) -> xr.DataAr
     rc = raw.map_blocks(range_compress_block, H, dtype=np.complex64,
                         name=f"focus-range-compress-{dask.base.tokenize(raw, H)}")
     return xr.DataArray(rc, dims=("azimuth", "range"), coords=scene.data.coords, name="range_compressed")
+
+
+# ----------------------------------------------------------------------------- the stage contract
+def run(inputs: xr.Dataset, params: FocusParams) -> xr.Dataset:
+    """A raw scene Dataset (variable ``raw``, metadata and orbit attributes, see
+    :meth:`Scene.to_dataset`) -> the focused zero-Doppler SLC scene Dataset (variable ``slc``), lazy,
+    cropped to its fully focused part (whole aperture in azimuth, whole chirp in range)."""
+    scene = Scene.from_dataset(inputs)
+    slc = focus(scene, params)
+    info = slc.meta.extra["focus"]
+    a0, a1 = info["valid_azimuth_lines"]
+    r0, r1 = info["valid_range_samples"]
+    if a1 - a0 < 16 or r1 - r0 < 16:
+        source = ", ".join(scene.meta.source_files) or str(scene.attrs.get("source", "raw scene"))
+        raise DaskInsarError(f"{source}: too few echoes to focus: {a1 - a0} fully focused lines, "
+                             f"{r1 - r0} range samples (need at least 16 of each)")
+    slc = slc.with_data(slc.data.isel(azimuth=slice(a0, a1), range=slice(r0, r1)))
+    return slc.to_dataset()

@@ -20,6 +20,7 @@ a CRS via rioxarray (``spatial_ref``), so it writes straight to GeoTIFF.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import dask
 import dask.array as da
@@ -27,11 +28,44 @@ import numpy as np
 import xarray as xr
 from pyproj import CRS
 
-from ..errors import DemCoverageError
+from pydantic import Field, field_validator
+
+from ..errors import ConfigError
 from ..geometry.ellipsoid import llh_to_ecef
 from ..geometry.geo2rdr import geo2rdr
-from ..geometry.grid import MapGrid, RadarGrid
+from ..geometry.grid import MapGrid, RadarGrid, map_grid_for
 from ..geometry.orbit import Orbit
+from ..params import Params
+from .chunking import as_dask
+from ..scene import radar_info
+from .topo import dem_from_dataset
+
+#: products geocoded by default (ISCE names where ISCE has them)
+DEFAULT_PRODUCTS = ("filt_topophase.unw", "topophase.cor", "phsig.cor", "los_displacement", "topophase.flat",
+                    "filt_topophase.flat")
+
+
+class GeocodeParams(Params):
+    """Geocoding of the multilooked products onto a north-up map grid, and their GeoTIFF export."""
+
+    products: list[str] = Field(default_factory=lambda: list(DEFAULT_PRODUCTS),
+                                description="products to geocode (ISCE or daskinsar names)")
+    crs: str = Field("EPSG:4326", description="EPSG:4326, 'UTM' (the zone of the scene centre) or any EPSG code")
+    posting: float | None = Field(None, gt=0, description="output posting (deg for a geographic CRS, m otherwise); "
+                                                          "None: the multilooked grid's ground spacing")
+    tile: int = Field(512, ge=16, description="output tile edge (pixels): one lookup and one task per tile")
+    geotiff: bool = Field(True, description="also write RUN/geo/<name>.tif")
+    cog: bool = Field(True, description="write the GeoTIFFs as Cloud-Optimised GeoTIFFs")
+
+    @field_validator("crs")
+    @classmethod
+    def _known_crs(cls, v: str) -> str:
+        if v.strip().upper() != "UTM":
+            try:
+                CRS.from_user_input(v)
+            except Exception:
+                raise ValueError(f"unknown CRS {v!r} (use EPSG:4326, UTM or an EPSG code such as EPSG:32633)") from None
+        return v
 
 
 def _bilinear(values: np.ndarray, row: np.ndarray, col: np.ndarray) -> np.ndarray:
@@ -47,41 +81,33 @@ def _bilinear(values: np.ndarray, row: np.ndarray, col: np.ndarray) -> np.ndarra
             + v[r0c, c1c] * (1 - fr) * fc + v[r1c, c1c] * fr * fc)
 
 
-def geocode_tile_kernel(
-    window: np.ndarray,
-    window_origin: tuple[int, int],
-    radar: RadarGrid,
-    lon: np.ndarray,
-    lat: np.ndarray,
-    *,
-    dem,
-    orbit: Orbit,
-    wavelength_m: float,
-    doppler=None,
-    method: str = "bilinear",
-    fill=np.nan,
-) -> np.ndarray:
-    """Geocode one output tile.
-
-    ``window`` is the radar product over rows ``r0 .. r0+h`` and columns
-    ``c0 .. c0+w`` (``window_origin = (r0, c0)``) of the radar grid ``radar``.
-    ``lon``/``lat`` (deg) are the tile's output pixel centres. ``method`` is
-    "bilinear" (real values) or "nearest" (complex values, labels). Pixels seen
-    outside the radar grid get ``fill``.
-    """
+def lookup_tile_kernel(radar: RadarGrid, lon: np.ndarray, lat: np.ndarray, *, dem, orbit: Orbit,
+                       wavelength_m: float, doppler=None, t_guess_s: float | None = None
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """Phase 2 for one output tile: the fractional radar (row, column) that sees each output pixel
+    centre (``lon``, ``lat`` deg on the DEM surface); NaN where the DEM has no height, geo2rdr has no
+    solution, or the position falls outside the radar grid (beyond half a pixel)."""
     hgt = dem(lon, lat) if callable(dem) else np.full(lon.shape, float(dem))
     xyz = llh_to_ecef(lon, lat, hgt)
     ok = np.isfinite(hgt)
-    # start every pixel's azimuth-time search at the middle of the tile's radar window
-    t_mid = radar.t0_s + (window_origin[0] + 0.5 * (window.shape[0] - 1)) * radar.dt_s
     t, r = geo2rdr(np.where(ok[..., None], xyz, np.nan), orbit, wavelength_m=wavelength_m, doppler=doppler,
-                   t_guess_s=t_mid, check_coverage=False)
+                   t_guess_s=t_guess_s, check_coverage=False)
     row, col = radar.pixel(t, r)
     inside = ok & np.isfinite(row) & (row >= -0.5) & (row <= radar.n_az - 0.5) \
         & (col >= -0.5) & (col <= radar.n_rg - 0.5)
+    return np.where(inside, row, np.nan), np.where(inside, col, np.nan)
+
+
+def sample_tile_kernel(window: np.ndarray, window_origin: tuple[int, int], row: np.ndarray, col: np.ndarray, *,
+                       method: str = "bilinear", fill=np.nan) -> np.ndarray:
+    """Phase 3 for one output tile: a radar product sampled at a lookup (``row``, ``col`` of
+    :func:`lookup_tile_kernel`). ``window`` holds the product's rows ``r0 ..`` and columns ``c0 ..``
+    (``window_origin = (r0, c0)``); "bilinear" for real values, "nearest" for complex values and labels.
+    Pixels without a lookup, or outside the window, get ``fill``."""
     lr = row - window_origin[0]
     lc = col - window_origin[1]
-    inside &= (lr >= -0.5) & (lr <= window.shape[0] - 0.5) & (lc >= -0.5) & (lc <= window.shape[1] - 0.5)
+    inside = np.isfinite(lr) & (lr >= -0.5) & (lr <= window.shape[0] - 0.5) & (lc >= -0.5) \
+        & (lc <= window.shape[1] - 0.5)
     lr = np.where(inside, lr, 0.0)
     lc = np.where(inside, lc, 0.0)
     if method == "nearest" or not np.issubdtype(window.dtype, np.floating):
@@ -92,6 +118,17 @@ def geocode_tile_kernel(
         vals = vals.astype(window.dtype)
     out = np.where(inside, vals, np.array(fill).astype(vals.dtype) if vals.dtype.kind != "c" else fill)
     return out.astype(window.dtype)
+
+
+def geocode_tile_kernel(window: np.ndarray, window_origin: tuple[int, int], radar: RadarGrid, lon: np.ndarray,
+                        lat: np.ndarray, *, dem, orbit: Orbit, wavelength_m: float, doppler=None,
+                        method: str = "bilinear", fill=np.nan) -> np.ndarray:
+    """Geocode one output tile: :func:`lookup_tile_kernel` then :func:`sample_tile_kernel` (each pixel's
+    azimuth-time search starts at the middle of the tile's radar window)."""
+    t_mid = radar.t0_s + (window_origin[0] + 0.5 * (window.shape[0] - 1)) * radar.dt_s
+    row, col = lookup_tile_kernel(radar, lon, lat, dem=dem, orbit=orbit, wavelength_m=wavelength_m,
+                                  doppler=doppler, t_guess_s=t_mid)
+    return sample_tile_kernel(window, window_origin, row, col, method=method, fill=fill)
 
 
 def radar_windows(grid: MapGrid, radar: RadarGrid, *, dem, orbit: Orbit, wavelength_m: float, doppler=None,
@@ -134,71 +171,82 @@ def radar_windows(grid: MapGrid, radar: RadarGrid, *, dem, orbit: Orbit, wavelen
     return windows
 
 
-def geocode_array(
-    product: da.Array | np.ndarray,
-    radar: RadarGrid,
-    grid: MapGrid,
-    *,
-    dem,
-    orbit: Orbit,
-    wavelength_m: float,
-    doppler=None,
-    method: str | None = None,
-    tile: int = 512,
-    name: str = "product",
-) -> da.Array:
-    """Phase 2: the lazy geocoded array (one task per output tile reading only its radar window)."""
-    product = da.asarray(product)
+@dataclass(frozen=True)
+class Lookup:
+    """Phases 1 and 2, shared by every product of a run: the output tiles, the radar window each needs
+    (None: it sees nothing) and, per tile, a lazy (row, column) lookup task (dask delayed)."""
+
+    grid: MapGrid
+    radar: RadarGrid
+    tile: int
+    windows: dict
+    tasks: dict
+
+    def tiles(self):
+        """(ti, tj, i0, j0, h, w) of every output tile."""
+        ny, nx = self.grid.shape
+        for ti, i0 in enumerate(range(0, ny, self.tile)):
+            for tj, j0 in enumerate(range(0, nx, self.tile)):
+                yield ti, tj, i0, j0, min(self.tile, ny - i0), min(self.tile, nx - j0)
+
+
+def build_lookup(grid: MapGrid, radar: RadarGrid, *, dem, orbit: Orbit, wavelength_m: float, doppler=None,
+                 tile: int = 512) -> Lookup:
+    """Phase 1 (eager, coarse: which radar window each output tile needs) and phase 2 (lazy: one task
+    per tile solving geo2rdr for its own pixels, shared by every product sampled from it)."""
+    windows = radar_windows(grid, radar, dem=dem, orbit=orbit, wavelength_m=wavelength_m, doppler=doppler, tile=tile)
+    dem_d = dask.delayed(dem, pure=True)
+    orbit_d = dask.delayed(orbit, pure=True)
+    tok = dask.base.tokenize(grid, radar, dem, orbit, wavelength_m, doppler, tile)
+    lookup = Lookup(grid, radar, tile, windows, {})
+    for ti, tj, i0, j0, h, w in lookup.tiles():
+        win = windows[(ti, tj)]
+        if win is None:
+            continue
+        lon, lat = dask.delayed(grid.lonlat, pure=True, nout=2)(
+            slice(i0, i0 + h), slice(j0, j0 + w), dask_key_name=f"geocode-lonlat-{ti}-{tj}-{tok}")
+        t_mid = radar.t0_s + 0.5 * (win[0] + win[1] - 1) * radar.dt_s
+        lookup.tasks[(ti, tj)] = dask.delayed(lookup_tile_kernel, pure=True, nout=2)(
+            radar, lon, lat, dem=dem_d, orbit=orbit_d, wavelength_m=wavelength_m, doppler=doppler, t_guess_s=t_mid,
+            dask_key_name=f"geocode-lookup-{ti}-{tj}-{tok}")
+    return lookup
+
+
+def geocode_array(product: da.Array | np.ndarray, lookup: Lookup, *, method: str | None = None,
+                  name: str = "product") -> da.Array:
+    """Phase 3: a radar product on ``lookup.radar`` sampled onto ``lookup.grid`` (lazy; one task per
+    output tile reading only its radar window and the tile's shared lookup)."""
+    product = as_dask(product)
+    if product.shape != lookup.radar.shape:
+        raise ValueError(f"geocode: {name} has shape {product.shape}, the radar grid {lookup.radar.shape}")
     if method is None:
         method = "bilinear" if np.issubdtype(product.dtype, np.floating) else "nearest"
     fill = np.nan if product.dtype.kind in "fc" else 0
-    windows = radar_windows(grid, radar, dem=dem, orbit=orbit, wavelength_m=wavelength_m, doppler=doppler, tile=tile)
-    ny, nx = grid.shape
-    dem_d = dask.delayed(dem, pure=True)
-    orbit_d = dask.delayed(orbit, pure=True)
-    blocks = []
-    for ti, i0 in enumerate(range(0, ny, tile)):
-        row_blocks = []
-        for tj, j0 in enumerate(range(0, nx, tile)):
-            h, w = min(tile, ny - i0), min(tile, nx - j0)
-            win = windows[(ti, tj)]
-            if win is None:
-                row_blocks.append(da.full((h, w), fill, dtype=product.dtype))
-                continue
-            r0, r1, c0, c1 = win
-            # the tile's map coordinates are made on the worker (one task shared by every product),
-            # not embedded in the graph; dask_key_name names the tasks as the dashboard shows them
-            lon, lat = dask.delayed(grid.lonlat, pure=True, nout=2)(
-                slice(i0, i0 + h), slice(j0, j0 + w),
-                dask_key_name=f"geocode-lonlat-{ti}-{tj}-" + dask.base.tokenize(grid, i0, j0, h, w))
-            key = f"geocode-{name}-{ti}-{tj}-" + dask.base.tokenize(product.name, win, i0, j0, grid, method)
-            task = dask.delayed(geocode_tile_kernel, pure=True)(
-                product[r0:r1, c0:c1], (r0, c0), radar, lon, lat, dem=dem_d, orbit=orbit_d,
-                wavelength_m=wavelength_m, doppler=doppler, method=method, fill=fill, dask_key_name=key)
-            row_blocks.append(da.from_delayed(task, shape=(h, w), dtype=product.dtype, name=key + "-tile"))
-        blocks.append(row_blocks)
+    blocks: list[list[da.Array]] = []
+    for ti, tj, i0, j0, h, w in lookup.tiles():
+        if tj == 0:
+            blocks.append([])
+        task = lookup.tasks.get((ti, tj))
+        if task is None:
+            blocks[-1].append(da.full((h, w), fill, dtype=product.dtype))
+            continue
+        r0, r1, c0, c1 = lookup.windows[(ti, tj)]
+        key = f"geocode-{name}-{ti}-{tj}-" + dask.base.tokenize(product.name, lookup.windows[(ti, tj)], i0, j0,
+                                                                 lookup.grid, method)
+        out = dask.delayed(sample_tile_kernel, pure=True)(product[r0:r1, c0:c1], (r0, c0), task[0], task[1],
+                                                          method=method, fill=fill, dask_key_name=key)
+        blocks[-1].append(da.from_delayed(out, shape=(h, w), dtype=product.dtype, name=key + "-tile"))
     return da.block(blocks)
 
 
-def geocode_dataset(
-    products: dict[str, da.Array],
-    radar: RadarGrid,
-    grid: MapGrid,
-    *,
-    dem,
-    orbit: Orbit,
-    wavelength_m: float,
-    doppler=None,
-    tile: int = 512,
-    attrs: dict | None = None,
-) -> xr.Dataset:
-    """Geocode several radar products onto one map grid; returns a Dataset with a CRS."""
-    coords = {"y": ("y", grid.y), "x": ("x", grid.x)}
-    out = xr.Dataset(coords=coords)
+def geocode_dataset(products: dict[str, da.Array], radar: RadarGrid, grid: MapGrid, *, dem, orbit: Orbit,
+                    wavelength_m: float, doppler=None, tile: int = 512, attrs: dict | None = None) -> xr.Dataset:
+    """Geocode several radar products onto one map grid, the lookup computed once for all;
+    returns a Dataset with a CRS."""
+    lookup = build_lookup(grid, radar, dem=dem, orbit=orbit, wavelength_m=wavelength_m, doppler=doppler, tile=tile)
+    out = xr.Dataset(coords={"y": ("y", grid.y), "x": ("x", grid.x)})
     for name, arr in products.items():
-        g = geocode_array(arr, radar, grid, dem=dem, orbit=orbit, wavelength_m=wavelength_m, doppler=doppler,
-                          tile=tile, name=name)
-        out[name] = (("y", "x"), g, dict((attrs or {}).get(name, {})))
+        out[name] = (("y", "x"), geocode_array(arr, lookup, name=name), dict((attrs or {}).get(name, {})))
     return attach_crs(out, grid)
 
 
@@ -218,14 +266,50 @@ def attach_crs(ds: xr.Dataset, grid: MapGrid) -> xr.Dataset:
     return ds
 
 
-def check_dem_covers(dem_bounds: tuple[float, float, float, float], lon, lat, dem_path: str) -> None:
-    """Raise DemCoverageError unless the DEM (lon_min, lon_max, lat_min, lat_max) covers the points."""
-    lon = np.asarray(lon)[np.isfinite(lon)]
-    lat = np.asarray(lat)[np.isfinite(lat)]
-    need = (float(lon.min()), float(lon.max()), float(lat.min()), float(lat.max()))
-    have = dem_bounds
-    if need[0] < have[0] or need[1] > have[1] or need[2] < have[2] or need[3] > have[3]:
-        raise DemCoverageError(
-            f"{dem_path}: DEM covers lon {have[0]:.4f}..{have[1]:.4f}, lat {have[2]:.4f}..{have[3]:.4f} deg, "
-            f"but the scene needs lon {need[0]:.4f}..{need[1]:.4f}, lat {need[2]:.4f}..{need[3]:.4f} deg"
-        )
+def default_posting(lon_deg: np.ndarray, lat_deg: np.ndarray, crs: str) -> float:
+    """The ground spacing of a radar grid of ground points (the smaller of its azimuth and range pixel
+    spacings, medians, m; local east/north metres per degree on WGS84), in the units of ``crs``
+    (deg for a geographic CRS, m otherwise)."""
+    lon = np.asarray(lon_deg, np.float64)
+    lat = np.asarray(lat_deg, np.float64)
+    phi = np.radians(np.nanmean(lat))
+    # metres per degree of latitude and longitude on WGS84 at latitude phi
+    e2 = 6.69437999014e-3
+    m_lat = math.pi / 180.0 * 6378137.0 * (1 - e2) / (1 - e2 * math.sin(phi) ** 2) ** 1.5
+    m_lon = math.pi / 180.0 * 6378137.0 * math.cos(phi) / math.sqrt(1 - e2 * math.sin(phi) ** 2)
+    spacing = []
+    for axis in (0, 1):
+        if lon.shape[axis] < 2:
+            continue
+        d = np.hypot(np.diff(lon, axis=axis) * m_lon, np.diff(lat, axis=axis) * m_lat)
+        if np.any(np.isfinite(d)):
+            spacing.append(float(np.nanmedian(d)))
+    if not spacing:
+        raise ConfigError("geocode: the multilooked grid has no two neighbouring ground points; give geocode.posting")
+    posting_m = min(spacing)
+    c = CRS.from_user_input("EPSG:4326" if crs.strip().upper() == "UTM" else crs)
+    if crs.strip().upper() != "UTM" and c.is_geographic:
+        return posting_m / m_lat
+    return posting_m
+
+
+def run(inputs: xr.Dataset, params: GeocodeParams) -> xr.Dataset:
+    """Every product variable of ``inputs`` onto one map grid, from one shared lookup.
+
+    ``inputs``: products on the multilooked radar grid (dims azimuth x range, coordinates
+    ``azimuth_time`` s and ``slant_range`` m), their ground points ``lon``, ``lat`` (deg, used for the
+    grid's extent and default posting, not geocoded), the run's DEM (``dem``) and the reference's
+    metadata and orbit (``reference_*`` attributes; a native-Doppler grid is solved with its Doppler).
+    Returns the geocoded products with a CRS (``spatial_ref``), attributes ``posting`` and ``crs``.
+    """
+    meta, orbit = radar_info(inputs.attrs, "reference")
+    lon, lat = inputs["lon"].values, inputs["lat"].values
+    posting = params.posting if params.posting is not None else default_posting(lon, lat, params.crs)
+    grid = map_grid_for(lon, lat, posting, params.crs)
+    radar = RadarGrid.from_coords(inputs["azimuth_time"].values, inputs["slant_range"].values)
+    names = [v for v in inputs.data_vars if v not in ("lon", "lat", "dem")]
+    out = geocode_dataset({v: inputs[v].data for v in names}, radar, grid, dem=dem_from_dataset(inputs), orbit=orbit,
+                          wavelength_m=meta.wavelength_m, doppler=meta.grid_doppler_model, tile=params.tile,
+                          attrs={v: dict(inputs[v].attrs) for v in names})
+    out.attrs.update(posting=posting, crs=grid.crs)
+    return out

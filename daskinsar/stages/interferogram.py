@@ -42,8 +42,18 @@ import dask.array as da
 import numba
 import numpy as np
 import xarray as xr
+from pydantic import Field, model_validator
+
+from ..errors import ConfigError
+from ..geometry.ellipsoid import llh_to_ecef
+from ..params import Params
+from ..scene import meta_from_attrs
+from .chunking import as_dask
+from .coherence import coherence, phase_sigma_coherence
 
 __all__ = [
+    "InterferogramParams",
+    "run",
     "crossmul_kernel",
     "multilook_kernel",
     "ground_range_spacing",
@@ -54,6 +64,27 @@ __all__ = [
     "interferogram_looks",
     "interferogram",
 ]
+
+
+class InterferogramParams(Params):
+    """Interferogram formation: looks (given, or from a posting as insarApp chooses them) and coherence."""
+
+    azimuth_looks: int | None = Field(None, ge=1, description="looks in azimuth; give with range_looks (they "
+                                                               "override posting_m)")
+    range_looks: int | None = Field(None, ge=1, description="looks in range; give with azimuth_looks (they "
+                                                             "override posting_m)")
+    posting_m: float | None = Field(None, gt=0, description="multilooked ground posting (m), insarApp's 'posting': "
+                                                            "looks from the ground spacings at the scene centre")
+    coherence_window: tuple[int, int] = Field((5, 5), description="(azimuth, range) coherence window on the "
+                                                                  "multilooked grid (odd sizes)")
+
+    @model_validator(mode="after")
+    def _looks_together(self):
+        if (self.azimuth_looks is None) != (self.range_looks is None):
+            raise ValueError("give both azimuth_looks and range_looks, or neither (then posting_m decides)")
+        if any(w < 1 or w % 2 == 0 for w in self.coherence_window):
+            raise ValueError(f"coherence_window must be two odd sizes >= 1, got {list(self.coherence_window)}")
+        return self
 
 
 # ---------------------------------------------------------------------------
@@ -359,16 +390,6 @@ def looks_from_posting(posting_m: float, azimuth_spacing_m: float, ground_range_
 # ---------------------------------------------------------------------------
 # dask stage functions
 # ---------------------------------------------------------------------------
-def _as_dask(x, like=None) -> da.Array:
-    if isinstance(x, xr.DataArray):
-        x = x.data
-    if isinstance(x, da.Array):
-        return x
-    x = np.asarray(x)
-    chunks = like.chunks if (like is not None and like.shape == x.shape) else "auto"
-    return da.from_array(x, chunks=chunks)
-
-
 def _check_same_grid(ref: da.Array, sec: da.Array) -> None:
     if ref.shape != sec.shape or ref.ndim != 2:
         raise ValueError(f"reference {ref.shape} and secondary {sec.shape} SLCs differ in shape "
@@ -377,13 +398,13 @@ def _check_same_grid(ref: da.Array, sec: da.Array) -> None:
 
 def crossmul(reference, secondary, phase=None) -> da.Array:
     """Lazy ``reference * conj(secondary) * exp(-1j*phase)`` (complex64), chunked like ``reference``."""
-    ref = _as_dask(reference)
-    sec = _as_dask(secondary, ref)
+    ref = as_dask(reference)
+    sec = as_dask(secondary, ref)
     _check_same_grid(ref, sec)
     sec = sec.rechunk(ref.chunks)
     args = [ref, sec]
     if phase is not None:
-        ph = _as_dask(phase, ref).rechunk(ref.chunks)
+        ph = as_dask(phase, ref).rechunk(ref.chunks)
         if ph.shape != ref.shape:
             raise ValueError(f"geometric phase {ph.shape} does not match the SLC grid {ref.shape}")
         args.append(ph)
@@ -414,7 +435,7 @@ def multilook(x, looks: tuple[int, int]) -> da.Array:
     la, lr = int(looks[0]), int(looks[1])
     if la < 1 or lr < 1:
         raise ValueError(f"looks must be positive integers, got {looks}")
-    x = _as_dask(x)
+    x = as_dask(x)
     dtype = _looks_dtype(x.dtype)
     if (la, lr) == (1, 1):
         return x.astype(dtype)
@@ -450,12 +471,12 @@ def interferogram_looks(reference, secondary, looks: tuple[int, int], geometric_
     la, lr = int(looks[0]), int(looks[1])
     if la < 1 or lr < 1:
         raise ValueError(f"looks must be positive integers, got {looks}")
-    ref = _as_dask(reference)
-    sec = _as_dask(secondary, ref)
+    ref = as_dask(reference)
+    sec = as_dask(secondary, ref)
     _check_same_grid(ref, sec)
     ph = None
     if geometric_phase is not None:
-        ph = _as_dask(geometric_phase, ref)
+        ph = as_dask(geometric_phase, ref)
         if ph.shape != ref.shape:
             raise ValueError(f"geometric phase {ph.shape} does not match the SLC grid {ref.shape}")
     ref = _look_ready(ref, (la, lr))
@@ -508,4 +529,89 @@ def interferogram(reference, secondary, looks: tuple[int, int] = (1, 1), geometr
         attrs={"looks": [la, lr], "geometric_phase_removed": geometric_phase is not None,
                "convention": "ifg = reference * conj(secondary) * exp(-1j*geometric_phase)"},
     )
+    return ds
+
+
+# ---------------------------------------------------------------------------
+# the stage contract
+# ---------------------------------------------------------------------------
+#: fraction of the boxcar looks that are independent: SLC samples are correlated by their
+#: oversampling (range sampling rate / bandwidth ~ 1.1-1.2, PRF / processed bandwidth ~ 1.2)
+INDEPENDENT_LOOK_FRACTION = 0.7
+GEOMETRY_FIELDS = ("lon", "lat", "hgt", "incidence", "heading")
+
+
+def ground_spacing(lon_deg: np.ndarray, lat_deg: np.ndarray, hgt_m: np.ndarray, incidence_deg: np.ndarray,
+                   slant_range_spacing_m: float) -> tuple[float, float]:
+    """(azimuth, ground range) pixel spacing (m) at the centre of a grid of ground points (WGS84).
+
+    Azimuth: the distance between the ground points of neighbouring lines at one height (the centre
+    pixel's), median over the columns near the centre that have a solution; ground range:
+    :func:`ground_range_spacing` of the centre incidence (insarApp's rule).
+    """
+    n0, n1 = lon_deg.shape
+    i, j0, j1 = max(n0 // 2 - 1, 0), max(n1 // 2 - 8, 0), min(n1 // 2 + 8, n1)
+    if n0 < 2:
+        raise ValueError("an azimuth spacing needs at least two lines")
+    lon, lat, hgt, inc = (np.asarray(a[i:i + 2, j0:j1], np.float64) for a in (lon_deg, lat_deg, hgt_m, incidence_deg))
+    h = np.broadcast_to(hgt[:1], hgt.shape)
+    xyz = llh_to_ecef(lon, lat, h)
+    d_az = np.linalg.norm(xyz[1] - xyz[0], axis=-1)
+    ok = np.isfinite(d_az) & np.isfinite(inc[0])
+    if not ok.any():
+        raise ValueError("no ground point with a solution near the scene centre")
+    return float(np.median(d_az[ok])), ground_range_spacing(slant_range_spacing_m, float(np.median(inc[0][ok])))
+
+
+def choose_looks(params: InterferogramParams, geometry: xr.Dataset, slant_range_spacing_m: float
+                 ) -> tuple[int, int]:
+    """(azimuth, range) looks: as given, from ``posting_m`` and the ground spacings of ``geometry``
+    (lon, lat, hgt, incidence at full resolution), or 1 x 1."""
+    if params.azimuth_looks is not None and params.range_looks is not None:
+        return int(params.azimuth_looks), int(params.range_looks)
+    if params.posting_m is None:
+        return (1, 1)
+    n0, n1 = geometry.sizes["azimuth"], geometry.sizes["range"]
+    win = dict(azimuth=slice(max(n0 // 2 - 1, 0), n0 // 2 + 1), range=slice(max(n1 // 2 - 8, 0), n1 // 2 + 8))
+    g = geometry[["lon", "lat", "hgt", "incidence"]].isel(win).compute()
+    az_m, rg_m = ground_spacing(g["lon"].values, g["lat"].values, g["hgt"].values, g["incidence"].values,
+                                slant_range_spacing_m)
+    return looks_from_posting(params.posting_m, az_m, rg_m)
+
+
+def run(inputs: xr.Dataset, params: InterferogramParams) -> xr.Dataset:
+    """The flattened, multilooked interferogram and its coherences, with the geometry multilooked.
+
+    ``inputs`` on the reference grid: ``reference`` and ``secondary`` (coregistered SLCs),
+    ``geometric_phase`` (rad, removed), ``lon``, ``lat``, ``hgt``, ``incidence``, ``heading`` (topo), and
+    the reference metadata in the ``reference_*`` attributes. Returns :func:`interferogram`'s products
+    plus ``coherence`` (ISCE ``topophase.cor``), ``phsig`` (``phsig.cor``) and the geometry averaged per
+    look cell (heading as a mean unit vector); attributes ``looks``, ``effective_looks`` (independent
+    looks of the coherence estimate), ``coherence_window``, ``wavelength_m``.
+    """
+    meta = meta_from_attrs(inputs.attrs, "reference")
+    dr = float(inputs["slant_range"][1] - inputs["slant_range"][0]) if inputs.sizes["range"] > 1 else meta.range_spacing_m
+    looks = choose_looks(params, inputs, dr)
+    if looks[0] > inputs.sizes["azimuth"] or looks[1] > inputs.sizes["range"]:
+        raise ConfigError(f"interferogram: {looks[0]} x {looks[1]} looks exceed the "
+                          f"{inputs.sizes['azimuth']} x {inputs.sizes['range']} image")
+    ds = interferogram(inputs["reference"], inputs["secondary"], looks, geometric_phase=inputs["geometric_phase"].data)
+    win = tuple(int(w) for w in params.coherence_window)
+    ds["coherence"] = (("azimuth", "range"), coherence(ds["ifg"].data, ds["power_reference"].data,
+                                                       ds["power_secondary"].data, win),
+                       {"long_name": "sample coherence", "isce_name": "topophase.cor", "units": "1"})
+    ds["phsig"] = (("azimuth", "range"), phase_sigma_coherence(ds["ifg"].data, win),
+                   {"long_name": "phase-sigma coherence", "isce_name": "phsig.cor", "units": "1"})
+    for name in GEOMETRY_FIELDS:
+        src = inputs[name].data
+        if name == "heading":  # average unit vectors, not angles
+            rad = da.deg2rad(src.astype(np.float64))
+            arr = da.rad2deg(da.arctan2(multilook(da.sin(rad), looks), multilook(da.cos(rad), looks)))
+            arr = arr.astype(np.float32)
+        else:
+            arr = multilook(src.astype(np.float64), looks)
+            arr = arr.astype(np.float64 if name in ("lon", "lat") else np.float32)
+        ds[name] = (("azimuth", "range"), arr, dict(inputs[name].attrs))
+    ds.attrs.update(looks=list(looks), coherence_window=list(win), wavelength_m=meta.wavelength_m,
+                    effective_looks=max(1.0, looks[0] * looks[1] * INDEPENDENT_LOOK_FRACTION))
     return ds

@@ -6,9 +6,9 @@ Conventions
 - Offsets are in pixels and follow ISCE: ``secondary = reference + offset``, i.e. a feature
   at reference (line, sample) is found at secondary (line + azimuth offset, sample + range
   offset).
-- A *window* is a block of ``window_az`` lines x ``window_rg`` samples of the reference,
-  starting at ``(start_az + i * skip_az, start_rg + j * skip_rg)``. Its secondary *search
-  window* is ``search_az`` / ``search_rg`` pixels larger on every side and is displaced by the
+- A *window* is a block of ``window_azimuth`` lines x ``window_range`` samples of the reference,
+  starting at ``(start_az + i * skip_azimuth, start_rg + j * skip_range)``. Its secondary *search
+  window* is ``search_azimuth`` / ``search_range`` pixels larger on every side and is displaced by the
   integer gross offset. Window results are reported at the window centre (reference pixel
   coordinates ``start + window / 2``), which is where the fitted model is evaluated.
 - The estimator follows ampcor as ISCE3 implements it (frequency domain algorithm):
@@ -43,14 +43,17 @@ import scipy.fft as sfft
 import xarray as xr
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..errors import DaskInsarError
+from ..params import Params
+from .chunking import as_dask
+
 __all__ = [
-    "DenseOffsetParams",
+    "OffsetParams",
     "WindowGrid",
     "window_grid",
     "ampcor_windows",
     "dense_offsets",
     "dense_offsets_numpy",
-    "CullParams",
     "cull_offsets",
     "OffsetModel",
     "fit_offset_polynomial",
@@ -62,30 +65,39 @@ __all__ = [
 # --------------------------------------------------------------------------------------
 # parameters and window grid
 # --------------------------------------------------------------------------------------
-class DenseOffsetParams(BaseModel):
-    """Dense offset (ampcor) settings. Sizes are in reference pixels (lines, samples)."""
+class OffsetParams(Params):
+    """Coregistration: geometric offsets from the DEM and orbits, optionally refined by dense offsets
+    (ampcor) culled and fitted by a polynomial. Window sizes are in reference pixels (lines, samples)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    window_az: int = Field(64, ge=4, description="reference window height (azimuth lines)")
-    window_rg: int = Field(64, ge=4, description="reference window width (range samples)")
-    search_az: int = Field(20, ge=1, description="half search range in azimuth (lines)")
-    search_rg: int = Field(20, ge=1, description="half search range in range (samples)")
-    skip_az: int = Field(64, ge=1, description="azimuth step between windows (lines)")
-    skip_rg: int = Field(64, ge=1, description="range step between windows (samples)")
-    raw_oversample: int = Field(2, ge=1, description="oversampling of the complex windows before the fine correlation")
+    method: Literal["geometric", "geometric+dense", "dense"] = Field(
+        "geometric", description="geometric (DEM + orbits), + a dense-offset residual fit, or dense offsets only")
+    window_azimuth: int = Field(64, ge=4, description="dense-offset correlation window, azimuth (lines)")
+    window_range: int = Field(64, ge=4, description="dense-offset correlation window, range (samples)")
+    search_azimuth: int = Field(20, ge=1, description="dense-offset search half-width, azimuth (lines)")
+    search_range: int = Field(20, ge=1, description="dense-offset search half-width, range (samples)")
+    skip_azimuth: int = Field(128, ge=1, description="spacing of the dense-offset windows, azimuth (lines)")
+    skip_range: int = Field(128, ge=1, description="spacing of the dense-offset windows, range (samples)")
+    raw_oversample: int = Field(2, ge=1, description="oversampling of the complex windows before the fine "
+                                                     "correlation")
     corr_oversample: int = Field(64, ge=1, description="oversampling of the fine correlation surface")
     zoom_window: int = Field(8, ge=2, description="size of the fine correlation surface (oversampled pixels)")
-    corr_stat_window: int = Field(21, ge=3, description="box around the peak for SNR (raw correlation pixels)")
+    corr_stat_window: int = Field(21, ge=3, description="box around the peak for the SNR (correlation pixels)")
     deramp: bool = Field(True, description="remove the windows' mean phase ramp before oversampling")
     deramp_mode: Literal["azimuth", "range", "both", "isce3-legacy"] = Field(
         "azimuth", description="axes whose mean phase ramp is removed; \"isce3-legacy\" reproduces the "
         "defective deramp of ISCE3 ampcor before isce3 PR #194 (for comparisons with its golden outputs only)")
+    snr_min: float = Field(5.0, ge=0.0, description="windows with a correlation SNR (ampcor's) below this are "
+                                                    "dropped before the fit")
+    max_residual_px: float = Field(0.5, gt=0.0, description="culling: the largest residual (pixels) a window "
+                                                            "may keep to the fitted polynomial")
+    min_windows: int = Field(3, ge=1, description="culling: the fewest windows that must remain (else an error)")
+    fit_order: int = Field(1, ge=0, le=3, description="degree of the 2-D offset polynomial in (azimuth, range)")
+    cull_iterations: int = Field(50, ge=1, description="culling: most fit-and-drop passes")
 
     @property
     def half_zoom(self) -> int:
         """Half search range of the fine step, in raw pixels (ampcor's halfZoomWindowSizeRaw)."""
-        zoom = min(self.zoom_window, min(self.search_az, self.search_rg) * 2 * self.raw_oversample)
+        zoom = min(self.zoom_window, min(self.search_azimuth, self.search_range) * 2 * self.raw_oversample)
         return max(zoom // (2 * self.raw_oversample), 1)
 
 
@@ -95,8 +107,8 @@ class WindowGrid:
 
     start_az: np.ndarray  # (n_az,)
     start_rg: np.ndarray  # (n_rg,)
-    window_az: int
-    window_rg: int
+    window_azimuth: int
+    window_range: int
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -105,15 +117,15 @@ class WindowGrid:
     @property
     def center_az(self) -> np.ndarray:
         """Window centres, azimuth (reference lines, float)."""
-        return self.start_az + self.window_az / 2.0
+        return self.start_az + self.window_azimuth / 2.0
 
     @property
     def center_rg(self) -> np.ndarray:
         """Window centres, range (reference samples, float)."""
-        return self.start_rg + self.window_rg / 2.0
+        return self.start_rg + self.window_range / 2.0
 
 
-def window_grid(shape: tuple[int, int], params: DenseOffsetParams, *, start: tuple[int, int] | None = None,
+def window_grid(shape: tuple[int, int], params: OffsetParams, *, start: tuple[int, int] | None = None,
                 n_windows: tuple[int, int] | None = None, gross_offset: tuple[int, int] = (0, 0)) -> WindowGrid:
     """The window grid over a reference image of ``shape`` (lines, samples).
 
@@ -123,18 +135,18 @@ def window_grid(shape: tuple[int, int], params: DenseOffsetParams, *, start: tup
     """
     n_lines, n_samples = shape
     g_az, g_rg = abs(int(gross_offset[0])), abs(int(gross_offset[1]))
-    s_az = params.search_az + g_az if start is None else int(start[0])
-    s_rg = params.search_rg + g_rg if start is None else int(start[1])
+    s_az = params.search_azimuth + g_az if start is None else int(start[0])
+    s_rg = params.search_range + g_rg if start is None else int(start[1])
     if n_windows is None:
-        fit_az = n_lines - s_az - params.window_az - params.search_az - g_az
-        fit_rg = n_samples - s_rg - params.window_rg - params.search_rg - g_rg
-        n_windows = (fit_az // params.skip_az + 1, fit_rg // params.skip_rg + 1)
+        fit_az = n_lines - s_az - params.window_azimuth - params.search_azimuth - g_az
+        fit_rg = n_samples - s_rg - params.window_range - params.search_range - g_rg
+        n_windows = (fit_az // params.skip_azimuth + 1, fit_rg // params.skip_range + 1)
     if n_windows[0] < 1 or n_windows[1] < 1:
         raise ValueError(f"image of {shape} lines x samples is too small for windows of "
-                         f"{params.window_az}x{params.window_rg} with search +/-{params.search_az}/{params.search_rg}")
-    return WindowGrid(start_az=s_az + params.skip_az * np.arange(n_windows[0]),
-                      start_rg=s_rg + params.skip_rg * np.arange(n_windows[1]),
-                      window_az=params.window_az, window_rg=params.window_rg)
+                         f"{params.window_azimuth}x{params.window_range} with search +/-{params.search_azimuth}/{params.search_range}")
+    return WindowGrid(start_az=s_az + params.skip_azimuth * np.arange(n_windows[0]),
+                      start_rg=s_rg + params.skip_range * np.arange(n_windows[1]),
+                      window_azimuth=params.window_azimuth, window_range=params.window_range)
 
 
 # --------------------------------------------------------------------------------------
@@ -296,14 +308,14 @@ def _covariance(corr: np.ndarray, pa: np.ndarray, pr: np.ndarray, peak: np.ndarr
 # --------------------------------------------------------------------------------------
 # the block kernel
 # --------------------------------------------------------------------------------------
-def ampcor_windows(ref: np.ndarray, sec: np.ndarray, params: DenseOffsetParams) -> dict[str, np.ndarray]:
+def ampcor_windows(ref: np.ndarray, sec: np.ndarray, params: OffsetParams) -> dict[str, np.ndarray]:
     """Offsets of a batch of windows (pure numpy).
 
     Parameters
     ----------
-    ref : complex array (n, window_az, window_rg)
+    ref : complex array (n, window_azimuth, window_range)
         Reference windows.
-    sec : complex array (n, window_az + 2 search_az, window_rg + 2 search_rg)
+    sec : complex array (n, window_azimuth + 2 search_azimuth, window_range + 2 search_range)
         Secondary search windows; their first sample sits at reference window start + gross
         offset - search.
 
@@ -315,7 +327,7 @@ def ampcor_windows(ref: np.ndarray, sec: np.ndarray, params: DenseOffsetParams) 
     """
     p = params
     n, wa, wr = ref.shape
-    sa, sr = p.search_az, p.search_rg
+    sa, sr = p.search_azimuth, p.search_range
     if sec.shape != (n, wa + 2 * sa, wr + 2 * sr):
         raise ValueError(f"secondary windows have shape {sec.shape}, expected {(n, wa + 2 * sa, wr + 2 * sr)}")
     ref = np.asarray(ref, dtype=np.complex64)
@@ -393,7 +405,7 @@ def _gross_grid(gross, shape) -> tuple[np.ndarray, np.ndarray]:
 def _block_offsets(ref_block: np.ndarray, sec_block: np.ndarray, ref_origin: tuple[int, int],
                    sec_origin: tuple[int, int], sec_valid: tuple[int, int, int, int],
                    start_az: np.ndarray, start_rg: np.ndarray, gross_az: np.ndarray, gross_rg: np.ndarray,
-                   params: DenseOffsetParams, batch: int = 64) -> np.ndarray:
+                   params: OffsetParams, batch: int = 64) -> np.ndarray:
     """Kernel for one block of windows. ``ref_block``/``sec_block`` are image slices whose
     first pixel is ``ref_origin``/``sec_origin`` in full-image coordinates; ``sec_valid`` =
     (a0, a1, r0, r1) is the part of the secondary image that exists. Returns (7, na, nr)
@@ -401,7 +413,7 @@ def _block_offsets(ref_block: np.ndarray, sec_block: np.ndarray, ref_origin: tup
     cov_az_rg; windows whose search window leaves the secondary image are NaN (snr 0)."""
     p = params
     na, nr = len(start_az), len(start_rg)
-    wa, wr, sa, sr = p.window_az, p.window_rg, p.search_az, p.search_rg
+    wa, wr, sa, sr = p.window_azimuth, p.window_range, p.search_azimuth, p.search_range
     ii, jj = np.meshgrid(np.arange(na), np.arange(nr), indexing="ij")
     ii, jj = ii.ravel(), jj.ravel()
     ra = start_az[ii] - ref_origin[0]
@@ -432,7 +444,7 @@ def _block_offsets(ref_block: np.ndarray, sec_block: np.ndarray, ref_origin: tup
     return out.reshape(7, na, nr)
 
 
-def _to_dataset(stack, grid: WindowGrid, params: DenseOffsetParams) -> xr.Dataset:
+def _to_dataset(stack, grid: WindowGrid, params: OffsetParams) -> xr.Dataset:
     dims = ("azimuth_window", "range_window")
     coords = {"azimuth_window": np.arange(grid.shape[0]), "range_window": np.arange(grid.shape[1]),
               "azimuth_center": ("azimuth_window", grid.center_az),
@@ -445,7 +457,7 @@ def _to_dataset(stack, grid: WindowGrid, params: DenseOffsetParams) -> xr.Datase
     return ds
 
 
-def dense_offsets_numpy(reference: np.ndarray, secondary: np.ndarray, params: DenseOffsetParams,
+def dense_offsets_numpy(reference: np.ndarray, secondary: np.ndarray, params: OffsetParams,
                         grid: WindowGrid | None = None, gross_offset=(0, 0)) -> xr.Dataset:
     """Dense offsets of in-memory images (eager, numpy); see :func:`dense_offsets`."""
     grid = grid or window_grid(reference.shape, params, gross_offset=_max_abs_gross(gross_offset))
@@ -460,7 +472,7 @@ def _max_abs_gross(g) -> tuple[int, int]:
     return (int(np.max(np.abs(g[0]))), int(np.max(np.abs(g[1]))))
 
 
-def dense_offsets(reference: da.Array, secondary: da.Array, params: DenseOffsetParams | None = None, *,
+def dense_offsets(reference: da.Array, secondary: da.Array, params: OffsetParams | None = None, *,
                   grid: WindowGrid | None = None, gross_offset=(0, 0),
                   windows_per_task: tuple[int, int] = (16, 16)) -> xr.Dataset:
     """Dense offsets (ampcor) of two SLCs on (azimuth, range) grids, lazily with dask.
@@ -481,11 +493,8 @@ def dense_offsets(reference: da.Array, secondary: da.Array, params: DenseOffsetP
     ``cov_azimuth_range``. Each is a small dask array; one task per block of windows reads
     only the reference and secondary slices those windows need.
     """
-    params = params or DenseOffsetParams()
-    if not isinstance(reference, da.Array):
-        reference = da.from_array(reference, chunks=(2048, 2048))
-    if not isinstance(secondary, da.Array):
-        secondary = da.from_array(secondary, chunks=(2048, 2048))
+    params = params or OffsetParams()
+    reference, secondary = as_dask(reference), as_dask(secondary)
     grid = grid or window_grid(reference.shape, params, gross_offset=_max_abs_gross(gross_offset))
     ga, gr = _gross_grid(gross_offset, grid.shape)
     p = params
@@ -499,11 +508,11 @@ def dense_offsets(reference: da.Array, secondary: da.Array, params: DenseOffsetP
             st_r = grid.start_rg[j0:j0 + tr]
             g_a = np.ascontiguousarray(ga[i0:i0 + ta, j0:j0 + tr])
             g_r = np.ascontiguousarray(gr[i0:i0 + ta, j0:j0 + tr])
-            ref_box = (int(st_a.min()), int(st_a.max()) + p.window_az, int(st_r.min()), int(st_r.max()) + p.window_rg)
-            sec_box = (int((st_a[:, None] + g_a).min()) - p.search_az,
-                       int((st_a[:, None] + g_a).max()) + p.window_az + p.search_az,
-                       int((st_r[None, :] + g_r).min()) - p.search_rg,
-                       int((st_r[None, :] + g_r).max()) + p.window_rg + p.search_rg)
+            ref_box = (int(st_a.min()), int(st_a.max()) + p.window_azimuth, int(st_r.min()), int(st_r.max()) + p.window_range)
+            sec_box = (int((st_a[:, None] + g_a).min()) - p.search_azimuth,
+                       int((st_a[:, None] + g_a).max()) + p.window_azimuth + p.search_azimuth,
+                       int((st_r[None, :] + g_r).min()) - p.search_range,
+                       int((st_r[None, :] + g_r).max()) + p.window_range + p.search_range)
             ref_box = _clip_box(ref_box, reference.shape)
             sec_clip = _clip_box(sec_box, secondary.shape)
             ref_slice = reference[ref_box[0]:ref_box[1], ref_box[2]:ref_box[3]]
@@ -528,18 +537,6 @@ def _clip_box(box, shape):
 # --------------------------------------------------------------------------------------
 # culling and the fitted offset model
 # --------------------------------------------------------------------------------------
-class CullParams(BaseModel):
-    """Culling settings (ISCE: SNR threshold and "Culling error limit")."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    snr_min: float = Field(5.0, ge=0.0, description="minimum window SNR (ampcor definition)")
-    max_error_px: float = Field(0.5, gt=0.0, description="largest residual (pixels) allowed to the fit")
-    order: int = Field(1, ge=0, le=3, description="degree of the 2-D polynomial in (azimuth, range)")
-    min_points: int = Field(3, ge=1, description="fewest windows left before giving up")
-    max_iterations: int = Field(50, ge=1)
-
-
 def _poly_terms(u: np.ndarray, v: np.ndarray, order: int) -> np.ndarray:
     """Design matrix columns u^p v^q with p + q <= order, ordered by total degree."""
     cols = [u ** (d - q) * v ** q for d in range(order + 1) for q in range(d + 1)]
@@ -590,7 +587,7 @@ def fit_offset_polynomial(line: np.ndarray, sample: np.ndarray, az: np.ndarray, 
                        rms_azimuth=float(np.sqrt(np.mean(ra ** 2))), rms_range=float(np.sqrt(np.mean(rr ** 2))))
 
 
-def cull_offsets(offsets: xr.Dataset, params: CullParams | None = None) -> tuple[OffsetModel, xr.DataArray]:
+def cull_offsets(offsets: xr.Dataset, params: OffsetParams | None = None) -> tuple[OffsetModel, xr.DataArray]:
     """Cull dense offsets and fit the offset model.
 
     Windows are kept when their SNR >= ``snr_min`` and both offsets are finite; then the
@@ -601,27 +598,27 @@ def cull_offsets(offsets: xr.Dataset, params: CullParams | None = None) -> tuple
     Returns (model, mask) where mask (azimuth_window, range_window) is True for kept windows.
     The coarse offset grid is small, so this runs eagerly (it computes a lazy input).
     """
-    params = params or CullParams()
+    params = params or OffsetParams()
     ds = offsets.compute() if any(isinstance(v.data, da.Array) for v in offsets.data_vars.values()) else offsets
     az = np.asarray(ds["azimuth"].values, float)
     rg = np.asarray(ds["range"].values, float)
     snr = np.asarray(ds["snr"].values, float)
     line, sample = np.meshgrid(ds["azimuth_center"].values, ds["range_center"].values, indexing="ij")
     keep = np.isfinite(az) & np.isfinite(rg) & (snr >= params.snr_min)
-    n_terms = (params.order + 1) * (params.order + 2) // 2
+    n_terms = (params.fit_order + 1) * (params.fit_order + 2) // 2
     scale = (max(float(np.ptp(line)) / 2.0, 1.0), max(float(np.ptp(sample)) / 2.0, 1.0))
-    for _ in range(params.max_iterations):
-        if keep.sum() < max(params.min_points, n_terms):
+    for _ in range(params.cull_iterations):
+        if keep.sum() < max(params.min_windows, n_terms):
             raise ValueError(f"only {int(keep.sum())} offset windows survive culling "
-                             f"(SNR >= {params.snr_min}, error <= {params.max_error_px} px); "
-                             f"need at least {max(params.min_points, n_terms)}")
-        model = fit_offset_polynomial(line[keep], sample[keep], az[keep], rg[keep], params.order, scale)
+                             f"(SNR >= {params.snr_min}, error <= {params.max_residual_px} px); "
+                             f"need at least {max(params.min_windows, n_terms)}")
+        model = fit_offset_polynomial(line[keep], sample[keep], az[keep], rg[keep], params.fit_order, scale)
         pa, pr = model(line, sample)
         resid = np.maximum(np.abs(az - pa), np.abs(rg - pr))
         worst = float(np.max(np.where(keep, resid, 0.0)))
-        if worst <= params.max_error_px:
+        if worst <= params.max_residual_px:
             break
-        keep &= resid <= max(params.max_error_px, 0.5 * worst)
+        keep &= resid <= max(params.max_residual_px, 0.5 * worst)
     mask = xr.DataArray(keep, dims=("azimuth_window", "range_window"), coords=ds["azimuth"].coords,
                         name="mask", attrs={"meaning": "True where the window survived culling"})
     return model, mask
@@ -654,8 +651,9 @@ def coarse_offsets(reference, secondary, *, n_windows: tuple[int, int] = (4, 4),
     Returns (model, the window estimates with the cull ``mask`` added).
     """
     shape = reference.shape
-    p = DenseOffsetParams(window_az=window, window_rg=window, search_az=search, search_rg=search,
-                          skip_az=1, skip_rg=1, corr_oversample=32)
+    p = OffsetParams(window_azimuth=window, window_range=window, search_azimuth=search, search_range=search,
+                     skip_azimuth=1, skip_range=1, corr_oversample=32, snr_min=snr_min, max_residual_px=max_error_px,
+                     fit_order=order, min_windows=1)
     span_a = shape[0] - window - 2 * search
     span_r = shape[1] - window - 2 * search
     if span_a < 0 or span_r < 0:
@@ -665,5 +663,54 @@ def coarse_offsets(reference, secondary, *, n_windows: tuple[int, int] = (4, 4),
     grid = WindowGrid(np.unique(starts_a), np.unique(starts_r), window, window)
     ds = dense_offsets(reference, secondary, p, grid=grid, windows_per_task=(len(grid.start_az), len(grid.start_rg)))
     ds = ds.compute()
-    model, mask = cull_offsets(ds, CullParams(snr_min=snr_min, max_error_px=max_error_px, order=order, min_points=1))
+    model, mask = cull_offsets(ds, p)
     return model, ds.assign(mask=mask)
+
+
+# --------------------------------------------------------------------------------------
+# the stage contract
+# --------------------------------------------------------------------------------------
+def run(inputs: xr.Dataset, params: OffsetParams) -> xr.Dataset:
+    """Dense offsets, culled and fitted, of a pair with its geometric coregistration.
+
+    ``inputs``: a pair dataset (:func:`daskinsar.scene.pair_dataset`: ``reference``, ``secondary``)
+    plus the geometric offsets ``azimuth_offset``, ``range_offset`` (pixels, on the reference grid,
+    from topo). With ``method="geometric+dense"`` the polynomial is fitted to dense minus geometric
+    offsets (a residual model, added to the geometric field); with ``"dense"`` to the dense offsets.
+    Returns the window estimates (``azimuth``, ``range``, ``snr``, ... on window dims), ``kept``
+    (the cull mask), the residuals, and the fitted :class:`OffsetModel` as JSON in ``offset_model``.
+    """
+    if params.method == "geometric":
+        raise ValueError("offsets.run: method 'geometric' measures no offsets (use the topo offsets as they are)")
+    shape = inputs["reference"].shape
+    geo_az, geo_rg = inputs["azimuth_offset"], inputs["range_offset"]
+    c = (shape[0] // 2, shape[1] // 2)
+    gross = (int(round(float(geo_az[c].values))), int(round(float(geo_rg[c].values))))
+    dense = dense_offsets(inputs["reference"].data, inputs["secondary"].data, params, gross_offset=gross).compute()
+    ia = np.clip(np.rint(dense["azimuth_center"].values).astype(int), 0, shape[0] - 1)
+    ir = np.clip(np.rint(dense["range_center"].values).astype(int), 0, shape[1] - 1)
+    resid = dense.copy()
+    if params.method == "geometric+dense":
+        resid["azimuth"] = dense["azimuth"] - geo_az.values[np.ix_(ia, ir)]
+        resid["range"] = dense["range"] - geo_rg.values[np.ix_(ia, ir)]
+    try:
+        model, mask = cull_offsets(resid, params)
+    except ValueError as exc:
+        raise DaskInsarError(f"offsets: {exc}; the pair may not overlap, or relax snr_min / max_residual_px") from None
+    out = dense.assign(kept=mask, residual_azimuth=resid["azimuth"], residual_range=resid["range"])
+    out.attrs.update(offset_model=model.model_dump_json(), method=params.method,
+                     kept_fraction=float(np.mean(mask.values)), kept_windows=int(mask.values.sum()))
+    return out
+
+
+def offset_fields(azimuth_offset: da.Array, range_offset: da.Array, offsets: xr.Dataset | None = None
+                  ) -> tuple[da.Array, da.Array]:
+    """The offsets the secondary is resampled with (float32 pixels on the reference grid): the geometric
+    fields, plus the fitted residual model of :func:`run` (``geometric+dense``), or the model alone
+    (``dense``)."""
+    az, rg = azimuth_offset, range_offset
+    if offsets is not None:
+        model = OffsetModel.model_validate_json(offsets.attrs["offset_model"])
+        maz, mrg = evaluate_offset_model(model, az.shape, chunks=az.chunks)
+        az, rg = (maz, mrg) if offsets.attrs["method"] == "dense" else (az + maz, rg + mrg)
+    return az.astype(np.float32), rg.astype(np.float32)

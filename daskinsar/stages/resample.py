@@ -28,18 +28,20 @@ import dask
 import dask.array as da
 import numba
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+import xarray as xr
+from pydantic import Field
 
 from ..geometry.sinc import kaiser_sinc_table
+from ..params import Params
+from ..scene import SECONDARY_DIMS, meta_from_attrs
+from .chunking import as_dask
 from .phasor import cis
 
-__all__ = ["ResampleParams", "resample_block", "resample_slc"]
+__all__ = ["ResampleParams", "resample_block", "resample_slc", "run"]
 
 
-class ResampleParams(BaseModel):
-    """Interpolator settings."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class ResampleParams(Params):
+    """Resampling of the secondary SLC onto the reference grid (Kaiser-windowed sinc)."""
 
     n_taps: int = Field(12, ge=8, le=32, description="sinc taps per axis (even)")
     table_steps: int = Field(2048, ge=64, description="fractional positions per pixel in the kernel table")
@@ -386,10 +388,10 @@ def resample_slc(secondary: da.Array, azimuth_offset_px: da.Array, range_offset_
     """
     params = params or ResampleParams()
     direct = not isinstance(secondary, (da.Array, np.ndarray))
-    if not (direct or isinstance(secondary, da.Array)):
-        secondary = da.from_array(secondary, chunks=(2048, 2048))
-    az_off = azimuth_offset_px if isinstance(azimuth_offset_px, da.Array) else da.from_array(np.asarray(azimuth_offset_px))
-    rg_off = range_offset_px if isinstance(range_offset_px, da.Array) else da.from_array(np.asarray(range_offset_px))
+    if not direct:
+        secondary = as_dask(secondary)
+    az_off = as_dask(azimuth_offset_px, chunks="auto")
+    rg_off = as_dask(range_offset_px, chunks="auto")
     if az_off.shape != rg_off.shape:
         raise ValueError(f"azimuth offsets {az_off.shape} and range offsets {rg_off.shape} differ in shape")
     rg_off = rg_off.rechunk(az_off.chunks)
@@ -441,3 +443,47 @@ def resample_slc(secondary: da.Array, azimuth_offset_px: da.Array, range_offset_
         out_rows.append(out_row)
         flag_rows.append(flag_row)
     return da.block(out_rows), da.block(flag_rows)
+
+
+class _LazyWindowSource:
+    """A lazily indexed (not dask) DataArray as the store-backed source :func:`resample_slc` reads
+    windows from inside its tasks; ``key`` names it in task tokens."""
+
+    def __init__(self, array: xr.DataArray, key: str):
+        self.array, self.key, self.shape = array, key, array.shape
+
+    def __getitem__(self, index) -> np.ndarray:
+        return np.asarray(self.array[index].values)
+
+    def __repr__(self) -> str:
+        return f"LazyWindowSource({self.key})"
+
+
+def run(inputs: xr.Dataset, params: ResampleParams) -> xr.Dataset:
+    """The secondary SLC resampled onto the reference grid.
+
+    ``inputs``: ``secondary`` on its own grid (dims ``secondary_azimuth`` x ``secondary_range`` with
+    ``secondary_azimuth_time`` (s) / ``secondary_slant_range`` (m), the secondary's metadata in the
+    ``secondary_*`` attributes); ``azimuth_offset``, ``range_offset`` (pixels, secondary = reference +
+    offset) on the reference grid, whose chunks make the output blocks. A ``secondary`` that is not
+    dask-backed (opened lazily, ``chunks=None``) is read window by window inside the tasks, halo
+    included, so memory stays bounded by the output block. The Doppler carrier of the secondary
+    (its metadata Doppler centroid) is kept. Returns ``secondary`` (complex64) and ``outside`` (bool:
+    no secondary sample there) on the reference grid.
+    """
+    sec = inputs["secondary"]
+    meta = meta_from_attrs(inputs.attrs, "secondary")
+    t = np.asarray(inputs[SECONDARY_DIMS["azimuth_time"]].values, np.float64)
+    r = np.asarray(inputs[SECONDARY_DIMS["slant_range"]].values, np.float64)
+    dt = float(t[1] - t[0]) if len(t) > 1 else meta.line_interval_s
+    dr = float(r[1] - r[0]) if len(r) > 1 else meta.range_spacing_m
+    source = sec.data if sec.chunks is not None else _LazyWindowSource(sec, str(sec.encoding.get("source", "")) +
+                                                                       f":{sec.name}:{dask.base.tokenize(t, r)}")
+    az, rg = inputs["azimuth_offset"].data, inputs["range_offset"].data
+    resampled, outside = resample_slc(source, az, rg, doppler_hz=meta.doppler_centroid,
+                                      secondary_grid=(float(t[0]), dt, float(r[0]), dr), params=params)
+    coords = {k: inputs[k] for k in ("azimuth_time", "slant_range")}
+    return xr.Dataset({"secondary": (("azimuth", "range"), resampled, {"units": "1", "long_name":
+                                     "secondary SLC resampled onto the reference grid"}),
+                       "outside": (("azimuth", "range"), outside, {"long_name": "no secondary sample here"})},
+                      coords=coords)

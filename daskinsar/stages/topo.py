@@ -20,19 +20,32 @@ coordinate vectors; the stage maps it over the grid with ``dask.array.blockwise`
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import dask
 import dask.array as da
 import numpy as np
 import xarray as xr
+from pydantic import Field
 
 from ..geometry.dem_interp import DemRaster, interpolate_raster
 from ..geometry.geo2rdr import geo2rdr
 from ..geometry.los import los_angles
 from ..geometry.orbit import Orbit
 from ..geometry.rdr2geo import rdr2geo_ecef
+from ..params import Params
+from ..scene import pair_scenes
 
 TOPO_FIELDS = ("lon", "lat", "hgt", "incidence", "heading")
+
+
+class TopoParams(Params):
+    """Per-pixel geometry of the reference grid."""
+
+    height_tolerance_m: float = Field(1e-4, gt=0, description="rdr2geo: stop when the ground point's height is "
+                                                              "within this of the DEM under it (m)")
+    max_iterations: int = Field(50, ge=5, description="rdr2geo: DEM-height iterations before a pixel is "
+                                                      "declared without solution (layover)")
 COREG_FIELDS = ("azimuth_offset", "range_offset", "geometric_phase")
 
 
@@ -81,7 +94,7 @@ class SecondaryGeometry:
     azimuth_line_interval_s: float
     first_slant_range_m: float
     range_spacing_m: float
-    doppler: object | None = None  # grid Doppler (Hz) callable, None for zero Doppler
+    doppler: Any = None  # grid Doppler (Hz): Poly1D or LUT2D, None for zero Doppler
 
 
 def topo_kernel(
@@ -94,6 +107,8 @@ def topo_kernel(
     dem,
     doppler=None,
     secondary: SecondaryGeometry | None = None,
+    tol_m: float = 1e-4,
+    max_iter: int = 50,
 ) -> np.ndarray:
     """Geometry of one block of the radar grid.
 
@@ -105,7 +120,7 @@ def topo_kernel(
     """
     t, r = np.meshgrid(np.asarray(azimuth_time_s, np.float64), np.asarray(slant_range_m, np.float64), indexing="ij")
     xyz, lon, lat, hgt, pos, _ = rdr2geo_ecef(t, r, orbit, wavelength_m=wavelength_m, look_side=look_side,
-                                             dem=dem, doppler=doppler)
+                                             dem=dem, doppler=doppler, tol_m=tol_m, max_iter=max_iter)
     inc, hdg = los_angles(xyz, pos)
     fields = [lon, lat, hgt, inc, hdg]
     if secondary is not None:
@@ -129,6 +144,8 @@ def topo_grid(
     doppler=None,
     secondary: SecondaryGeometry | None = None,
     chunks: tuple[int, int] = (1024, 1024),
+    tol_m: float = 1e-4,
+    max_iter: int = 50,
 ) -> xr.Dataset:
     """Lazy per-pixel geometry over a radar grid (dask, one task per block).
 
@@ -146,8 +163,9 @@ def topo_grid(
         _topo_block, "kij", t, "i", r, "j",
         new_axes={"k": len(names)}, dtype=np.float64, concatenate=True,
         orbit=orbit_d, dem=dem_d, secondary=sec_d, wavelength_m=wavelength_m, look_side=look_side,
-        doppler=doppler, name="topo-rdr2geo-" + dask.base.tokenize(t, r, orbit, dem, secondary, wavelength_m,
-                                                                    look_side, doppler),
+        doppler=doppler, tol_m=tol_m, max_iter=max_iter,
+        name="topo-rdr2geo-" + dask.base.tokenize(t, r, orbit, dem, secondary, wavelength_m, look_side, doppler,
+                                                  tol_m, max_iter),
     )
     coords = {"azimuth_time": ("azimuth", np.asarray(azimuth_time_s, np.float64)),
               "slant_range": ("range", np.asarray(slant_range_m, np.float64))}
@@ -167,3 +185,34 @@ def topo_grid(
 
 def _topo_block(t, r, **kw):
     return topo_kernel(t, r, **kw)
+
+
+def dem_from_dataset(ds: xr.Dataset) -> DemGrid:
+    """The DEM a stage input carries: variable ``dem`` (m above the WGS84 ellipsoid) on dims
+    ``dem_lat`` x ``dem_lon`` (sample centres, deg), interpolation in its ``interpolation`` attribute."""
+    dem = ds["dem"]
+    lon = np.asarray(dem["dem_lon"].values, np.float64)
+    lat = np.asarray(dem["dem_lat"].values, np.float64)
+    return DemGrid(np.asarray(dem.values, np.float64), float(lon[0]), float(lat[0]), float(lon[1] - lon[0]),
+                   float(lat[1] - lat[0]), str(dem.attrs.get("interpolation", "biquintic")))
+
+
+def run(inputs: xr.Dataset, params: TopoParams) -> xr.Dataset:
+    """Per-pixel geometry of the reference grid and the geometric coregistration of the secondary.
+
+    ``inputs``: a pair dataset (:func:`daskinsar.scene.pair_dataset`; the ``reference`` variable's chunks
+    set the blocks, its pixels are not read) and the run's DEM (``dem``, see :func:`dem_from_dataset`).
+    Native-Doppler grids are solved with their grid Doppler. Returns the :func:`topo_grid` fields.
+    """
+    ref, sec = pair_scenes(inputs)
+    chunks = tuple(c[0] for c in inputs["reference"].chunks) if inputs["reference"].chunks else (1024, 1024)
+    dt, dr = sec.grid_spacing
+    secondary = SecondaryGeometry(sec.orbit, float(sec.azimuth_time[0]), dt, float(sec.slant_range[0]), dr,
+                                  doppler=sec.meta.grid_doppler_model)
+    ds = topo_grid(ref.azimuth_time, ref.slant_range, orbit=ref.orbit, wavelength_m=ref.meta.wavelength_m,
+                   look_side=ref.meta.look_side, dem=dem_from_dataset(inputs), doppler=ref.meta.grid_doppler_model,
+                   secondary=secondary, chunks=(int(chunks[0]), int(chunks[1])),
+                   tol_m=params.height_tolerance_m, max_iter=params.max_iterations)
+    ds.attrs.update(convention="geometric_phase = -4*pi/wavelength*(R_reference - R_secondary) (rad); "
+                    "offsets: secondary pixel = reference pixel + offset; heading: ISCE los.rdr convention")
+    return ds

@@ -61,7 +61,11 @@ from typing import Literal
 import dask
 import dask.array as da
 import numpy as np
-from pydantic import BaseModel, Field
+import xarray as xr
+from pydantic import Field
+
+from ..params import Params
+from .chunking import as_dask
 
 log = logging.getLogger(__name__)
 
@@ -71,23 +75,31 @@ __all__ = [
     "UnwrapParams",
     "unwrap",
     "unwrap_block",
-    "unwrap_dataset",
+    "run",
     "tile_grid",
 ]
 
 
-class UnwrapParams(BaseModel):
-    """Unwrapping settings (units in the field descriptions)."""
+class UnwrapParams(Params):
+    """Phase unwrapping with SNAPHU (tiled without seams when large) and the LOS displacement."""
 
-    nlooks: float = Field(..., gt=0, description="equivalent number of independent looks of the coherence")
-    cost: Literal["defo", "smooth"] = Field("defo", description="SNAPHU statistical cost mode")
-    init: Literal["mcf", "mst"] = Field("mcf", description="SNAPHU initialisation")
-    tile_pixels_budget: int = Field(2048 * 2048, gt=0, description="max pixels per SNAPHU call (incl. overlap)")
-    overlap: int = Field(128, ge=8, description="pixels shared by neighbouring tiles")
-    guide: bool = Field(True, description="use a decimated, unwrapped interferogram as a multi-resolution guide")
-    guide_looks: int | None = Field(None, ge=2, description="decimation factor of the guide (default from budget)")
-    offset_min_coherence: float = Field(0.4, ge=0, le=1, description="coherence floor for tile-offset pixels")
-    min_conncomp_frac: float = Field(0.01, gt=0, le=1, description="min component size, fraction of whole image")
+    enabled: bool = Field(True, description="false: stop after the filter (no unwrapped phase, no displacement)")
+    cost: Literal["defo", "smooth"] = Field("defo", description="SNAPHU statistical cost mode (defo: deformation, "
+                                                                "smooth: smooth, topography-like)")
+    init: Literal["mcf", "mst"] = Field("mcf", description="SNAPHU initialisation (minimum cost flow or minimum "
+                                                           "spanning tree)")
+    tile_pixels: int = Field(2048 * 2048, ge=10_000, description="most pixels (overlap included) per SNAPHU call; "
+                                                                 "larger interferograms are unwrapped in tiles")
+    tile_overlap: int = Field(128, ge=8, description="pixels shared by neighbouring unwrapping tiles")
+    guide: bool = Field(True, description="unwrap a decimated copy first and use it to tie the tiles together")
+    guide_looks: int | None = Field(None, ge=2, description="decimation of the guide (None: a quarter of "
+                                                            "tile_pixels)")
+    guide_weight: float = Field(0.5, ge=0.0, le=1.0, description="weight of the guide against a clean overlap")
+    offset_min_coherence: float = Field(0.4, ge=0, le=1, description="coherence floor of the pixels that vote on "
+                                                                     "tile offsets")
+    min_conncomp_frac: float = Field(0.01, gt=0, le=1, description="smallest connected component, as a fraction "
+                                                                   "of the image")
+    min_link_pixels: int = Field(16, ge=1, description="overlap pixels that merge two tiles' components")
 
 
 # ---------------------------------------------------------------------------------------
@@ -475,8 +487,8 @@ def unwrap(
     ifg = getattr(ifg, "data", ifg) if not isinstance(ifg, (np.ndarray, da.Array)) else ifg
     coherence = getattr(coherence, "data", coherence) if not isinstance(coherence, (np.ndarray, da.Array)) else coherence
     out_chunks = ifg.chunks if isinstance(ifg, da.Array) else None
-    ifg = da.asarray(ifg)
-    coherence = da.asarray(coherence)
+    ifg = as_dask(ifg)
+    coherence = as_dask(coherence, like=ifg)
     if ifg.ndim != 2 or ifg.shape != coherence.shape:
         raise ValueError(
             f"unwrap: expected 2-D interferogram and coherence of one shape, got {ifg.shape} and {coherence.shape}"
@@ -571,22 +583,30 @@ def _unwrap_tiled(ifg, coherence, nt, overlap, token, snaphu_kw, guide, guide_lo
     return da.block(u_rows), da.block(c_rows)
 
 
-def unwrap_dataset(ds, params: UnwrapParams, *, ifg_var: str = "ifg", coherence_var: str = "coherence",
-                   scratchdir=None):
-    """Stage wrapper: Dataset with ``ifg`` and ``coherence`` -> Dataset with ``unw`` (rad) and ``conncomp``."""
-    import xarray as xr
-
-    for v in (ifg_var, coherence_var):
-        if v not in ds:
-            raise KeyError(f"unwrap: input dataset has no variable {v!r} (has {list(ds.data_vars)})")
-    unw, cc = unwrap(ds[ifg_var].data, ds[coherence_var].data, scratchdir=scratchdir, **params.model_dump())
-    dims = ds[ifg_var].dims
-    coords = {k: v for k, v in ds[ifg_var].coords.items()}
-    return xr.Dataset(
-        {
-            "unw": xr.DataArray(unw, dims=dims, coords=coords, attrs={"units": "rad", "long_name": "unwrapped phase"}),
-            "conncomp": xr.DataArray(cc, dims=dims, coords=coords,
-                                     attrs={"long_name": "SNAPHU connected component", "units": "1"}),
-        },
-        attrs={"unwrap_params": params.model_dump_json()},
-    )
+def run(inputs: xr.Dataset, params: UnwrapParams) -> xr.Dataset:
+    """``inputs``: the filtered interferogram ``ifg`` and the ``coherence`` of the unfiltered one, with the
+    interferogram's attributes ``effective_looks`` and ``wavelength_m`` -> ``unw`` (rad), ``conncomp``
+    and ``los_displacement`` (m, positive towards the platform). SNAPHU's scratch files go to dask's
+    ``temporary-directory`` (each worker's local disk)."""
+    for v in ("ifg", "coherence"):
+        if v not in inputs:
+            raise KeyError(f"unwrap: input dataset has no variable {v!r} (has {list(inputs.data_vars)})")
+    nlooks = float(inputs.attrs["effective_looks"])
+    unw, cc = unwrap(inputs["ifg"].data, inputs["coherence"].data, nlooks=nlooks, cost=params.cost, init=params.init,
+                     tile_pixels_budget=params.tile_pixels, overlap=params.tile_overlap, guide=params.guide,
+                     guide_looks=params.guide_looks, guide_weight=params.guide_weight,
+                     offset_min_coherence=params.offset_min_coherence, min_conncomp_frac=params.min_conncomp_frac,
+                     min_link_pixels=params.min_link_pixels)
+    wavelength = float(inputs.attrs["wavelength_m"])
+    # ifg phase = -4 pi/lambda (R_ref - R_sec); motion towards the platform between the two
+    # acquisitions (R_sec < R_ref) gives negative phase: d_los = -phase * lambda / (4 pi)
+    disp = (-unw * (wavelength / (4.0 * np.pi))).astype(np.float32)
+    coords = {k: v for k, v in inputs["ifg"].coords.items()}
+    dims = ("azimuth", "range")
+    return xr.Dataset({
+        "unw": (dims, unw, {"units": "rad", "long_name": "unwrapped phase", "isce_name": "filt_topophase.unw"}),
+        "conncomp": (dims, cc, {"long_name": "SNAPHU connected component", "units": "1"}),
+        "los_displacement": (dims, disp, {"units": "m", "long_name": "line-of-sight displacement, positive towards "
+                                          "the platform", "note": "relative: unwrapped phase has an unknown "
+                                          "constant 2*pi*k"}),
+    }, coords=coords, attrs={"nlooks": nlooks, "cost": params.cost, "init": params.init})

@@ -1,0 +1,73 @@
+"""Checks that two scenes form an interferometric pair, and that the DEM covers the reference.
+
+Run before anything is written, so a bad pair never replaces a good run's stores.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import DemCoverageError, PairError
+from ..geometry.geo2rdr import geo2rdr
+from ..geometry.orbit import seconds_between
+from ..geometry.rdr2geo import rdr2geo, rdr2geo_ecef
+from ..scene import Scene
+
+__all__ = ["check_pair", "check_dem_covers", "check_dem_covers_scene", "footprint_edges"]
+
+
+def check_pair(ref: Scene, sec: Scene, ref_path: str, sec_path: str) -> None:
+    """Raise PairError unless the two scenes can form an interferogram: the same wavelength and look
+    side, and the secondary sees at least one of the reference's corners or its centre."""
+    if abs(ref.meta.wavelength_m - sec.meta.wavelength_m) > 1e-6 * ref.meta.wavelength_m:
+        raise PairError(f"{sec_path}: wavelength {sec.meta.wavelength_m} m differs from the reference's "
+                        f"{ref.meta.wavelength_m} m ({ref_path})")
+    if ref.meta.look_side != sec.meta.look_side:
+        raise PairError(f"{sec_path}: looks {sec.meta.look_side} but the reference ({ref_path}) looks "
+                        f"{ref.meta.look_side}")
+    t, r = ref.azimuth_time, ref.slant_range
+    tt = np.array([t[0], t[-1], t[len(t) // 2], t[0], t[-1]])
+    rr = np.array([r[0], r[0], r[len(r) // 2], r[-1], r[-1]])
+    xyz, *_ = rdr2geo_ecef(tt, rr, ref.orbit, wavelength_m=ref.meta.wavelength_m, look_side=ref.meta.look_side,
+                           doppler=ref.meta.grid_doppler_model)
+    sorb = sec.orbit.shift_epoch(ref.meta.epoch)
+    t2, r2 = geo2rdr(xyz, sorb, wavelength_m=sec.meta.wavelength_m, doppler=sec.meta.grid_doppler_model,
+                     check_coverage=False)
+    st = sec.azimuth_time + seconds_between(ref.meta.epoch, sec.meta.epoch)
+    sr = sec.slant_range
+    inside = np.isfinite(t2) & (t2 >= st[0]) & (t2 <= st[-1]) & (r2 >= sr[0]) & (r2 <= sr[-1])
+    if not inside.any():
+        raise PairError(f"{sec_path}: the secondary scene does not overlap the reference scene ({ref_path}): "
+                        "none of the reference's corners or centre is inside the secondary's image")
+
+
+def footprint_edges(scene: Scene, height_m: float, n: int = 16) -> tuple[np.ndarray, np.ndarray]:
+    """(lon, lat) in deg of ``n`` points along each edge of the scene's grid at one ellipsoid height (m)."""
+    t, r = scene.azimuth_time, scene.slant_range
+    ti = np.linspace(t[0], t[-1], n)
+    ri = np.linspace(r[0], r[-1], n)
+    edge_t = np.concatenate([ti, ti, np.full(n, t[0]), np.full(n, t[-1])])
+    edge_r = np.concatenate([np.full(n, r[0]), np.full(n, r[-1]), ri, ri])
+    lon, lat, _ = rdr2geo(edge_t, edge_r, scene.orbit, wavelength_m=scene.meta.wavelength_m,
+                          look_side=scene.meta.look_side, dem=height_m, doppler=scene.meta.grid_doppler_model)
+    return lon, lat
+
+
+def check_dem_covers(dem_bounds: tuple[float, float, float, float], lon, lat, dem_path: str) -> None:
+    """Raise DemCoverageError unless the DEM (lon_min, lon_max, lat_min, lat_max of its sample centres,
+    deg) covers the points (deg)."""
+    lon = np.asarray(lon)[np.isfinite(lon)]
+    lat = np.asarray(lat)[np.isfinite(lat)]
+    need = (float(lon.min()), float(lon.max()), float(lat.min()), float(lat.max()))
+    have = dem_bounds
+    if need[0] < have[0] or need[1] > have[1] or need[2] < have[2] or need[3] > have[3]:
+        raise DemCoverageError(
+            f"{dem_path}: DEM covers lon {have[0]:.4f}..{have[1]:.4f}, lat {have[2]:.4f}..{have[3]:.4f} deg, "
+            f"but the scene needs lon {need[0]:.4f}..{need[1]:.4f}, lat {need[2]:.4f}..{need[3]:.4f} deg")
+
+
+def check_dem_covers_scene(scene: Scene, dem_bounds: tuple[float, float, float, float],
+                           height_range_m: tuple[float, float], dem_path: str) -> None:
+    """:func:`check_dem_covers` of the scene's footprint edges at the lowest and highest DEM heights (m)."""
+    for h in height_range_m:
+        check_dem_covers(dem_bounds, *footprint_edges(scene, float(h)), dem_path)

@@ -1,0 +1,273 @@
+"""The pipeline's steps: the one registry (:data:`STEPS`) and the adapters between stores and stages.
+
+Each step's ``build`` opens its inputs from the run's stores, assembles the Dataset its
+stage's ``run(inputs, params)`` takes, and returns what to write, keyed by the output's
+path in the run folder. No physics here: every computation is a stage's (``stages/``),
+every format an io module's (``io/``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import xarray as xr
+
+from .config import RunConfig
+from .errors import ConfigError, DaskInsarError
+from .io import store
+from .io.dem import open_dem
+from .io.export import export_geotiffs, geotiff_variables
+from .io.readers import read_scene
+from .io.validate import check_scene
+from .products import geocoded_variable, resolve_product
+from .scene import Scene, pair_dataset, radar_attrs
+from .stages import filter as filter_stage
+from .stages import focus, geocode, interferogram, offsets, resample, topo, unwrap
+from .stages.pair import check_dem_covers_scene, check_pair
+
+__all__ = ["Step", "RunContext", "STEPS", "STEP_NAMES", "StepOutputs"]
+
+StepOutputs = dict[str, xr.Dataset]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One pipeline step.
+
+    ``build(ctx)`` returns the Datasets to write, keyed by their path in the run folder (``{}``
+    when it wrote files itself, None when it has nothing to do for this run: its stale outputs
+    are then removed); ``outputs(ctx)`` names what a complete step leaves (what resume
+    verifies); ``after``: the steps whose tokens its token includes; ``config``: the RunConfig
+    sections it reads; ``check``: a step that only checks (runs when selected, writes nothing)."""
+
+    name: str
+    doc: str
+    build: Callable[["RunContext"], StepOutputs | None]
+    outputs: Callable[["RunContext"], list[str]] = lambda ctx: []
+    after: tuple[str, ...] = ()
+    config: tuple[str, ...] = ()
+    check: bool = False
+
+
+@dataclass
+class RunContext:
+    """What a step needs: the config, the run folder, the current step's token and opened inputs."""
+
+    config: RunConfig
+    run_dir: Path
+    progress: bool = True
+    reporter: Callable[[str], None] = print
+    token: str = ""
+    cache: dict = field(default_factory=dict)
+
+    @property
+    def products_url(self) -> str:
+        return str(self.run_dir / "products.zarr")
+
+    def url(self, name: str) -> str:
+        """The URL of an output named by its path in the run folder."""
+        return str(self.run_dir / name)
+
+    def group_url(self, group: str) -> str:
+        return f"{self.products_url}/{group}"
+
+    def has(self, group: str) -> bool:
+        return store.is_complete(self.products_url, group)
+
+    def open(self, group: str) -> xr.Dataset:
+        if not self.has(group):
+            raise DaskInsarError(f"{self.group_url(group)}: step output missing; run the step {group!r} first")
+        return xr.open_zarr(self.products_url, group=group, consolidated=False, decode_times=False)
+
+    @property
+    def focused(self) -> bool:
+        return store.is_complete(self.url("reference_slc.zarr"))
+
+    def scene_url(self, role: str) -> str:
+        """The role's SLC scene store: the focused one for raw inputs."""
+        return self.url(f"{role}_slc.zarr") if self.focused else self.url(f"{role}.zarr")
+
+    def scene(self, role: str, lazy_backend: bool = False) -> Scene:
+        """The role's scene: dask arrays on the store's chunks, or (``lazy_backend``) not dask but read
+        window by window when indexed."""
+        key = ("scene", role, lazy_backend, self.focused)
+        if key not in self.cache:
+            self.cache[key] = store.open_scene(self.scene_url(role), chunks=None if lazy_backend else "auto-store")
+        return self.cache[key]
+
+    def dem(self) -> xr.DataArray:
+        """The run's DEM as stages take it (``dem`` on ``dem_lat`` x ``dem_lon``, lazy)."""
+        if "dem" not in self.cache:
+            d = open_dem(self.config.dem.path).rename({"y": "dem_lat", "x": "dem_lon"})
+            d.attrs["interpolation"] = self.config.dem.interpolation
+            self.cache["dem"] = d.rename("dem")
+        return self.cache["dem"]
+
+
+# ---------------------------------------------------------------------------------------------
+def _read_input(role: str, path: str, sensor: str | None, options: dict) -> Scene:
+    if "://" not in path and not Path(path).exists():
+        raise DaskInsarError(f"{path}: {role} input not found")
+    if sensor is None and store.is_complete(path):
+        return check_scene(store.open_scene(path), path)
+    return read_scene(path, sensor, **options)
+
+
+def build_preprocess(ctx: RunContext) -> StepOutputs:
+    """Read both inputs (lazily) and check them as a pair before anything is written."""
+    cfg = ctx.config
+    scenes = {role: _read_input(role, getattr(cfg, role).path, getattr(cfg, role).sensor, getattr(cfg, role).options)
+              for role in ("reference", "secondary")}
+    check_pair(scenes["reference"], scenes["secondary"], cfg.reference.path, cfg.secondary.path)
+    out = {}
+    for role, scene in scenes.items():
+        scene.attrs["source"] = getattr(cfg, role).path
+        ctx.reporter(f"preprocess: {role} {scene.meta.sensor} {scene.shape[0]} x {scene.shape[1]} "
+                     f"({scene.main_variable})")
+        out[f"{role}.zarr"] = scene.with_data(scene.data.chunk(cfg.processing.chunks)).to_dataset()
+    return out
+
+
+def build_focus(ctx: RunContext) -> StepOutputs | None:
+    out = {}
+    for role in ("reference", "secondary"):
+        raw = store.open_scene(ctx.url(f"{role}.zarr"))
+        if raw.meta.level != "raw":
+            return None
+        slc = focus.run(raw.to_dataset(), ctx.config.focus).chunk(ctx.config.processing.chunks)
+        ctx.reporter(f"focus: {role} -> {slc.sizes['azimuth']} x {slc.sizes['range']} fully focused SLC")
+        out[f"{role}_slc.zarr"] = slc
+    return out
+
+
+def build_verifydem(ctx: RunContext) -> None:
+    dem = ctx.dem()
+    lo, hi = float(dem.min().compute()), float(dem.max().compute())
+    lon, lat = dem["dem_lon"].values, dem["dem_lat"].values
+    bounds = (float(lon.min()), float(lon.max()), float(lat.min()), float(lat.max()))
+    check_dem_covers_scene(ctx.scene("reference"), bounds, (lo, hi), ctx.config.dem.path)
+
+
+def _pair(ctx: RunContext) -> xr.Dataset:
+    return pair_dataset(ctx.scene("reference"), ctx.scene("secondary"))
+
+
+def build_topo(ctx: RunContext) -> StepOutputs:
+    return {"products.zarr/topo": topo.run(_pair(ctx).assign(dem=ctx.dem()), ctx.config.topo)}
+
+
+def build_offsets(ctx: RunContext) -> StepOutputs | None:
+    if ctx.config.offsets.method == "geometric":
+        return None
+    t = ctx.open("topo")
+    ds = offsets.run(_pair(ctx).assign(azimuth_offset=t["azimuth_offset"], range_offset=t["range_offset"]),
+                     ctx.config.offsets)
+    ctx.reporter(f"offsets: {ds.attrs['kept_windows']} of {ds['kept'].size} windows kept after culling")
+    return {"products.zarr/offsets": ds}
+
+
+def build_resample(ctx: RunContext) -> StepOutputs:
+    t = ctx.open("topo")
+    off = ctx.open("offsets") if ctx.config.offsets.method != "geometric" else None
+    az, rg = offsets.offset_fields(t["azimuth_offset"].data, t["range_offset"].data, off)
+    sec = ctx.scene("secondary", lazy_backend=True)
+    inputs = pair_dataset(ctx.scene("reference"), sec).drop_vars("reference")
+    inputs = inputs.assign(azimuth_offset=(("azimuth", "range"), az), range_offset=(("azimuth", "range"), rg))
+    return {"products.zarr/resample": resample.run(inputs, ctx.config.resample)}
+
+
+def build_interferogram(ctx: RunContext) -> StepOutputs:
+    ref = ctx.scene("reference")
+    t = ctx.open("topo")
+    res = ctx.open("resample")
+    inputs = t[["geometric_phase", *interferogram.GEOMETRY_FIELDS]].assign(
+        reference=ref.data[ref.main_variable], secondary=res["secondary"])
+    inputs.attrs = radar_attrs(ref.meta, ref.orbit, "reference")
+    ds = interferogram.run(inputs, ctx.config.interferogram)
+    la, lr = ds.attrs["looks"]
+    ctx.reporter(f"interferogram: {la} x {lr} looks -> {ds.sizes['azimuth']} x {ds.sizes['range']}")
+    return {"products.zarr/interferogram": ds}
+
+
+def build_filter(ctx: RunContext) -> StepOutputs:
+    return {"products.zarr/filter": filter_stage.run(ctx.open("interferogram"), ctx.config.filter)}
+
+
+def build_unwrap(ctx: RunContext) -> StepOutputs | None:
+    if not ctx.config.unwrap.enabled:
+        return None
+    ifg = ctx.open("interferogram")
+    inputs = xr.Dataset({"ifg": ctx.open("filter")["ifg"], "coherence": ifg["coherence"]}, attrs=ifg.attrs)
+    return {"products.zarr/unwrap": unwrap.run(inputs, ctx.config.unwrap)}
+
+
+def build_geocode(ctx: RunContext) -> StepOutputs:
+    ref = ctx.scene("reference")
+    ifg = ctx.open("interferogram")
+    inputs = xr.Dataset({"lon": ifg["lon"], "lat": ifg["lat"]}, attrs=radar_attrs(ref.meta, ref.orbit, "reference"))
+    for name in ctx.config.geocode.products:
+        group, var = resolve_product(name)
+        if group == "unwrap" and not ctx.has("unwrap"):
+            ctx.reporter(f"geocode: {name} skipped (unwrapping is off)")
+            continue
+        src = ctx.open(group)
+        if var not in src:
+            raise ConfigError(f"geocode list: product {name!r} ({group}/{var}) does not exist")
+        if src[var].shape != ifg["ifg"].shape:
+            raise ConfigError(f"geocode list: {name!r} is not on the multilooked grid; geocode multilooked products")
+        inputs[geocoded_variable(f"{group}/{var}")] = src[var]
+    out = geocode.run(inputs.assign(dem=ctx.dem()), ctx.config.geocode)
+    n = len([v for v in out.data_vars if v != "spatial_ref"])
+    ctx.reporter(f"geocode: {n} products on a {out.sizes['y']} x {out.sizes['x']} grid ({out.attrs['crs']}, "
+                 f"posting {out.attrs['posting']:.3g})")
+    return {"products.zarr/geocode": out}
+
+
+def _geotiff_names(ctx: RunContext) -> list[str]:
+    if not ctx.has("geocode"):
+        return []
+    return list(geotiff_variables(ctx.open("geocode")).data_vars)
+
+
+def build_export(ctx: RunContext) -> StepOutputs | None:
+    cfg = ctx.config.geocode
+    if not (cfg.geotiff or cfg.cog) or not ctx.has("geocode"):
+        return None
+    tifs = geotiff_variables(ctx.open("geocode"))
+    files = export_geotiffs(tifs, ctx.run_dir / "geo", cog=cfg.cog, tags={"DASKINSAR_STEP_TOKEN": ctx.token})
+    ctx.reporter(f"export: wrote {len(files)} GeoTIFFs to {ctx.run_dir / 'geo'}")
+    return {}
+
+
+def _group(name: str) -> Callable[[RunContext], list[str]]:
+    return lambda ctx: [f"products.zarr/{name}"]
+
+
+STEPS: tuple[Step, ...] = (
+    Step("preprocess", "read both inputs into scene stores; check the pair overlaps", build_preprocess,
+         lambda ctx: ["reference.zarr", "secondary.zarr"], config=("reference", "secondary", "processing")),
+    Step("focus", "raw echoes -> zero-Doppler SLC (skipped for SLC inputs)", build_focus,
+         lambda ctx: ["reference_slc.zarr", "secondary_slc.zarr"], after=("preprocess",),
+         config=("focus", "processing")),
+    Step("verifydem", "check the DEM covers the (focused) reference footprint", build_verifydem,  # type: ignore[arg-type]
+         after=("focus",), config=("dem",), check=True),
+    Step("topo", "lon/lat/height/incidence/heading per pixel, geometric offsets, flat+topo phase", build_topo,
+         _group("topo"), after=("preprocess", "focus"), config=("dem", "topo")),
+    Step("offsets", "dense offsets (ampcor) + culling; residual fit added to the geometric offsets", build_offsets,
+         _group("offsets"), after=("topo",), config=("offsets",)),
+    Step("resample", "secondary SLC onto the reference grid (windowed sinc)", build_resample, _group("resample"),
+         after=("offsets", "topo"), config=("offsets", "resample")),
+    Step("interferogram", "flattened, multilooked interferogram; coherence (topophase.cor); phsig.cor",
+         build_interferogram, _group("interferogram"), after=("resample", "topo"), config=("interferogram",)),
+    Step("filter", "Goldstein-Werner filter (filt_topophase.flat)", build_filter, _group("filter"),
+         after=("interferogram",), config=("filter",)),
+    Step("unwrap", "SNAPHU unwrapping (tiled when large); LOS displacement (m)", build_unwrap, _group("unwrap"),
+         after=("filter", "interferogram"), config=("unwrap",)),
+    Step("geocode", "products onto a map grid", build_geocode, _group("geocode"),
+         after=("unwrap", "filter", "interferogram"), config=("dem", "geocode")),
+    Step("export", "GeoTIFF / COG of every geocoded product (RUN/geo/)", build_export,
+         lambda ctx: [f"geo/{n}.tif" for n in _geotiff_names(ctx)], after=("geocode",), config=("geocode",)),
+)
+STEP_NAMES: tuple[str, ...] = tuple(s.name for s in STEPS)
