@@ -10,7 +10,7 @@ import contextlib
 import os
 import warnings
 from pathlib import Path
-from typing import Optional
+from typing import Any, NoReturn, Optional
 
 import typer
 
@@ -20,7 +20,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 _DEBUG = {"on": False}
 
 
-def _fail(msg: str, code: int = 1):
+def _fail(msg: str, code: int = 1) -> NoReturn:
     typer.echo(f"error: {msg}", err=True)
     raise typer.Exit(code)
 
@@ -62,7 +62,7 @@ def scheduler_context(scheduler: str, workers: Optional[int], memory_limit: Opti
     import dask
 
     if scheduler in ("threads", "sync", "synchronous", "processes"):
-        kw = {"scheduler": "sync" if scheduler == "synchronous" else scheduler}
+        kw: dict[str, Any] = {"scheduler": "sync" if scheduler == "synchronous" else scheduler}
         if workers:
             kw["num_workers"] = workers
         with dask.config.set(**kw):
@@ -174,11 +174,15 @@ def ingest(
     sensor: Optional[str] = typer.Option(None, help="reader name; default: detect"),
     list_sensors: bool = typer.Option(False, "--list-sensors", help="list the sensor readers and exit"),
     option: list[str] = typer.Option([], "--option", help="reader option KEY=VALUE (e.g. polarization=VV)"),
-    scheduler: str = typer.Option("threads"),
+    overwrite: bool = typer.Option(False, "--overwrite", help="replace a daskinsar scene store at -o (never "
+                                                                   "anything else)"),
+    scheduler: str = typer.Option("threads", help="threads | processes | local | tcp://HOST:PORT"),
 ):
     """Read a sensor product into a daskinsar scene store (Zarr v3)."""
     with _errors():
         from .io.readers import read_scene, readers
+        from .io.store import check_output_store, write_scene
+        from .progress import RichDaskProgress
 
         if list_sensors:
             for r in readers():
@@ -193,12 +197,9 @@ def ingest(
                 _fail(f"--option {kv!r}: expected KEY=VALUE")
             k, v = kv.split("=", 1)
             opts[k] = v
-        from .io.store import write_scene
-
+        check_output_store(out, [input], overwrite=overwrite)
         scene = read_scene(input, sensor, **opts)
         with scheduler_context(scheduler, None, None):
-            from .progress import RichDaskProgress
-
             with RichDaskProgress("ingest"):
                 write_scene(scene, out)
         typer.echo(f"{input} -> {out} ({scene.meta.sensor}, {scene.shape[0]} x {scene.shape[1]})")

@@ -95,7 +95,7 @@ class RunConfig(Params):
 
 #: run-configuration section -> the stage parameter model it is
 STAGE_SECTIONS: dict[str, type[Params]] = {
-    name: field.annotation for name, field in RunConfig.model_fields.items()  # type: ignore[misc]
+    name: field.annotation for name, field in RunConfig.model_fields.items()
     if isinstance(field.annotation, type) and issubclass(field.annotation, Params)
     and field.annotation not in (SceneInput, DemInput)
 }

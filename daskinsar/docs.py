@@ -112,7 +112,7 @@ def _doc_first_line(cls) -> str:
     return " ".join(doc.split("\n\n")[0].split())
 
 
-def iter_config_fields(model: type[BaseModel] = None, prefix: str = ""):
+def iter_config_fields(model: type[BaseModel] | None = None, prefix: str = ""):
     """Yield ``(key_path, field_info, annotation)`` for every key of ``model`` and its nested sections,
     depth first (a section's row comes before its keys)."""
     if model is None:
@@ -122,8 +122,9 @@ def iter_config_fields(model: type[BaseModel] = None, prefix: str = ""):
     for name, field in model.model_fields.items():
         path = f"{prefix}{name}"
         yield path, field, field.annotation
-        if _is_model(field.annotation):
-            yield from iter_config_fields(field.annotation, path + ".")
+        ann = field.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            yield from iter_config_fields(ann, path + ".")
 
 
 def _cell(s: str) -> str:
@@ -193,7 +194,7 @@ def products_table_markdown() -> str:
 
     isce_by_target: dict[tuple[str, str], list[str]] = {}
     for isce, target in ISCE_NAMES.items():
-        isce_by_target.setdefault(tuple(target), []).append(isce)
+        isce_by_target.setdefault(target, []).append(isce)
     missing = [t for t in isce_by_target if t not in PRODUCT_INFO]
     if missing:
         raise KeyError(f"daskinsar.docs.PRODUCT_INFO lacks units for {missing}: add them")
@@ -273,7 +274,7 @@ def cli_reference_markdown() -> str:
 
     from .cli import app
 
-    group = typer.main.get_command(app)
+    group: Any = typer.main.get_command(app)
     try:
         ctx = group.make_context("daskinsar", ["steps"], resilient_parsing=True)
     except Exception:  # pragma: no cover

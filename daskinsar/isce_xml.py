@@ -172,7 +172,7 @@ def insarapp_to_dict(path: str | Path) -> dict:
     if not dem_path:
         raise ConfigError(f"{src}: needs a Dem component (catalog with FILE_NAME) or a 'demFilename' property")
     dem_path = str(src.parent / dem_path) if not Path(dem_path).is_absolute() else dem_path
-    if not Path(dem_path).suffix.lower() in (".tif", ".tiff", ".vrt") and Path(dem_path + ".vrt").exists():
+    if Path(dem_path).suffix.lower() not in (".tif", ".tiff", ".vrt") and Path(dem_path + ".vrt").exists():
         dem_path = dem_path + ".vrt"
     data["dem"] = {"path": dem_path}
 
@@ -198,7 +198,7 @@ def insarapp_to_dict(path: str | Path) -> dict:
                               f"(daskinsar unwraps with snaphu / snaphu_mcf)")
     if unwrap:
         data["unwrap"] = unwrap
-    offsets = {}
+    offsets: dict = {}
     if "cullingerrorlimit" in props:
         offsets["max_residual_px"] = float(props["cullingerrorlimit"])
     if "slcoffsetmethod" in props:

@@ -131,11 +131,16 @@ def run_lock(run_dir: Path, wait: bool = False) -> Iterator[None]:
 
 def _remove_stale_temporaries(ctx: RunContext) -> None:
     """Temporaries left by a killed run (we hold the lock: no live writer owns them) are never products."""
-    for folder in (ctx.run_dir, ctx.run_dir / "products.zarr", ctx.run_dir / "geo"):
+    for folder in (ctx.run_dir, ctx.run_dir / "products.zarr"):
         if folder.is_dir():
             for p in folder.iterdir():
-                if p.name.startswith(".") and (".tmp-" in p.name or ".old-" in p.name or p.name.endswith(".partial")):
+                if p.name.startswith(".") and (".tmp-" in p.name or ".old-" in p.name):
                     store.remove(str(p))
+    geo = ctx.run_dir / "geo"  # the export writes each GeoTIFF under a hidden name, then renames it
+    if geo.is_dir():
+        for p in geo.iterdir():
+            if p.name.startswith(".") and p.is_file():
+                p.unlink()
 
 
 def select_steps(start: str | None = None, end: str | None = None, dostep: str | None = None) -> list[str]:

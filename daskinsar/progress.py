@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import threading
-from typing import Iterator
+from typing import Any, Iterator
 
 from dask.callbacks import Callback
 
@@ -22,8 +22,8 @@ class RichDaskProgress(Callback):
         self.label = label
         self._lock = threading.Lock()
         self._live = sys.stderr.isatty() or force
-        self._progress = None
-        self._task = None
+        self._progress: Any = None
+        self._task: Any = None
         self._done = 0
         self._total = 0
 

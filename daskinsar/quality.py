@@ -127,7 +127,7 @@ def point_target_analysis(img: np.ndarray, near: tuple[float, float] | None = No
     over, _ = oversample_1d(w, factor, axis=1)
     over, _ = oversample_1d(over, factor, axis=0)
     a = np.abs(over)
-    pi, pj = np.unravel_index(np.argmax(a), a.shape)
+    pi, pj = (int(v) for v in np.unravel_index(np.argmax(a), a.shape))
 
     def parab(v, k):
         if 0 < k < len(v) - 1:

@@ -203,7 +203,7 @@ class Scene:
         for name in ("slc", "raw"):
             if name in self.data:
                 return name
-        return next(iter(self.data.data_vars))
+        return str(next(iter(self.data.data_vars)))
 
     @property
     def grid_spacing(self) -> tuple[float, float]:
@@ -305,7 +305,7 @@ def pair_scenes(ds: xr.Dataset) -> tuple[Scene, Scene]:
     if "secondary" in ds:
         sec = ds[["secondary"]].rename(inverse)
     else:
-        sec = xr.Dataset(coords={inverse[k]: ds[k].rename({ds[k].dims[0]: inverse[ds[k].dims[0]]})
+        sec = xr.Dataset(coords={inverse[k]: ds[k].rename({ds[k].dims[0]: inverse[str(ds[k].dims[0])]})
                                  for k in ("secondary_azimuth_time", "secondary_slant_range")})
     ref = ref.drop_vars([v for v in ref.coords if v not in ("azimuth_time", "slant_range")])
     sec = sec.drop_vars([v for v in sec.coords if v not in ("azimuth_time", "slant_range")])

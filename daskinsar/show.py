@@ -15,6 +15,8 @@ from pathlib import Path
 import xarray as xr
 
 from .errors import InputFileError
+from .products import ISCE_PRODUCT_NAMES, geocoded_variable, resolve_product_name  # noqa: F401
+
 
 class ProductNotFoundError(InputFileError, KeyError):
     """The store exists but holds no such group/variable (a KeyError too, so callers that
@@ -22,9 +24,6 @@ class ProductNotFoundError(InputFileError, KeyError):
 
     def __str__(self) -> str:
         return Exception.__str__(self)
-
-
-from .products import ISCE_PRODUCT_NAMES, geocoded_variable, resolve_product_name  # noqa: F401
 
 
 def _open_variable(source, product: str, path_label: str) -> xr.DataArray:
@@ -47,8 +46,10 @@ def _open_variable(source, product: str, path_label: str) -> xr.DataArray:
 
         if not path.exists():
             raise InputFileError(path, "a GeoTIFF product")
-        arr = rioxarray.open_rasterio(path, chunks=True, masked=True).squeeze("band", drop=True)
-        return arr.rename(path.stem)
+        opened = rioxarray.open_rasterio(path, chunks=True, masked=True)
+        if not isinstance(opened, xr.DataArray):
+            raise InputFileError(path, "a single-band GeoTIFF product", "several subdatasets")
+        return opened.squeeze("band", drop=True).rename(path.stem)
     candidates = [path] if path.name.endswith(".zarr") else [path / "products.zarr", path]
     store = next((c for c in candidates if c.exists()), None)
     if store is None:

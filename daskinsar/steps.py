@@ -228,7 +228,7 @@ def build_geocode(ctx: RunContext) -> StepOutputs:
 def _geotiff_names(ctx: RunContext) -> list[str]:
     if not ctx.has("geocode"):
         return []
-    return list(geotiff_variables(ctx.open("geocode")).data_vars)
+    return [str(v) for v in geotiff_variables(ctx.open("geocode")).data_vars]
 
 
 def build_export(ctx: RunContext) -> StepOutputs | None:
@@ -251,7 +251,7 @@ STEPS: tuple[Step, ...] = (
     Step("focus", "raw echoes -> zero-Doppler SLC (skipped for SLC inputs)", build_focus,
          lambda ctx: ["reference_slc.zarr", "secondary_slc.zarr"], after=("preprocess",),
          config=("focus", "processing")),
-    Step("verifydem", "check the DEM covers the (focused) reference footprint", build_verifydem,  # type: ignore[arg-type]
+    Step("verifydem", "check the DEM covers the (focused) reference footprint", build_verifydem,
          after=("focus",), config=("dem",), check=True),
     Step("topo", "lon/lat/height/incidence/heading per pixel, geometric offsets, flat+topo phase", build_topo,
          _group("topo"), after=("preprocess", "focus"), config=("dem", "topo")),

@@ -26,8 +26,8 @@ def _run(tmp_path, name, offsets="geometric", **sim_over):
     rc = RunConfig.model_validate({
         "reference": {"path": sim.reference}, "secondary": {"path": sim.secondary}, "dem": {"path": sim.dem},
         "output": str(out),
-        "interferogram": {"coherence_window": list(WINDOW), "azimuth_looks": LOOKS[0], "range_looks": LOOKS[1]}, "offsets": {"method": offsets, "skip_azimuth": 32,
-                                                                          "skip_range": 32},
+        "interferogram": {"coherence_window": list(WINDOW), "azimuth_looks": LOOKS[0], "range_looks": LOOKS[1]},
+        "offsets": {"method": offsets, "skip_azimuth": 32, "skip_range": 32},
         "processing": {"chunk_azimuth": 128, "chunk_range": 128}})
     run(rc, end="interferogram", progress=False, reporter=lambda s: None)
     truth = xr.open_zarr(sim.truth, consolidated=False).load()

@@ -7,7 +7,6 @@ those numbers too. The notebooks are stored without outputs; this test checks th
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 

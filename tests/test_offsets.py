@@ -229,7 +229,8 @@ def test_window_grid_and_errors():
     with pytest.raises(ValueError, match="too small"):
         window_grid((40, 40), p)
     ds = dense_offsets(np.zeros((128, 128), np.complex64), np.zeros((128, 128), np.complex64),
-                       OffsetParams(window_azimuth=32, window_range=32, search_azimuth=4, search_range=4, skip_azimuth=32, skip_range=32))
+                       OffsetParams(window_azimuth=32, window_range=32, search_azimuth=4, search_range=4,
+                                    skip_azimuth=32, skip_range=32))
     with pytest.raises(ValueError, match="survive culling"):
         cull_offsets(ds, OffsetParams(snr_min=5.0))
 

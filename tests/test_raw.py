@@ -186,7 +186,9 @@ def test_slc_to_raw_does_not_depend_on_chunking(pair):
     big = slc.with_data(slc.data.chunk({"azimuth": -1, "range": -1}))
     a = slc_to_raw(small, range_columns_per_block=1, range_lines_per_block=1500).data["raw"].data
     b = slc_to_raw(big, range_columns_per_block=4096, range_lines_per_block=100000).data["raw"].data
-    n_az_tasks = lambda x: sum(1 for k in dict(x.__dask_graph__()) if str(k[0]).startswith("slc-to-raw-azimuth"))
+    def n_az_tasks(x):
+        return sum(1 for k in dict(x.__dask_graph__()) if str(k[0]).startswith("slc-to-raw-azimuth"))
+
     assert n_az_tasks(a) > 1 and n_az_tasks(b) == 1
     assert len(a.chunks[0]) > len(b.chunks[0]) == 1
     with dask.config.set(scheduler="threads"):

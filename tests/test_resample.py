@@ -10,7 +10,7 @@ import dask.array as da
 import pytest
 
 from daskinsar.geometry.sinc import kaiser_sinc_table as sinc_table
-from daskinsar.stages.resample import ResampleParams, resample_block, resample_slc
+from daskinsar.stages.resample import resample_block, resample_slc
 
 PRF = 1700.0
 

@@ -235,8 +235,8 @@ def test_interferogram_matches_truth(loaded):
     ref, sec, truth, m = loaded
     r = ref.data["slc"].values.astype(np.complex128)
     s = sec.data["slc"].values.astype(np.complex128)
-    I, J = np.meshgrid(np.arange(256.0), np.arange(256.0), indexing="ij")
-    s_res = slc.sinc_interp(s, I + truth.azimuth_offset.values, J + truth.range_offset.values, slc.sinc_lut(16))
+    ii, jj = np.meshgrid(np.arange(256.0), np.arange(256.0), indexing="ij")
+    s_res = slc.sinc_interp(s, ii + truth.azimuth_offset.values, jj + truth.range_offset.values, slc.sinc_lut(16))
     phase = truth.flat_topo_phase.values + truth.deformation_phase.values + truth.tropo_phase.values
     resid = r * np.conj(s_res) * np.exp(-1j * phase.astype(np.float64))
     gam = truth.coherence.values

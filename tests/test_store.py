@@ -55,7 +55,8 @@ def test_interrupted_write_leaves_no_store_and_keeps_old(tmp_path):
     def boom(block):
         raise RuntimeError("worker died")
 
-    bad = scene.with_data(scene.data.assign(slc=scene.data["slc"].copy(data=scene.data["slc"].data.map_blocks(boom, dtype=np.complex64))))
+    failing = scene.data["slc"].data.map_blocks(boom, dtype=np.complex64)
+    bad = scene.with_data(scene.data.assign(slc=scene.data["slc"].copy(data=failing)))
     with pytest.raises(RuntimeError, match="worker died"):
         write_scene(bad, url)
     # the old store is intact, no temporary left behind

@@ -153,7 +153,7 @@ def seconds_between(epoch_a: str, epoch_b: str) -> float:
 
 def format_utc(t: np.datetime64) -> str:
     """numpy datetime64 as an ISO-8601 UTC string with nanoseconds."""
-    return str(np.datetime64(t, "ns"))
+    return str(np.asarray(t).astype("datetime64[ns]"))
 
 
 @numba.njit(cache=True, nogil=True)

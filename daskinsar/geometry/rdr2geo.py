@@ -97,9 +97,10 @@ def rdr2geo_ecef(
                           *orbit.kernel_args(), look_sign(look_side), tol_m, max_iter, accept_m, out)
     if t.size and n_bad == t.size:
         raise GeometryError(f"rdr2geo did not converge for any of {t.size} pixels; check look side, DEM and orbit")
-    if getattr(dem, "strict", False) and t.size:
+    check = getattr(dem, "check_coverage", None) if getattr(dem, "strict", False) else None
+    if check is not None and t.size:
         lon, lat = out[:, 3], out[:, 4]
-        dem.check_coverage(float(np.nanmin(lon)), float(np.nanmax(lon)), float(np.nanmin(lat)),
+        check(float(np.nanmin(lon)), float(np.nanmax(lon)), float(np.nanmin(lat)),
                            float(np.nanmax(lat)), what="request")
     return (out[:, 0:3].reshape(shape + (3,)), out[:, 3].reshape(shape), out[:, 4].reshape(shape),
             out[:, 5].reshape(shape), out[:, 7:10].reshape(shape + (3,)), out[:, 10:13].reshape(shape + (3,)))

@@ -184,7 +184,8 @@ def read_records(data: bytes, path: str, *, max_records: int | None = None) -> l
         raise InputFileError(path, "a CEOS file", "an empty file")
     if len(data) < HEADER_LEN:
         raise InputFileError(path, "a CEOS file (12-byte record header)", f"only {len(data)} bytes")
-    out, off = [], 0
+    out: list[CeosRecord] = []
+    off = 0
     while off + HEADER_LEN <= len(data):
         seq, s1, t, s2, s3, n = HEADER.unpack_from(data, off)
         if seq == 0 and n == 0:
@@ -596,8 +597,8 @@ def read_ceos(path: str, *, polarization: str | None = None, sensor: str | None 
     if r0_m <= 0:
         raise InputFileError(disp, "a positive slant range to the first sample in the first signal data record",
                              str(r0_m))
-    bias = (prod.summary.get("dc_bias_i") or 0.0, prod.summary.get("dc_bias_q") or 0.0)
-    bias = tuple(0.0 if not np.isfinite(b) else float(b) for b in bias)
+    raw_bias = (prod.summary.get("dc_bias_i") or 0.0, prod.summary.get("dc_bias_q") or 0.0)
+    bias = tuple(0.0 if not np.isfinite(b) else float(b) for b in raw_bias)
     name = f"read-ceos-{prod.sensor.lower()}-" + tokenize(prod.path, img.name, d)
     step = max(int(chunks), 1)
     bounds = list(range(0, n_lines, step)) + [n_lines]

@@ -131,11 +131,13 @@ def open_dem(path, *, chunks: int | dict | None = 1024, sample_at: Literal["cent
     elif isinstance(chunks, dict):
         chunks = {"band": 1, **chunks}
     try:
-        arr = rioxarray.open_rasterio(path, masked=True, chunks=chunks)
+        opened = rioxarray.open_rasterio(path, masked=True, chunks=chunks)
     except Exception as exc:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputFileError(path, "a DEM raster readable by GDAL (GeoTIFF)", msg) from None
-    arr = arr.isel(band=0, drop=True)
+    if not isinstance(opened, xr.DataArray):
+        raise InputFileError(path, "a DEM raster with one band of heights", "several subdatasets")
+    arr = opened.isel(band=0, drop=True)
 
     if not _is_wgs84_geographic(crs):
         arr = arr.rio.reproject("EPSG:4326", resampling=rasterio.enums.Resampling.bilinear, nodata=np.nan,
@@ -279,7 +281,7 @@ class DemInterpolator:
                                     float(np.nanmax(lat)), what="request")
         return out
 
-    def raster(self) -> "DemRaster":
+    def raster(self):
         """The DEM as compiled geometry kernels take it (``fill_value`` outside the sample centres);
         built once per instance."""
         from ..geometry.dem_interp import DemRaster

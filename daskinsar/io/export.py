@@ -216,7 +216,7 @@ def validate_cog(path: str | os.PathLike) -> list[str]:
         pages = [p for p in tf.pages]
         ifd_offsets = [p.offset for p in pages]
         data_starts = [min(o for o in p.dataoffsets if o) for p in pages if any(p.dataoffsets)]
-        if not all(p.is_tiled for p in pages):
+        if not all(getattr(p, "is_tiled", False) for p in pages):
             problems.append("a level is stored in strips, not tiles")
         if data_starts and max(ifd_offsets) > min(data_starts):
             problems.append("an IFD is stored after image data")
@@ -359,7 +359,7 @@ def quicklook_png(
         extent = (left, right, bottom, top)
         xl, yl = ("longitude (deg)", "latitude (deg)") if g.rio.crs.is_geographic else ("easting (m)", "northing (m)")
     except (ValueError, TypeError):
-        xl, yl = (arr.dims[1] if arr.ndim == 2 else "x"), (arr.dims[0] if arr.ndim == 2 else "y")
+        xl, yl = (str(arr.dims[1]) if arr.ndim == 2 else "x"), (str(arr.dims[0]) if arr.ndim == 2 else "y")
     w = 8.0
     h = max(3.0, min(12.0, w * ny / max(nx, 1) * 0.85 + 1.0))
     fig = Figure(figsize=(w, h), dpi=dpi)
@@ -465,7 +465,8 @@ def _legend_png(path: Path, style: dict, kind) -> None:
 
     fig = Figure(figsize=(1.4, 3.2), dpi=100)
     FigureCanvasAgg(fig)
-    ax = fig.add_axes([0.1, 0.05, 0.2, 0.9])
+    ax = fig.add_axes((0.1, 0.05, 0.2, 0.9))
+    cmap: matplotlib.colors.Colormap
     if kind == "wrapped":
         h = np.linspace(0, 1, 256)
         from matplotlib.colors import hsv_to_rgb

@@ -86,9 +86,8 @@ def _has_hdf5_signature(path: str) -> bool:
 
 def _text(value) -> str:
     """An HDF5 string (bytes, numpy bytes, 0-d array or 1-element array) as str."""
-    v = np.asarray(value)
-    if v.ndim > 0:
-        v = v.reshape(-1)[0] if v.size else ""
+    a = np.asarray(value)
+    v: Any = (a.reshape(-1)[0] if a.size else "") if a.ndim > 0 else a
     v = v.item() if isinstance(v, np.ndarray) else v
     if isinstance(v, (bytes, np.bytes_)):
         v = bytes(v).decode("utf-8", errors="replace")
@@ -474,7 +473,7 @@ def _read(f, path, frequency, polarization, band, chunks, lut_max_nodes) -> Scen
     meta = RadarMetadata(**meta_kwargs)
 
     # --- lazy SLC
-    shape = tuple(int(s) for s in slc_ds.shape)
+    shape = (int(slc_ds.shape[0]), int(slc_ds.shape[1]))
     h5_chunks = tuple(slc_ds.chunks) if slc_ds.chunks else None
     dchunks = tuple(chunks) if chunks is not None else _choose_chunks(shape, h5_chunks)
     window = H5Window(path, slc_ds.name, shape, np.complex64, compound)
@@ -484,7 +483,8 @@ def _read(f, path, frequency, polarization, band, chunks, lut_max_nodes) -> Scen
 
     ds = xr.Dataset(
         {"slc": (("azimuth", "range"), slc, {"units": "1", "description": f"{polarization} SLC, frequency {freq}"})},
-        coords={"azimuth_time": ("azimuth", azimuth_time, {"units": "s", "description": f"zero-Doppler azimuth time, s after the scene epoch {epoch} UTC"}),
+        coords={"azimuth_time": ("azimuth", azimuth_time, {
+                    "units": "s", "description": f"zero-Doppler azimuth time, s after the scene epoch {epoch} UTC"}),
                 "slant_range": ("range", slant_range, {"units": "m"})},
     )
     return Scene(ds, meta, orbit, {"source_format": "NISAR_RSLC"})

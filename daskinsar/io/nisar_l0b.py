@@ -196,7 +196,10 @@ def read(path: str, *, frequency: str = "A", polarization: str | None = None, ch
         orbit = Orbit(o_epoch, o_t, o_p, o_v, source=f"{path} (lowRateTelemetry/orbit)").shift_epoch(epoch)
     except ValueError as exc:
         raise InputFileError(path, "valid orbit state vectors", str(exc)) from None
-    dr = float(np.median(np.diff(slant_range))) if len(slant_range) > 1 else None
+    if len(slant_range) < 2 or not float(np.median(np.diff(slant_range))) > 0:
+        raise InputFileError(path, "at least two range samples on an increasing slant-range axis",
+                             f"{len(slant_range)} samples")
+    dr = float(np.median(np.diff(slant_range)))
     fs = SPEED_OF_LIGHT / (2.0 * dr)
     meta = RadarMetadata(
         sensor="NISAR_L0B", platform=mission, mode="stripmap", polarization=f"{tx}{rx}", level="raw", epoch=epoch,

@@ -654,8 +654,10 @@ def open_safe(path: str | os.PathLike) -> SafeProduct:
         if el.tag.endswith("productType") and el.text:
             ptype = el.text.strip()
             break
-    return SafeProduct(path=src.path, source=src, items=items, mission=_split_name(items[0]["annotation"])[0],
-                       product_type=ptype)
+    parts = _split_name(str(items[0]["annotation"]))
+    if parts is None:
+        raise InputFileError(src.path, _EXPECTED, f"an annotation file name that is not ESA's: {items[0]['annotation']}")
+    return SafeProduct(path=src.path, source=src, items=items, mission=parts[0], product_type=ptype)
 
 
 # ----------------------------------------------------------------------------
@@ -709,11 +711,11 @@ def _tiff_layout(fh, name: str) -> _TiffLayout:
     what = "a Sentinel-1 measurement GeoTIFF (one band, CInt16 or uint16)"
     try:
         with tifffile.TiffFile(fh) as tf:
-            page = tf.pages.first if hasattr(tf.pages, "first") else tf.pages[0]
+            page: Any = tf.pages.first if hasattr(tf.pages, "first") else tf.pages[0]
             if page.samplesperpixel != 1 or len(page.shape) != 2:
                 raise InputFileError(name, what, f"{page.samplesperpixel} samples per pixel, shape {page.shape}")
-            bits = page.bitspersample if np.isscalar(page.bitspersample) else page.bitspersample[0]
-            sfmt = page.sampleformat if np.isscalar(page.sampleformat) else page.sampleformat[0]
+            bits: Any = page.bitspersample if np.isscalar(page.bitspersample) else page.bitspersample[0]
+            sfmt: Any = page.sampleformat if np.isscalar(page.sampleformat) else page.sampleformat[0]
             lay = _TiffLayout(
                 shape=(int(page.shape[0]), int(page.shape[1])),
                 byteorder=tf.byteorder,

@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import dask.array as da
 import numpy as np
@@ -86,7 +87,7 @@ def _abstracted(znap: Path) -> tuple[dict, list, Path]:
 
 
 def _scalar(attrs: dict, key: str, path: Path) -> float:
-    v = attrs.get(key)
+    v: Any = attrs.get(key)
     if isinstance(v, list) and v:
         v = v[0]
     try:

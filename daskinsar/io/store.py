@@ -16,7 +16,7 @@ import contextlib
 import os
 import shutil
 import uuid
-from typing import Iterator
+from typing import Any, Iterator, Literal
 
 import fsspec
 import numpy as np
@@ -29,7 +29,7 @@ from ..scene import RadarMetadata, Scene
 
 COMPLETE_ATTR = "daskinsar_complete"
 TOKEN_ATTR = "daskinsar_step_token"
-ZARR_FORMAT = 3
+ZARR_FORMAT: Literal[3] = 3
 
 
 def url_to_fs(url: str):
@@ -102,6 +102,28 @@ def atomic_store(final_url: str) -> Iterator[str]:
         raise
 
 
+def check_output_store(url: str, inputs: list[str], overwrite: bool = False) -> None:
+    """Refuse an output store path that is (or holds, or lies inside) an input, that holds anything but a
+    daskinsar store, or that holds a daskinsar store when ``overwrite`` is not given."""
+    fs, path = url_to_fs(url)
+    if _is_local(fs):
+        here = os.path.realpath(path)
+        for inp in inputs:
+            if "://" in inp:
+                continue
+            p = os.path.realpath(inp)
+            if here == p or here.startswith(p.rstrip(os.sep) + os.sep) or p.startswith(here.rstrip(os.sep) + os.sep):
+                raise OutputPathError(f"{url}: the output would overwrite or hold the input {inp}; "
+                                      "write the store somewhere else")
+    if not fs.exists(path):
+        return
+    if not is_complete(url):
+        raise OutputPathError(f"{url}: exists and is not a daskinsar store; daskinsar never replaces what it did "
+                              "not write (remove it or choose another path)")
+    if not overwrite:
+        raise OutputPathError(f"{url}: a daskinsar store is already there; give --overwrite to replace it")
+
+
 def ensure_group(url: str) -> None:
     """Create an empty Zarr v3 group at ``url`` (the root of a products store) if there is none."""
     fs, path = url_to_fs(url)
@@ -136,7 +158,8 @@ def stored_token(url: str) -> str | None:
     """The step token of a complete store at ``url``, or None."""
     if not is_complete(url):
         return None
-    return zarr.open_group(str(url), mode="r").attrs.get(TOKEN_ATTR)
+    token = zarr.open_group(str(url), mode="r").attrs.get(TOKEN_ATTR)
+    return token if isinstance(token, str) else None
 
 
 def zarr_encoding(ds: xr.Dataset) -> dict:
@@ -153,7 +176,7 @@ def zarr_encoding(ds: xr.Dataset) -> dict:
     return enc
 
 
-def write_dataset(ds: xr.Dataset, url: str, group: str | None = None, mode: str = "w-", compute: bool = True):
+def write_dataset(ds: xr.Dataset, url: str, group: str | None = None, mode: Any = "w-", compute: bool = True):
     """Write a Dataset as Zarr v3 (no consolidated metadata).
 
     Encodings inherited from a source store are dropped (store chunks follow the
@@ -167,8 +190,9 @@ def write_dataset(ds: xr.Dataset, url: str, group: str | None = None, mode: str 
     for name, var in ds.data_vars.items():
         if var.chunks is not None and not all(regular(c) for c in var.chunks):
             ds[name] = var.chunk({d: max(c) for d, c in zip(var.dims, var.chunks)})
-    return ds.to_zarr(url, group=group, mode=mode, consolidated=False, zarr_format=ZARR_FORMAT,
-                      encoding=zarr_encoding(ds), compute=compute)
+    kw: dict[str, Any] = dict(group=group, mode=mode, consolidated=False, zarr_format=ZARR_FORMAT,
+                              encoding=zarr_encoding(ds), compute=compute)
+    return ds.to_zarr(url, **kw)
 
 
 def write_scene(scene: Scene, url: str, compute: bool = True) -> str:
@@ -187,7 +211,8 @@ def open_scene(url: str, chunks: dict | str | None = "auto-store") -> Scene:
     if not is_complete(url):
         raise InputFileError(url, "a complete daskinsar scene store",
                              "an incomplete or foreign Zarr store (no completion marker)")
-    ds = xr.open_zarr(url, consolidated=False, chunks={} if chunks == "auto-store" else chunks, decode_times=False)
+    open_chunks: Any = {} if chunks == "auto-store" else chunks
+    ds = xr.open_zarr(url, consolidated=False, chunks=open_chunks, decode_times=False)
     ds.attrs.pop(COMPLETE_ATTR, None)
     try:
         return Scene.from_dataset(ds)
@@ -198,7 +223,10 @@ def open_scene(url: str, chunks: dict | str | None = "auto-store") -> Scene:
 def open_variable(url: str, name: str) -> "zarr.Array":
     """One variable of a store as a read-only ``zarr.Array`` (for tasks that read their own
     windows, halos included, straight from the store)."""
-    return zarr.open_group(str(url), mode="r")[name]
+    node = zarr.open_group(str(url), mode="r")[name]
+    if not isinstance(node, zarr.Array):
+        raise InputFileError(url, f"an array {name!r}", "a group")
+    return node
 
 
 def scene_from_arrays(meta: RadarMetadata, orbit: Orbit, azimuth_time, slant_range, **variables) -> Scene:

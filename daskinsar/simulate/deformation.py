@@ -178,5 +178,5 @@ def okada_point_surface(x, y, *, d: float, dip_deg: float, potency_strike: float
 def los_displacement(u_enu, los_unit_enu) -> np.ndarray:
     """LOS displacement (m, positive towards the platform) from (east, north, up) displacement
     components and the ground-to-platform unit vector (..., 3)."""
-    l = np.asarray(los_unit_enu, np.float64)
-    return u_enu[0] * l[..., 0] + u_enu[1] * l[..., 1] + u_enu[2] * l[..., 2]
+    los = np.asarray(los_unit_enu, np.float64)
+    return u_enu[0] * los[..., 0] + u_enu[1] * los[..., 1] + u_enu[2] * los[..., 2]

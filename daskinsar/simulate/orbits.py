@@ -159,15 +159,15 @@ def baseline_components(P_xyz, el1: CircularElements, el2: CircularElements, t_c
     t2 = zero_doppler_time(P_xyz, el2, t_centre_s)
     p1, v1 = kepler_state(np.array(t1), el1)
     p2, _ = kepler_state(np.array(t2), el2)
-    l = (P_xyz - p1) / np.linalg.norm(P_xyz - p1)
+    los = (P_xyz - p1) / np.linalg.norm(P_xyz - p1)
     vhat = v1 / np.linalg.norm(v1)
-    e = np.cross(vhat, l)
-    e -= (e @ l) * l
+    e = np.cross(vhat, los)
+    e -= (e @ los) * los
     e /= np.linalg.norm(e)
     if e @ p1 < 0:
         e = -e
     b = p2 - p1
-    return float(b @ e), float(b @ l), float(b @ vhat), t1, t2
+    return float(b @ e), float(b @ los), float(b @ vhat), t1, t2
 
 
 def place_secondary_orbit(centre_xyz_m, ref: CircularElements, *, perpendicular_baseline_m: float,

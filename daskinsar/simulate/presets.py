@@ -15,7 +15,7 @@ Presets
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -163,7 +163,8 @@ class SimulationConfig(_Strict):
 
 
 def _alos(**kw) -> SimulationConfig:
-    base = dict(name="alos", wavelength_m=0.236, prf_hz=2160.0, range_sampling_rate_hz=32e6, chirp_bandwidth_hz=28e6,
+    base: dict[str, Any] = dict(name="alos", wavelength_m=0.236, prf_hz=2160.0, range_sampling_rate_hz=32e6,
+                chirp_bandwidth_hz=28e6,
                 chirp_duration_s=27e-6, antenna_length_m=8.9, altitude_m=692e3, inclination_deg=98.16,
                 look_angle_deg=34.3, look_side="right", n_azimuth=4096, n_range=4096,
                 terrain=TerrainConfig(relief_m=600.0, cone_height_m=900.0, cone_radius_km=3.0,
@@ -176,7 +177,7 @@ def _alos(**kw) -> SimulationConfig:
 
 
 def _cband(**kw) -> SimulationConfig:
-    base = dict(name="cband", wavelength_m=0.0555, prf_hz=1700.0, range_sampling_rate_hz=64e6,
+    base: dict[str, Any] = dict(name="cband", wavelength_m=0.0555, prf_hz=1700.0, range_sampling_rate_hz=64e6,
                 chirp_bandwidth_hz=56e6, chirp_duration_s=40e-6, antenna_length_m=10.0, altitude_m=700e3,
                 inclination_deg=98.2, look_angle_deg=30.0, look_side="right", n_azimuth=4096, n_range=4096,
                 perpendicular_baseline_m=100.0, temporal_baseline_days=12.0,
@@ -189,7 +190,7 @@ def _cband(**kw) -> SimulationConfig:
 
 
 def _small(**kw) -> SimulationConfig:
-    base = dict(name="small", n_azimuth=256, n_range=256,
+    base: dict[str, Any] = dict(name="small", n_azimuth=256, n_range=256,
                 terrain=TerrainConfig(relief_m=200.0, cone_height_m=150.0, cone_radius_km=0.8,
                                       lakes=[Lake(east_km=0.6, north_km=-0.3, radius_km=0.15)]),
                 deformation=[MogiSource(depth_m=1000.0, volume_change_m3=2e5)],
@@ -200,7 +201,7 @@ def _small(**kw) -> SimulationConfig:
 
 
 def _demo(**kw) -> SimulationConfig:
-    base = dict(name="demo", n_azimuth=1024, n_range=1024,
+    base: dict[str, Any] = dict(name="demo", n_azimuth=1024, n_range=1024,
                 terrain=TerrainConfig(relief_m=250.0, cone_height_m=400.0, cone_radius_km=1.5,
                                       lakes=[Lake(east_km=-3.0, north_km=1.0, radius_km=0.4)]),
                 deformation=[MogiSource(depth_m=2000.0, volume_change_m3=3.5e6)],

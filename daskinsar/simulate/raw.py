@@ -194,12 +194,13 @@ def invert_rcmc_azimuth_block(spec_t: np.ndarray, slant_range_m: np.ndarray, *, 
     args = (fk, np.asarray(doppler_centroid_hz, np.float64), np.asarray(effective_velocity_mps, np.float64), r, dr,
             float(wavelength_m), float(azimuth_bandwidth_hz), float(prf_hz),
             inverse_sinc_table(taps, INVERSE_TAPS) if INVERSE_TAPS else rcmc_interpolator(taps), win)
-    kw = dict(prf_hz=prf_hz, wavelength_m=wavelength_m, doppler_centroid_hz=doppler_centroid_hz,
-              effective_velocity_mps=effective_velocity_mps, azimuth_bandwidth_hz=azimuth_bandwidth_hz, taps=taps,
-              window=window, window_param=window_param)
     p = _inverse_rcmc_azimuth_mf_t(q, *args)
     for _ in range(iterations):
-        resid = q - rcmc_azimuth_filter_block(p, r, **kw)
+        resid = q - rcmc_azimuth_filter_block(p, r, prf_hz=prf_hz, wavelength_m=wavelength_m,
+                                              doppler_centroid_hz=doppler_centroid_hz,
+                                              effective_velocity_mps=effective_velocity_mps,
+                                              azimuth_bandwidth_hz=azimuth_bandwidth_hz, taps=taps, window=window,
+                                              window_param=window_param)
         p += _inverse_rcmc_azimuth_mf_t(resid, *args)
     return p
 

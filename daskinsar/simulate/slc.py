@@ -64,9 +64,11 @@ from scipy import ndimage
 
 from ..geometry.ellipsoid import SPEED_OF_LIGHT
 from ..geometry.grid import RadarGrid
+from ..geometry.orbit import Orbit
 from ..geometry.sinc import kaiser_sinc_table
 from ..geometry.dem_interp import dem_height
 from ..stages.topo import DemGrid
+from .presets import SimulationConfig
 
 #: generation tile edge (samples) of the white-noise streams
 GEN_TILE = 256
@@ -429,11 +431,11 @@ class PointTargetTruth:
 class PairModel:
     """Everything the block kernels need (small arrays; the DEM and coarse tables)."""
 
-    config: object
+    config: SimulationConfig
     ref_epoch: str
     sec_epoch: str
-    ref_orbit: object
-    sec_orbit: object
+    ref_orbit: Orbit
+    sec_orbit: Orbit
     ref_grid: RadarGrid
     sec_grid: RadarGrid
     dem: DemModel
@@ -505,14 +507,14 @@ def build_pair_model(cfg) -> PairModel:
             lo, la, _ = rdr2geo(T, R, orbit, wavelength_m=lam, look_side=cfg.look_side, dem=h)
             lons.append(lo.ravel())
             lats.append(la.ravel())
-    lons, lats = np.concatenate(lons), np.concatenate(lats)
+    lon_all, lat_all = np.concatenate(lons), np.concatenate(lats)
     m_lat = tc.margin_km * 1e3 / 111e3
     m_lon = m_lat / np.cos(np.deg2rad(cfg.centre_lat_deg))
     d = tc.spacing_arcsec / 3600.0
-    lon0 = np.floor((lons.min() - m_lon) / d) * d
-    lat_top = np.ceil((lats.max() + m_lat) / d) * d
-    nx = int(np.ceil((lons.max() + m_lon - lon0) / d)) + 1
-    ny = int(np.ceil((lat_top - (lats.min() - m_lat)) / d)) + 1
+    lon0 = np.floor((lon_all.min() - m_lon) / d) * d
+    lat_top = np.ceil((lat_all.max() + m_lat) / d) * d
+    nx = int(np.ceil((lon_all.max() + m_lon - lon0) / d)) + 1
+    ny = int(np.ceil((lat_top - (lat_all.min() - m_lat)) / d)) + 1
     hdem = make_dem(lon0, lat_top, d, -d, (ny, nx), centre_lon=cfg.centre_lon_deg, centre_lat=cfg.centre_lat_deg,
                     base_height_m=tc.base_height_m, relief_m=tc.relief_m, beta=tc.spectral_exponent,
                     min_wavelength_m=tc.min_wavelength_m, cone_height_m=tc.cone_height_m,
@@ -644,14 +646,14 @@ def truth_block(model: PairModel, r0: int, r1: int, c0: int, c1: int, strip: int
         los = np.stack([g["los_e"], g["los_n"], g["los_u"]], axis=-1)
         dlos = los_displacement(deformation_enu(model, g["lon"], g["lat"]), los)
         r2row, r2col = model.sec_grid.pixel(g["t_other"], g["r_other"])
-        I, J = np.meshgrid(rows.astype(np.float64), cols.astype(np.float64), indexing="ij")
+        ii, jj = np.meshgrid(rows.astype(np.float64), cols.astype(np.float64), indexing="ij")
         vals = {
             "hgt": g["hgt"], "lon": g["lon"], "lat": g["lat"], "los_displacement": dlos,
             "coherence": coherence_at(model, g["lon"], g["lat"]),
             "flat_topo_phase": -4.0 * np.pi / lam * (R1 - g["r_other"]),
             "deformation_phase": -4.0 * np.pi / lam * dlos,
-            "tropo_phase": tropo_at(model, I, J, g["hgt"]),
-            "range_offset": r2col - J, "azimuth_offset": r2row - I,
+            "tropo_phase": tropo_at(model, ii, jj, g["hgt"]),
+            "range_offset": r2col - jj, "azimuth_offset": r2row - ii,
             "incidence": np.rad2deg(np.arccos(np.clip(g["los_u"], -1, 1))),
             "heading": np.rad2deg(np.arctan2(-g["los_e"], g["los_n"])),
             "los_e": g["los_e"], "los_n": g["los_n"], "los_u": g["los_u"],

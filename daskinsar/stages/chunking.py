@@ -43,9 +43,8 @@ def chunks_at_least(chunks: tuple[int, ...], depth: int) -> tuple[int, ...]:
 
 def rechunk_for_overlap(x: da.Array, depth: tuple[int, ...] | int) -> da.Array:
     """``x`` rechunked so that every chunk is at least ``depth`` long on each axis."""
-    if isinstance(depth, int):
-        depth = (depth,) * x.ndim
-    new = tuple(chunks_at_least(c, d) for c, d in zip(x.chunks, depth))
+    depths = (depth,) * x.ndim if isinstance(depth, int) else depth
+    new = tuple(chunks_at_least(c, d) for c, d in zip(x.chunks, depths))
     return x if new == x.chunks else x.rechunk(new)
 
 

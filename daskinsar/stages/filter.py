@@ -323,7 +323,8 @@ def run(inputs: xr.Dataset, params: FilterParams) -> xr.Dataset:
     ifg = inputs["ifg"].data
     filt = goldstein(ifg, alpha=params.strength, psize=params.patch_size, step=params.step,
                      smooth=params.smooth) if params.enabled else ifg
-    win = tuple(int(w) for w in inputs.attrs.get("coherence_window", (5, 5)))
+    wa, wr = inputs.attrs.get("coherence_window", (5, 5))
+    win = (int(wa), int(wr))
     coords = {k: v for k, v in inputs["ifg"].coords.items()}
     return xr.Dataset({
         "ifg": (("azimuth", "range"), filt, {"isce_name": "filt_topophase.flat", "long_name":

@@ -58,7 +58,7 @@ from ..errors import DaskInsarError
 from ..geometry.orbit import Orbit
 from ..geometry.sinc import kaiser_sinc_table
 from ..params import Params
-from ..scene import Chirp, Poly1D, Scene
+from ..scene import LUT2D, Chirp, Poly1D, Scene
 from .phasor import cis
 
 try:  # pragma: no cover - pyfftw is a hard dependency, keep scipy as a fallback
@@ -112,9 +112,9 @@ def _fft(a: np.ndarray, n: int, axis: int, inverse: bool = False) -> np.ndarray:
         import scipy.fft as sf
 
         return (sf.ifft if inverse else sf.fft)(a, n=n, axis=axis, workers=1).astype(np.complex64)
-    shape = list(a.shape)
-    shape[axis] = n
-    shape = tuple(shape)
+    dims = list(a.shape)
+    dims[axis] = n
+    shape = tuple(dims)
     key = (threading.get_ident(), shape, axis, inverse)
     plan = _fft_cache.get(key)
     if plan is None:
@@ -506,10 +506,8 @@ def _doppler_model(scene: Scene, params: FocusParams) -> Poly1D:
     if src == "attitude":
         return attitude_doppler_model(scene)
     # from the data, ambiguity from attitude when known, else from the metadata
-    if scene.meta.extra.get("attitude"):
-        ref_model = attitude_doppler_model(scene)
-    else:
-        ref_model = scene.meta.doppler_centroid
+    ref_model: Poly1D | LUT2D = (attitude_doppler_model(scene) if scene.meta.extra.get("attitude")
+                                 else scene.meta.doppler_centroid)
     t_mid = float(np.mean(scene.azimuth_time))
     model, _ = estimate_doppler_centroid(scene.data["raw"].data, scene.slant_range, scene.meta.prf_hz,
                                          reference_hz=lambda rr: ref_model(t_mid, rr),
@@ -541,8 +539,8 @@ def focus(scene: Scene, params: FocusParams | None = None) -> Scene:
     meta = scene.meta
     if "raw" not in scene.data:
         raise ValueError("focus needs a scene with a 'raw' variable (level 'raw')")
-    if meta.chirp is None and params.replica is None:
-        raise ValueError("focus needs the chirp parameters (meta.chirp) or a replica")
+    if params.replica is None:
+        _chirp_of(scene)
     t = scene.azimuth_time
     r = scene.slant_range
     n_az, n_rg = scene.shape
@@ -566,7 +564,7 @@ def focus(scene: Scene, params: FocusParams | None = None) -> Scene:
 
     # range compression on whole lines
     replica = (np.array([complex(a, b) for a, b in params.replica], np.complex64) if params.replica
-               else chirp_replica(meta.chirp, fs))
+               else chirp_replica(_chirp_of(scene), fs))
     n_fft_r = next_fast_len(n_rg + len(replica) - 1)
     bw = meta.chirp.bandwidth_hz if meta.chirp else (meta.range_bandwidth_hz or fs)
     src = None
@@ -639,14 +637,23 @@ def focus(scene: Scene, params: FocusParams | None = None) -> Scene:
     return Scene(data, new_meta, scene.orbit, dict(scene.attrs))
 
 
+def _chirp_of(scene: Scene) -> Chirp:
+    """The scene's chirp; an error naming the scene when its metadata has none."""
+    if scene.meta.chirp is None:
+        source = ", ".join(scene.meta.source_files) or str(scene.attrs.get("source", "raw scene"))
+        raise DaskInsarError(f"{source}: focusing needs the transmitted chirp (slope, duration) in the metadata; "
+                             "the product has none")
+    return scene.meta.chirp
+
+
 def range_compress(scene: Scene, params: FocusParams | None = None) -> xr.DataArray:
     """Range-compressed echoes (lazy, complex64, same grid as ``raw``)."""
     params = params or FocusParams()
-    meta = scene.meta
     r = scene.slant_range
     fs = SPEED_OF_LIGHT / (2.0 * float(r[1] - r[0]))
-    replica = chirp_replica(meta.chirp, fs)
-    H = range_matched_filter(replica, next_fast_len(len(r) + len(replica) - 1), fs, meta.chirp.bandwidth_hz,
+    chirp = _chirp_of(scene)
+    replica = chirp_replica(chirp, fs)
+    H = range_matched_filter(replica, next_fast_len(len(r) + len(replica) - 1), fs, chirp.bandwidth_hz,
                              window=params.range_window, window_param=params.range_window_param)
     raw = scene.data["raw"].data
     raw = raw.rechunk({1: -1}) if isinstance(raw, da.Array) else da.from_array(raw, chunks=(1024, -1))

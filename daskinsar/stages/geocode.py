@@ -139,8 +139,11 @@ def radar_windows(grid: MapGrid, radar: RadarGrid, *, dem, orbit: Orbit, wavelen
     bounding box of the radar positions inside each tile plus ``margin`` pixels.
     """
     ny, nx = grid.shape
-    rows = np.unique(np.concatenate([np.arange(0, ny, step), np.arange(0, ny, tile), np.minimum(np.arange(tile - 1, ny + tile - 1, tile), ny - 1), [ny - 1]]))
-    cols = np.unique(np.concatenate([np.arange(0, nx, step), np.arange(0, nx, tile), np.minimum(np.arange(tile - 1, nx + tile - 1, tile), nx - 1), [nx - 1]]))
+    def samples(n: int) -> np.ndarray:  # every step-th pixel, each tile's first and last, the last
+        ends = np.minimum(np.arange(tile - 1, n + tile - 1, tile), n - 1)
+        return np.unique(np.concatenate([np.arange(0, n, step), np.arange(0, n, tile), ends, [n - 1]]))
+
+    rows, cols = samples(ny), samples(nx)
     lon, lat = grid.lonlat(rows, cols)
     hgt = dem(lon, lat) if callable(dem) else np.full(lon.shape, float(dem))
     t, r = geo2rdr(llh_to_ecef(lon, lat, hgt), orbit, wavelength_m=wavelength_m, doppler=doppler,
@@ -150,7 +153,7 @@ def radar_windows(grid: MapGrid, radar: RadarGrid, *, dem, orbit: Orbit, wavelen
     jumps = [np.abs(np.diff(a, axis=ax)) for a in (prow, pcol) for ax in (0, 1) if a.shape[ax] > 1]
     jump = max([float(np.nanmax(j)) for j in jumps if np.any(np.isfinite(j))] or [0.0])
     pad = int(math.ceil(jump)) + margin
-    windows = {}
+    windows: dict[tuple[int, int], tuple[int, int, int, int] | None] = {}
     for ti, i0 in enumerate(range(0, ny, tile)):
         for tj, j0 in enumerate(range(0, nx, tile)):
             sr = (rows >= i0) & (rows < i0 + tile)
@@ -308,8 +311,8 @@ def run(inputs: xr.Dataset, params: GeocodeParams) -> xr.Dataset:
     grid = map_grid_for(lon, lat, posting, params.crs)
     radar = RadarGrid.from_coords(inputs["azimuth_time"].values, inputs["slant_range"].values)
     names = [v for v in inputs.data_vars if v not in ("lon", "lat", "dem")]
-    out = geocode_dataset({v: inputs[v].data for v in names}, radar, grid, dem=dem_from_dataset(inputs), orbit=orbit,
+    out = geocode_dataset({str(v): inputs[v].data for v in names}, radar, grid, dem=dem_from_dataset(inputs), orbit=orbit,
                           wavelength_m=meta.wavelength_m, doppler=meta.grid_doppler_model, tile=params.tile,
-                          attrs={v: dict(inputs[v].attrs) for v in names})
+                          attrs={str(v): dict(inputs[v].attrs) for v in names})
     out.attrs.update(posting=posting, crs=grid.crs)
     return out

@@ -219,8 +219,8 @@ def _multilook_nb(x, la, lr, nc, out):  # pragma: no cover - compiled
         for jo in range(m1):
             for c in range(nc):
                 s = 0.0
-                for l in range(lr):
-                    s += acc[(jo * lr + l) * nc + c]
+                for k in range(lr):
+                    s += acc[(jo * lr + k) * nc + c]
                 out[io, jo * nc + c] = s * scale
 
 
@@ -319,11 +319,11 @@ def _ifg_looks_nb(ref, sec, phase, la, lr, ifg, p_ref, p_sec):  # pragma: no cov
             sim = 0.0
             spr = 0.0
             sps = 0.0
-            for l in range(jo * lr, jo * lr + lr):
-                sre += a_re[l]
-                sim += a_im[l]
-                spr += a_pr[l]
-                sps += a_ps[l]
+            for k in range(jo * lr, jo * lr + lr):
+                sre += a_re[k]
+                sim += a_im[k]
+                spr += a_pr[k]
+                sps += a_ps[k]
             ifg[io, jo] = complex(sre * scale, sim * scale)
             p_ref[io, jo] = spr * scale
             p_sec[io, jo] = sps * scale
@@ -596,7 +596,7 @@ def run(inputs: xr.Dataset, params: InterferogramParams) -> xr.Dataset:
         raise ConfigError(f"interferogram: {looks[0]} x {looks[1]} looks exceed the "
                           f"{inputs.sizes['azimuth']} x {inputs.sizes['range']} image")
     ds = interferogram(inputs["reference"], inputs["secondary"], looks, geometric_phase=inputs["geometric_phase"].data)
-    win = tuple(int(w) for w in params.coherence_window)
+    win = (int(params.coherence_window[0]), int(params.coherence_window[1]))
     ds["coherence"] = (("azimuth", "range"), coherence(ds["ifg"].data, ds["power_reference"].data,
                                                        ds["power_secondary"].data, win),
                        {"long_name": "sample coherence", "isce_name": "topophase.cor", "units": "1"})

@@ -143,7 +143,8 @@ def window_grid(shape: tuple[int, int], params: OffsetParams, *, start: tuple[in
         n_windows = (fit_az // params.skip_azimuth + 1, fit_rg // params.skip_range + 1)
     if n_windows[0] < 1 or n_windows[1] < 1:
         raise ValueError(f"image of {shape} lines x samples is too small for windows of "
-                         f"{params.window_azimuth}x{params.window_range} with search +/-{params.search_azimuth}/{params.search_range}")
+                         f"{params.window_azimuth}x{params.window_range} with search "
+                         f"+/-{params.search_azimuth}/{params.search_range}")
     return WindowGrid(start_az=s_az + params.skip_azimuth * np.arange(n_windows[0]),
                       start_rg=s_rg + params.skip_range * np.arange(n_windows[1]),
                       window_azimuth=params.window_azimuth, window_range=params.window_range)
@@ -190,10 +191,10 @@ def _deramp(z: np.ndarray, axis: str = "azimuth") -> np.ndarray:
     ramp_a = np.ones((n, z.shape[-2], 1), dtype=np.complex128)   # separable: azimuth x range
     ramp_r = np.ones((n, 1, z.shape[-1]), dtype=np.complex128)
     if axis in ("azimuth", "both"):
-        acc = np.sum(z[..., 1:, :] * np.conj(z[..., :-1, :]), axis=(-2, -1), dtype=np.complex128)
+        acc = np.asarray(np.sum(z[..., 1:, :] * np.conj(z[..., :-1, :]), axis=(-2, -1), dtype=np.complex128))
         ramp_a = np.exp(-1j * np.angle(acc)[:, None, None] * np.arange(z.shape[-2])[None, :, None])
     if axis in ("range", "both"):
-        acc = np.sum(z[..., :, 1:] * np.conj(z[..., :, :-1]), axis=(-2, -1), dtype=np.complex128)
+        acc = np.asarray(np.sum(z[..., :, 1:] * np.conj(z[..., :, :-1]), axis=(-2, -1), dtype=np.complex128))
         ramp_r = np.exp(-1j * np.angle(acc)[:, None, None] * np.arange(z.shape[-1])[None, None, :])
     return (z * (ramp_a * ramp_r).astype(z.dtype)).astype(z.dtype, copy=False)
 
@@ -414,8 +415,8 @@ def _block_offsets(ref_block: np.ndarray, sec_block: np.ndarray, ref_origin: tup
     p = params
     na, nr = len(start_az), len(start_rg)
     wa, wr, sa, sr = p.window_azimuth, p.window_range, p.search_azimuth, p.search_range
-    ii, jj = np.meshgrid(np.arange(na), np.arange(nr), indexing="ij")
-    ii, jj = ii.ravel(), jj.ravel()
+    ii2, jj2 = np.meshgrid(np.arange(na), np.arange(nr), indexing="ij")
+    ii, jj = ii2.ravel(), jj2.ravel()
     ra = start_az[ii] - ref_origin[0]
     rr = start_rg[jj] - ref_origin[1]
     s_abs_a = start_az[ii] + gross_az[ii, jj] - sa

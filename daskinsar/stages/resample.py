@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Callable
+from typing import Any, Callable
 
 import dask
 import dask.array as da
@@ -96,8 +96,8 @@ def _edge_pixel(src, origin_a, origin_r, y, x, fd_dt, table, steps):  # pragma: 
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True, inline="always")
-def _row_value(src_f, l, c2, table32, kx, n_taps):  # pragma: no cover - numba
-    """Range-interpolated value of src line ``l`` (re, im float32): sum_b table32[kx, b] src[l, c2/2 + b],
+def _row_value(src_f, line, c2, table32, kx, n_taps):  # pragma: no cover - numba
+    """Range-interpolated value of src line ``line`` (re, im float32): sum_b table32[kx, b] src[line, c2/2 + b],
     ``src_f`` being src viewed as interleaved float32; n_taps even. Two partial sums per component
     (even / odd taps) halve the dependency chains. The single code path for every row value."""
     r0 = np.float32(0.0)
@@ -109,10 +109,10 @@ def _row_value(src_f, l, c2, table32, kx, n_taps):  # pragma: no cover - numba
         k = c2 + 2 * b
         w0 = table32[kx, b]
         w1 = table32[kx, b + 1]
-        r0 += w0 * src_f[l, k]
-        i0 += w0 * src_f[l, k + 1]
-        r1 += w1 * src_f[l, k + 2]
-        i1 += w1 * src_f[l, k + 3]
+        r0 += w0 * src_f[line, k]
+        i0 += w0 * src_f[line, k + 1]
+        r1 += w1 * src_f[line, k + 2]
+        i1 += w1 * src_f[line, k + 3]
     return r0 + r1, i0 + i1
 
 
@@ -199,9 +199,9 @@ def _resample_kernel(src, src_f, origin_a, origin_r, n_sec_a, n_sec_r, out_a0, o
                     first = la
                 else:
                     first = hi[jj]
-                for l in range(first, lb):
-                    vr, vi = _row_value(src_f, l, c2, table32, kx, n_taps)
-                    s = l & mask
+                for line in range(first, lb):
+                    vr, vi = _row_value(src_f, line, c2, table32, kx, n_taps)
+                    s = line & mask
                     cre[jj, s] = vr
                     cim[jj, s] = vi
                     cre[jj, s + ring] = vr
@@ -358,7 +358,7 @@ def _doppler_cycles_per_line(fd_spec, out_origin, az, rg):
     return np.asarray(fn(t0 + dt * y, r0 + dr * x), dtype=np.float64) * dt
 
 
-def resample_slc(secondary: da.Array, azimuth_offset_px: da.Array, range_offset_px: da.Array, *,
+def resample_slc(secondary: Any, azimuth_offset_px: da.Array, range_offset_px: da.Array, *,
                  doppler_hz: float | Callable = 0.0, azimuth_line_interval_s: float | None = None,
                  secondary_grid: tuple[float, float, float, float] | None = None,
                  params: ResampleParams | None = None,
@@ -396,8 +396,8 @@ def resample_slc(secondary: da.Array, azimuth_offset_px: da.Array, range_offset_
         raise ValueError(f"azimuth offsets {az_off.shape} and range offsets {rg_off.shape} differ in shape")
     rg_off = rg_off.rechunk(az_off.chunks)
     if max_offset_px is None:
-        max_offset_px = dask.compute(da.nanmax(da.fabs(az_off)), da.nanmax(da.fabs(rg_off)))
-        max_offset_px = tuple(float(v) if np.isfinite(v) else 0.0 for v in max_offset_px)
+        m_az, m_rg = dask.compute(da.nanmax(da.fabs(az_off)), da.nanmax(da.fabs(rg_off)))
+        max_offset_px = (float(m_az) if np.isfinite(m_az) else 0.0, float(m_rg) if np.isfinite(m_rg) else 0.0)
     if callable(doppler_hz):
         if secondary_grid is None:
             raise ValueError("a Doppler callable needs secondary_grid=(t0_s, dt_s, r0_m, dr_m)")
@@ -412,8 +412,9 @@ def resample_slc(secondary: da.Array, azimuth_offset_px: da.Array, range_offset_
     halo_a = int(math.ceil(max_offset_px[0])) + h + 1
     halo_r = int(math.ceil(max_offset_px[1])) + h + 1
     n_sec = secondary.shape
-    token = dask.base.tokenize(repr(secondary) if direct else secondary, secondary.shape, az_off, rg_off, fd_spec[0], fd_spec[1:] if fd_spec[0] == "const" else
-                               (dask.base.tokenize(doppler_hz), secondary_grid), params, halo_a, halo_r)
+    doppler_key = fd_spec[1:] if fd_spec[0] == "const" else (dask.base.tokenize(doppler_hz), secondary_grid)
+    token = dask.base.tokenize(repr(secondary) if direct else secondary, secondary.shape, az_off, rg_off, fd_spec[0],
+                               doppler_key, params, halo_a, halo_r)
     az_blocks = az_off.to_delayed()
     rg_blocks = rg_off.to_delayed()
     a_starts = np.cumsum((0,) + az_off.chunks[0])

@@ -106,7 +106,7 @@ class UnwrapParams(Params):
 # block kernel
 # ---------------------------------------------------------------------------------------
 _quiet_lock = threading.Lock()
-_quiet_state = {"depth": 0, "saved": None}
+_quiet_state = {"depth": 0, "saved": -1}
 
 
 @contextlib.contextmanager
@@ -291,11 +291,13 @@ def _mode_offset(diff_rad: np.ndarray) -> tuple[int, float, int]:
 
 
 def _local(sl: tuple[slice, slice], win: tuple[slice, slice]) -> tuple[slice, slice]:
-    return tuple(slice(s.start - w.start, s.stop - w.start) for s, w in zip(sl, win))
+    return (slice(sl[0].start - win[0].start, sl[0].stop - win[0].start),
+            slice(sl[1].start - win[1].start, sl[1].stop - win[1].start))
 
 
 def _intersect(a: tuple[slice, slice], b: tuple[slice, slice]) -> tuple[slice, slice]:
-    return tuple(slice(max(x.start, y.start), min(x.stop, y.stop)) for x, y in zip(a, b))
+    return (slice(max(a[0].start, b[0].start), min(a[0].stop, b[0].stop)),
+            slice(max(a[1].start, b[1].start), min(a[1].stop, b[1].stop)))
 
 
 def _pair_task(ta, tb, win_a, win_b, min_link_pixels):
@@ -349,12 +351,16 @@ def _solve_task(shape_t, pairs, guides, labels, *, guide_weight, min_votes):
     rows, cols, w, off = [], [], [], {}
     for (a, b), p in pairs.items():
         if p["n"] >= min_votes and p["quality"] > 0:
-            rows.append(a), cols.append(b), w.append(2.0 - p["quality"])
+            rows.append(a)
+            cols.append(b)
+            w.append(2.0 - p["quality"])
             off[(a, b)] = p["k"]
             off[(b, a)] = -p["k"]
     for t, gd in (guides or {}).items():
         if gd["n"] >= min_votes and gd["quality"] > 0:
-            rows.append(g_node), cols.append(t), w.append(2.0 - guide_weight * gd["quality"])
+            rows.append(g_node)
+            cols.append(t)
+            w.append(2.0 - guide_weight * gd["quality"])
             off[(g_node, t)] = gd["k"]
             off[(t, g_node)] = -gd["k"]
     k = np.zeros(nn, dtype=np.int64)
