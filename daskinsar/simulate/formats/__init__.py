@@ -7,3 +7,4 @@ products and values from the scene, and returns the path a reader takes.
 """
 
 from .terrasarx import write_terrasarx  # noqa: F401
+from .radarsat2 import write_radarsat2  # noqa: F401
