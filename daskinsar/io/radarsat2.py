@@ -130,8 +130,9 @@ class Rs2Product:
         sp = "imageGenerationParameters/sarProcessingInformation"
         t_first, t_last = x.utc(f"{sp}/zeroDopplerTimeFirstLine"), x.utc(f"{sp}/zeroDopplerTimeLastLine")
         if (t_last > t_first) == self.flip_rows or t_last == t_first:
+            order = "Decreasing" if self.flip_rows else "Increasing"
             raise InputFileError(self.path, f"zeroDopplerTimeLastLine {'before' if self.flip_rows else 'after'} "
-                                 f"zeroDopplerTimeFirstLine (lineTimeOrdering {'Decreasing' if self.flip_rows else 'Increasing'})",
+                                 f"zeroDopplerTimeFirstLine (lineTimeOrdering {order})",
                                  f"{iso(t_first)} and {iso(t_last)}")
         t0 = min(t_first, t_last)
         self.epoch = iso(t0)
