@@ -8,3 +8,5 @@ products and values from the scene, and returns the path a reader takes.
 
 from .terrasarx import write_terrasarx  # noqa: F401
 from .radarsat2 import write_radarsat2  # noqa: F401
+from .csk import write_csk  # noqa: F401
+from .kompsat5 import write_kompsat5  # noqa: F401
