@@ -23,7 +23,7 @@ from ...geometry.rdr2geo import rdr2geo_ecef
 from ...scene import Scene
 
 __all__ = ["Grid", "grid_of", "utc", "utc_text", "doppler_poly", "fm_rate_poly", "dn_scale", "row_blocks",
-           "corner_points", "xml_tree", "sub", "fmt"]
+           "corner_points", "geo_grid", "xml_tree", "sub", "fmt"]
 
 
 @dataclass(frozen=True)
@@ -152,6 +152,15 @@ def corner_points(scene: Scene, grid: Grid, height_m: float = 0.0) -> dict[str, 
     up = np.stack([np.cos(lat_r) * np.cos(lon_r), np.cos(lat_r) * np.sin(lon_r), np.sin(lat_r)], -1)
     inc = np.degrees(np.arccos(np.clip(np.einsum("ij,ij->i", los, up), -1, 1)))
     return {f"{a}_{b}": (float(lat[i]), float(lon[i]), float(hgt[i]), float(inc[i])) for i, (a, b) in enumerate(keys)}
+
+
+def geo_grid(scene: Scene, grid: Grid, lines: np.ndarray, samples: np.ndarray, height_m: float = 0.0):
+    """(lat deg, lon deg) of the grid pixels ``lines`` x ``samples`` (arrays of shape (n_lines, n_samples))."""
+    t = grid.time(np.asarray(lines, np.float64))[:, None] + 0.0 * np.asarray(samples)[None, :]
+    r = grid.range(np.asarray(samples, np.float64))[None, :] + 0.0 * t
+    _, lon, lat, _, _, _ = rdr2geo_ecef(t, r, scene.orbit, wavelength_m=scene.meta.wavelength_m,
+                                        look_side=scene.meta.look_side, dem=height_m)
+    return lat, lon
 
 
 # ----------------------------------------------------------------------------------------- XML writing

@@ -91,6 +91,15 @@ def write_csk_family(scene: Scene, path: str, *, mission: str, satellite: str, p
         r["Lines Order"] = _b("EARLY-LATE")
         r["Columns Order"] = _b("NEAR-FAR")
         r["Processing Centre"] = _b("daskinsar simulator")
+        r["Product Generation UTC"] = _b(utc_text(first, 9, " "))
+        r["L0 Software Version"] = _b("simulated")
+        r["L1A Software Version"] = _b("simulated")
+        r["Antenna Length"] = 5.7
+        r["Range Focusing Weighting Function"] = _b("HAMMING")
+        r["Range Focusing Weighting Coefficient"] = 1.0
+        r["Azimuth Focusing Weighting Function"] = _b("HAMMING")
+        r["Azimuth Focusing Weighting Coefficient"] = 1.0
+        r["Range Spreading Loss Compensation Geometry"] = _b("NONE")
         r["Rescaling Factor"] = scale
         tau_ref, dc = doppler_poly(scene, g, g.time((g.n_az - 1) / 2))
         _, ka = fm_rate_poly(scene, g, g.time((g.n_az - 1) / 2))
@@ -120,6 +129,7 @@ def write_csk_family(scene: Scene, path: str, *, mission: str, satellite: str, p
             grp.attrs["Range Focusing Bandwidth"] = m.range_bandwidth_hz
         if m.azimuth_bandwidth_hz:
             grp.attrs["Azimuth Focusing Bandwidth"] = m.azimuth_bandwidth_hz
+            grp.attrs["Azimuth Focusing Transition Bandwidth"] = m.azimuth_bandwidth_hz
         if mission == "CSG":
             grp.attrs["Doppler Centroid vs Range Time Polynomial"] = _pad(dc)
             grp.attrs["Range Polynomial Reference Time"] = tau_ref

@@ -21,7 +21,7 @@ import numpy as np
 from ...errors import DaskInsarError
 from ...geometry.ellipsoid import SPEED_OF_LIGHT
 from ...scene import Scene
-from ._common import corner_points, dn_scale, doppler_poly, fm_rate_poly, grid_of, row_blocks, sub, utc, \
+from ._common import corner_points, dn_scale, geo_grid, doppler_poly, fm_rate_poly, grid_of, row_blocks, sub, utc, \
     utc_text, xml_tree
 
 __all__ = ["write_radarsat2"]
@@ -86,6 +86,10 @@ def write_radarsat2(scene: Scene, path: str, *, pixel_time_ordering: str = "Decr
     sa = sub(root, "sourceAttributes")
     sub(sa, "satellite", "RADARSAT-2")
     sub(sa, "sensor", "SAR")
+    sub(sa, "inputDatasetId", "0")
+    sub(sa, "imageId", "0")
+    sub(sa, "inputDatasetFacilityId", "SIM")
+    sub(sa, "beamModeId", "0")
     sub(sa, "beamModeMnemonic", "F1")
     sub(sa, "rawDataStartTime", utc_text(utc(g.epoch, t_first), 6, "T", "Z"))
     rp = sub(sa, "radarParameters")
@@ -152,17 +156,20 @@ def write_radarsat2(scene: Scene, path: str, *, pixel_time_ordering: str = "Decr
     sub(ra, "lineTimeOrdering", line_time_ordering)
     sub(ra, "pixelTimeOrdering", pixel_time_ordering)
     grid_el = sub(sub(ia, "geographicInformation"), "geolocationGrid")
-    for key, line, pix in (("first_near", 0, 0), ("first_far", 0, g.n_rg - 1), ("last_near", g.n_az - 1, 0),
-                           ("last_far", g.n_az - 1, g.n_rg - 1)):
-        lat, lon, h, _ = corners[key]
-        tp = sub(grid_el, "imageTiePoint")
-        ic = sub(tp, "imageCoordinate")
-        _text(ic, "line", g.n_az - 1 - line if flip_rows else line)
-        _text(ic, "pixel", g.n_rg - 1 - pix if flip_cols else pix)
-        gc = sub(tp, "geodeticCoordinate")
-        _text(gc, "latitude", lat, "deg")
-        _text(gc, "longitude", lon, "deg")
-        _text(gc, "height", h, "m")
+    file_lines = np.linspace(0, g.n_az - 1, 5)  # tie points on a regular grid in file (line, pixel) order
+    file_pix = np.linspace(0, g.n_rg - 1, 5)
+    lat, lon = geo_grid(scene, g, g.n_az - 1 - file_lines if flip_rows else file_lines,
+                        g.n_rg - 1 - file_pix if flip_cols else file_pix)
+    for i, line in enumerate(file_lines):
+        for j, pix in enumerate(file_pix):
+            tp = sub(grid_el, "imageTiePoint")
+            ic = sub(tp, "imageCoordinate")
+            _text(ic, "line", line)
+            _text(ic, "pixel", pix)
+            gc = sub(tp, "geodeticCoordinate")
+            _text(gc, "latitude", lat[i, j], "deg")
+            _text(gc, "longitude", lon[i, j], "deg")
+            _text(gc, "height", 0.0, "m")
     sub(ia, "fullResolutionImageData", os.path.basename(tif), pole=pol)
     xml_path = os.path.join(path, "product.xml")
     xml_tree(root, xml_path)
