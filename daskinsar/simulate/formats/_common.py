@@ -22,7 +22,7 @@ from ...geometry.orbit import parse_utc
 from ...geometry.rdr2geo import rdr2geo_ecef
 from ...scene import Scene
 
-__all__ = ["Grid", "grid_of", "utc", "utc_text", "doppler_poly", "fm_rate_poly", "dn_scale", "row_blocks",
+__all__ = ["Grid", "grid_of", "utc", "utc_text", "doppler_poly", "fm_rate_poly", "dn_scale", "slc_array", "row_blocks",
            "corner_points", "geo_grid", "xml_tree", "sub", "fmt"]
 
 
@@ -118,6 +118,12 @@ def fm_rate_poly(scene: Scene, grid: Grid, t_s: float, degree: int = 3) -> tuple
     tau = 2.0 * r / SPEED_OF_LIGHT
     ref = float(tau[len(tau) // 2])
     return ref, _fit(tau - ref, ka, degree)
+
+
+def slc_array(scene: Scene) -> da.Array:
+    """The scene's SLC as a dask array (row chunks of at most 256 lines for in-memory scenes)."""
+    a = scene.data["slc"].data
+    return a if isinstance(a, da.Array) else da.from_array(np.asarray(a), chunks=(256, -1))
 
 
 def dn_scale(slc: da.Array, rms_dn: float = 150.0) -> float:

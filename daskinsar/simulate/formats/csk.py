@@ -24,7 +24,7 @@ from ...errors import DaskInsarError
 from ...geometry.ellipsoid import SPEED_OF_LIGHT
 from ...geometry.orbit import parse_utc
 from ...scene import Scene
-from ._common import corner_points, dn_scale, doppler_poly, fm_rate_poly, grid_of, row_blocks, utc, utc_text
+from ._common import slc_array, corner_points, dn_scale, doppler_poly, fm_rate_poly, grid_of, row_blocks, utc, utc_text
 
 __all__ = ["write_csk", "write_csk_family"]
 
@@ -62,7 +62,7 @@ def write_csk_family(scene: Scene, path: str, *, mission: str, satellite: str, p
     t_mid = shift + g.time((g.n_az - 1) / 2)
     tau_first = g.tau0_s
     tau_last = g.tau0_s + (g.n_rg - 1) * g.dtau_s
-    slc = scene.data["slc"].data
+    slc = slc_array(scene)
     scale = dn_scale(slc, rms_dn) if dtype == "int16" else 1.0
     orbit = scene.orbit.shift_epoch(g.epoch) if scene.orbit.epoch != g.epoch else scene.orbit
     corners = corner_points(scene, g)

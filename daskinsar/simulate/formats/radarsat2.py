@@ -21,8 +21,8 @@ import numpy as np
 from ...errors import DaskInsarError
 from ...geometry.ellipsoid import SPEED_OF_LIGHT
 from ...scene import Scene
-from ._common import corner_points, dn_scale, geo_grid, doppler_poly, fm_rate_poly, grid_of, row_blocks, sub, utc, \
-    utc_text, xml_tree
+from ._common import corner_points, dn_scale, doppler_poly, fm_rate_poly, geo_grid, grid_of, row_blocks, \
+    slc_array, sub, utc, utc_text, xml_tree
 
 __all__ = ["write_radarsat2"]
 
@@ -56,7 +56,7 @@ def write_radarsat2(scene: Scene, path: str, *, pixel_time_ordering: str = "Decr
     pol = (m.polarization or "HH").upper()
     os.makedirs(path, exist_ok=True)
     flip_rows, flip_cols = line_time_ordering == "Decreasing", pixel_time_ordering == "Decreasing"
-    slc = scene.data["slc"].data
+    slc = slc_array(scene)
     scale = dn_scale(slc, rms_dn)
     tif = os.path.join(path, f"imagery_{pol}.tif")
     corners = corner_points(scene, g)

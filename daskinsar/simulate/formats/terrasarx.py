@@ -22,8 +22,8 @@ import numpy as np
 from ...errors import DaskInsarError
 from ...geometry.ellipsoid import SPEED_OF_LIGHT
 from ...scene import Scene
-from ._common import Grid, corner_points, dn_scale, doppler_poly, fm_rate_poly, grid_of, row_blocks, sub, utc, \
-    utc_text, xml_tree
+from ._common import Grid, corner_points, dn_scale, doppler_poly, fm_rate_poly, grid_of, row_blocks, slc_array, \
+    sub, utc, utc_text, xml_tree
 
 __all__ = ["write_terrasarx"]
 
@@ -210,7 +210,7 @@ def write_terrasarx(scene: Scene, path: str, *, mission: str = "TSX-1", rms_dn: 
     prefix = {"TSX-1": "TSX1", "TDX-1": "TDX1", "PAZ-1": "PAZ1"}[mission]
     name = f"{prefix}_SAR__SSC______SM_S_SRA_{stamp}_{stamp2}"
     image_rel = os.path.join("IMAGEDATA", f"IMAGE_{pol}_SRA_strip_011.cos")
-    slc = scene.data["slc"].data
+    slc = slc_array(scene)
     scale = dn_scale(slc, rms_dn)
     rs, az = grid.n_rg, grid.n_az
     rtnb = 4 * (rs + 2)
