@@ -24,7 +24,7 @@ from ...errors import DaskInsarError
 from ...geometry.ellipsoid import SPEED_OF_LIGHT
 from ...geometry.orbit import parse_utc
 from ...scene import Scene
-from ._common import slc_array, corner_points, dn_scale, doppler_poly, fm_rate_poly, grid_of, row_blocks, utc, utc_text
+from ._common import corner_points, dn_scale, doppler_poly, fm_rate_poly, grid_of, row_blocks, slc_array, utc, utc_text
 
 __all__ = ["write_csk", "write_csk_family"]
 
