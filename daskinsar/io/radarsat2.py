@@ -259,11 +259,20 @@ def _check_tiff(prod: Rs2Product) -> None:
                                                                                                   "complex64"})
     if not ok:
         raise InputFileError(path, "I and Q as two int16 bands (or one complex band)", f"{count} bands of {dtypes}")
-    if compress is None:
-        need = prod.n_lines * prod.n_samples * 4
-        if os.path.getsize(path) < need:
-            raise InputFileError(path, f"an uncompressed GeoTIFF of at least {need} bytes",
-                                 f"{os.path.getsize(path)} bytes (truncated)")
+    size = os.path.getsize(path)
+    if compress is None and size < prod.n_lines * prod.n_samples * 4:
+        raise InputFileError(path, f"an uncompressed GeoTIFF of at least {prod.n_lines * prod.n_samples * 4} bytes",
+                             f"{size} bytes (truncated)")
+    import tifffile
+
+    try:  # every strip / tile of the image inside the file (a truncated TIFF can still open)
+        with tifffile.TiffFile(path) as tf:
+            page = tf.pages[0]
+            end = max((o + n for o, n in zip(page.dataoffsets, page.databytecounts)), default=0)
+    except Exception as exc:
+        raise InputFileError(path, "a readable GeoTIFF", error_line(exc)) from None
+    if end > size:
+        raise InputFileError(path, f"image data up to byte {end} within the file", f"{size} bytes (truncated)")
 
 
 def read_radarsat2(path: str, *, polarization: str | None = None, chunks: tuple[int, int] | int | None = None
