@@ -242,3 +242,102 @@ def file_named(work: Path, pattern: str) -> str:
 
 def size_of(path: str) -> int:
     return os.path.getsize(path)
+
+
+# ----------------------------------------------------------------------------------------- CSK-family cases
+#: attributes the COSMO-SkyMed / KOMPSAT-5 reader cannot do without (name bit flips must be refused)
+CSK_REQUIRED = ["Mission ID", "Product Type", "Reference UTC", "Zero Doppler Azimuth First Time", "Line Time Interval",
+                "Zero Doppler Range First Time", "Column Time Interval", "Radar Frequency", "Look Side", "PRF",
+                "Range Chirp Rate", "Range Chirp Length", "State Vectors Times", "ECEF Satellite Position",
+                "ECEF Satellite Velocity", "Range Polynomial Reference Time", "Zero Doppler Azimuth Last Time",
+                "Zero Doppler Range Last Time"]
+
+
+def csk_family_cases(path: str, other_mission: str) -> list[Case]:
+    """Malformed variants of a CSK / CSG / KOMPSAT-5 HDF5 product (image dataset found from the file)."""
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        dset = next(f["S01"][k].name for k in ("SBI", "IMG") if k in f["S01"])
+        n_l, n_s = f[dset].shape[:2]
+        attrs = {k: f[dset].attrs[k] for k in f[dset].attrs}
+        root = {k: f.attrs[k] for k in f.attrs}
+
+    def c(fn):
+        def make(w):
+            p = copy_product(path, w)
+            fn(p)
+            return p
+        return make
+
+    def root_attr(name, value):
+        return c(lambda p: h5_set(p, "/", name, value))
+
+    def img_attr(name, value):
+        return c(lambda p: h5_set(p, dset, name, value))
+
+    def replace_dataset(shape, dtype):
+        def fn(p):
+            with h5py.File(p, "r+") as f:
+                keep = dict(f[dset].attrs)
+                del f[dset]
+                ds = f.create_dataset(dset, shape=shape, dtype=dtype)
+                for k, v in keep.items():
+                    ds.attrs[k] = v
+        return c(fn)
+
+    def delete(name):
+        def fn(p):
+            with h5py.File(p, "r+") as f:
+                del f[name]
+        return c(fn)
+
+    nan = np.float64("nan")
+    st = np.asarray(root.get("State Vectors Times", np.zeros(3)), np.float64)
+    pos = np.asarray(root.get("ECEF Satellite Position", np.zeros((3, 3))), np.float64)
+    cases = [
+        Case("no file", lambda w: str(w / "missing.h5")),
+        Case("empty file", c(lambda p: truncate(p, 0))),
+        Case("text file", c(lambda p: Path(p).write_text("not HDF5"))),
+        Case("truncated 100 B", c(lambda p: truncate(p, 100))),
+        Case("truncated half", c(lambda p: truncate(p, size_of(p) // 2))),
+        Case("truncated -100 B", c(lambda p: truncate(p, size_of(p) - 100))),
+        Case("signature bit flip", c(lambda p: flip_bit(p, 1, 2))),
+        Case("another mission", root_attr("Mission ID", np.bytes_(other_mission))),
+        Case("unknown mission", root_attr("Mission ID", np.bytes_("ERS"))),
+        Case("raw product", root_attr("Product Type", np.bytes_("RAW_B"))),
+        Case("detected product", root_attr("Product Type", np.bytes_("DGM_B"))),
+        Case("ground-range projection", root_attr("Projection ID", np.bytes_("GROUND RANGE/AZIMUTH"))),
+        Case("no Reference UTC", root_attr("Reference UTC", None)),
+        Case("bad Reference UTC", root_attr("Reference UTC", np.bytes_("2020-02-30 25:00:00.0"))),
+        Case("zero line interval", img_attr("Line Time Interval", 0.0)),
+        Case("NaN line interval", img_attr("Line Time Interval", nan)),
+        Case("negative line interval", img_attr("Line Time Interval", -float(attrs["Line Time Interval"]))),
+        Case("zero frequency", root_attr("Radar Frequency", 0.0)),
+        Case("NaN frequency", root_attr("Radar Frequency", nan)),
+        Case("wavelength against frequency", root_attr("Radar Wavelength", 0.056)),
+        Case("look side", root_attr("Look Side", np.bytes_("UP"))),
+        Case("image not (lines, samples, 2)", replace_dataset((n_l, n_s), np.complex64)),
+        Case("image of int8", replace_dataset((n_l, n_s, 2), np.int8)),
+        Case("image too short for its times", replace_dataset((n_l // 2, n_s, 2), np.float32)),
+        Case("no image dataset", delete(dset)),
+        Case("state vector times out of order", root_attr("State Vectors Times", st[[1, 0, *range(2, len(st))]])),
+        Case("state vector lengths", root_attr("ECEF Satellite Position", pos[:-1])),
+        Case("positions inside the Earth", root_attr("ECEF Satellite Position", pos * 1e-3)),
+        Case("NaN state vector time", root_attr("State Vectors Times", np.where(np.arange(len(st)) == 2, nan, st))),
+        Case("column interval against spacing", img_attr("Column Time Interval",
+                                                         1.1 * float(attrs["Column Time Interval"]))),
+        Case("last line time", img_attr("Zero Doppler Azimuth Last Time",
+                                        float(attrs["Zero Doppler Azimuth Last Time"]) + 1.0)),
+        Case("lines order", root_attr("Lines Order", np.bytes_("SIDEWAYS"))),
+        Case("missing polarisation", c(lambda p: p), options={"polarization": "VV"}),
+        Case("negative chirp length", c(lambda p: h5_set(p, "/S01", "Range Chirp Length", -1e-5))),
+        Case("NaN first range time", img_attr("Zero Doppler Range First Time", nan)),
+        Case("zero column spacing", img_attr("Column Spacing", 0.0)),
+        Case("zero PRF", c(lambda p: h5_set(p, "/S01", "PRF", 0.0))),
+        Case("range first/last times", img_attr("Zero Doppler Range Last Time",
+                                                2 * float(attrs["Zero Doppler Range Last Time"]))),
+    ]
+    for k, (off, bit) in enumerate(h5_name_flips(path, CSK_REQUIRED, 8, seed=21)):
+        cases.append(Case(f"attribute name bit flip {k}", c(lambda p, off=off, bit=bit: flip_bit(p, off, bit))))
+    return cases

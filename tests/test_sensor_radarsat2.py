@@ -63,7 +63,7 @@ def test_round_trip(sim, pixels, lines):
     p0, v0 = scene.orbit.shift_epoch("2000-01-01T00:00:00").interpolate(t_abs)
     p1, v1 = sc.orbit.shift_epoch("2000-01-01T00:00:00").interpolate(t_abs)
     assert np.max(np.abs(p1 - p0)) < 1e-3 and np.max(np.abs(v1 - v0)) < 1e-6  # 16 significant digits written
-    dn = np.round(scene.data.slc.values * _scale(path))
+    dn = np.round(scene.data.slc.values.astype(np.complex128) * _scale(path))
     assert np.array_equal(sc.data.slc.values, dn.astype(np.complex64))
     assert np.array_equal(read_scene(path, chunks=128).data.slc.values, sc.data.slc.values)
     assert sc.data.slc.data.npartitions == 3 * 4

@@ -236,7 +236,9 @@ def _read(f, path: str, size: int, missions, expected, polarization, chunks) -> 
     n_l, n_s = int(dset.shape[0]), int(dset.shape[1])
     nbytes = n_l * n_s * 2 * dset.dtype.itemsize
     offset = dset.id.get_offset()
-    if dset.chunks is None and (offset is None or offset + nbytes > size):
+    if dset.chunks is None and offset is None:
+        raise InputFileError(path, f"{nbytes} bytes of {dset.name} stored", "no data written")
+    if dset.chunks is None and offset + nbytes > size:
         raise InputFileError(path, f"{dset.name} data ({nbytes} bytes from byte {offset}) within the file",
                              f"a file of {size} bytes (truncated)")
     if dset.chunks is not None and dset.compression is None and dset.id.get_storage_size() < nbytes:

@@ -156,7 +156,7 @@ def write_csk_family(scene: Scene, path: str, *, mission: str, satellite: str, p
         a["Near Incidence Angle"] = corners["first_near"][3]
         a["Far Incidence Angle"] = corners["first_far"][3]
         for r0, r1, block in row_blocks(slc):
-            z = block * scale
+            z = block.astype(np.complex128) * scale  # float64 product, rounded half to even
             iq = np.stack([z.real, z.imag], axis=-1)
             if dtype == "int16":
                 iq = np.clip(np.round(iq), -32767, 32767)

@@ -69,7 +69,7 @@ def write_radarsat2(scene: Scene, path: str, *, pixel_time_ordering: str = "Decr
                    interleave="pixel", gcps=gcps, crs="EPSG:4326")
     with rasterio.open(tif, "w", **profile) as ds:
         for r0, r1, block in row_blocks(slc):
-            z = block * scale
+            z = block.astype(np.complex128) * scale  # float64 product, rounded half to even
             if flip_rows:
                 z = z[::-1]
                 r0, r1 = g.n_az - r1, g.n_az - r0

@@ -220,7 +220,7 @@ def write_terrasarx(scene: Scene, path: str, *, mission: str = "TSX-1", rms_dn: 
         for values in (np.ones(rs), np.ones(rs), np.full(rs, az)):  # ASRI, ASFV, ASLV per range sample
             fh.write(_FILLER * 2 + values.astype(">i4").tobytes())
         for _, _, block in row_blocks(slc):
-            z = block * scale
+            z = block.astype(np.complex128) * scale  # float64 product, rounded half to even
             iq = np.empty((block.shape[0], 4 + 2 * rs), ">i2")
             lim = np.array([1, rs], ">i4").view(">i2")
             iq[:, :4] = lim
