@@ -234,3 +234,14 @@ def test_malformed_inputs(product, tmp_path):
     assert len(cases) >= 30 and sum(counts.values()) == len(cases)
     assert counts["accepted unchanged"] == 0
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def test_native_doppler_grid_is_labelled(product, tmp_path):
+    """imageCoordinateType RAW: the grid is labelled native Doppler, with the Doppler centroid as its Doppler."""
+    _, path = product
+    p = copy_product(path, tmp_path)
+    set_text(p, "imageCoordinateType", "RAW")
+    set_text(p, "coefficient", "-95.5")  # first combinedDoppler / dopplerRate coefficient: make the Doppler non-zero
+    m = read_scene(p).meta
+    assert m.grid == "native_doppler" and m.grid_doppler == m.doppler_centroid
+    assert read_scene(path).meta.grid == "zero_doppler"

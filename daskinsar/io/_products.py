@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any, Sequence
+from typing import Any, Literal, Sequence
 
 import dask.array as da
 import numpy as np
@@ -29,7 +29,7 @@ from ..geometry.ellipsoid import SPEED_OF_LIGHT
 from ..scene import LUT2D, Poly1D
 
 __all__ = ["require_file", "parse_utc", "iso", "Xml", "BlockWindow", "lazy_image", "range_poly_doppler",
-           "error_line"]
+           "error_line", "look_side"]
 
 _UTC = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,12}))?\s*(?:Z|UTC|\+00:?00)?\s*$")
 
@@ -38,6 +38,16 @@ def error_line(exc: BaseException) -> str:
     """The first line of an exception's message (or its type name)."""
     msg = str(exc).splitlines()[0] if str(exc) else ""
     return f"{type(exc).__name__}: {msg}" if msg else type(exc).__name__
+
+
+def look_side(value: str, source: str, what: str) -> Literal["left", "right"]:
+    """"left" or "right" from a product's look direction text (any case); otherwise InputFileError."""
+    v = str(value).strip().lower()
+    if v == "left":
+        return "left"
+    if v == "right":
+        return "right"
+    raise InputFileError(source, f"{what} LEFT or RIGHT", repr(value))
 
 
 def require_file(path: str, expected: str) -> int:
@@ -73,7 +83,7 @@ def parse_utc(text: Any, source: str, what: str) -> np.datetime64:
 
 def iso(t: np.datetime64) -> str:
     """datetime64 as an ISO-8601 string with nanoseconds (no zone suffix: UTC by convention)."""
-    return str(np.datetime64(t, "ns"))
+    return str(np.asarray(t).astype("datetime64[ns]"))
 
 
 # ----------------------------------------------------------------------------------------- XML

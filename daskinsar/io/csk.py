@@ -57,7 +57,7 @@ from ..errors import InputFileError
 from ..geometry.ellipsoid import SPEED_OF_LIGHT
 from ..geometry.orbit import Orbit
 from ..scene import LUT2D, Chirp, Poly1D, RadarMetadata, Scene, radar_grid_coords
-from ._products import BlockWindow, error_line, iso, lazy_image, parse_utc, require_file
+from ._products import BlockWindow, error_line, iso, lazy_image, look_side, parse_utc, require_file
 from .nisar_h5 import _has_hdf5_signature
 from .readers import ReaderInfo
 
@@ -277,9 +277,7 @@ def _read(f, path: str, size: int, missions, expected, polarization, chunks) -> 
     wl = a.number("Radar Wavelength", default=SPEED_OF_LIGHT / freq, positive=True)
     if abs(wl * freq / SPEED_OF_LIGHT - 1) > 1e-3:
         raise InputFileError(path, "Radar Wavelength = c / Radar Frequency", f"{wl} m and {freq} Hz")
-    look = a.text("Look Side").lower()
-    if look not in ("left", "right"):
-        raise InputFileError(path, "attribute 'Look Side' LEFT or RIGHT", repr(look))
+    look = look_side(a.text("Look Side"), path, "attribute 'Look Side'")
     prf = a.number("PRF", positive=True)
     if mission == "KMPS" and abs(prf * dt - 1) > 1e-6:
         raise InputFileError(path, "Line Time Interval = 1 / PRF (KOMPSAT-5 Doppler polynomials are scaled by "

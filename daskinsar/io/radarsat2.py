@@ -55,7 +55,7 @@ from ..errors import InputFileError
 from ..geometry.ellipsoid import SPEED_OF_LIGHT
 from ..geometry.orbit import Orbit
 from ..scene import Chirp, RadarMetadata, Scene, radar_grid_coords
-from ._products import BlockWindow, Xml, error_line, iso, lazy_image, range_poly_doppler
+from ._products import BlockWindow, Xml, error_line, iso, lazy_image, look_side, range_poly_doppler
 from .readers import ReaderInfo
 
 __all__ = ["read_radarsat2", "sniff_radarsat2", "parse_product", "Rs2Product"]
@@ -95,10 +95,7 @@ class Rs2Product:
         if ptype != "SLC" or dtype != "Complex":
             raise InputFileError(self.path, "an SLC product (productType SLC, dataType Complex)", f"{ptype} / {dtype}")
         rp = "sourceAttributes/radarParameters"
-        look = x.text(f"{rp}/antennaPointing").lower()
-        if look not in ("left", "right"):
-            raise InputFileError(self.path, f"{rp}/antennaPointing Left or Right", repr(look))
-        self.look_side = look
+        self.look_side = look_side(x.text(f"{rp}/antennaPointing"), self.path, f"{rp}/antennaPointing")
         self.center_frequency_hz = x.number(f"{rp}/radarCenterFrequency", positive=True)
         prfs = x.nodes(f"{rp}/pulseRepetitionFrequency")
         if len(prfs) != 1:

@@ -60,8 +60,8 @@ import xarray as xr
 from ..errors import InputFileError
 from ..geometry.ellipsoid import SPEED_OF_LIGHT
 from ..geometry.orbit import Orbit
-from ..scene import RadarMetadata, Scene, radar_grid_coords
-from ._products import BlockWindow, Xml, iso, lazy_image, range_poly_doppler, require_file
+from ..scene import Poly1D, RadarMetadata, Scene, radar_grid_coords
+from ._products import BlockWindow, Xml, iso, lazy_image, look_side, range_poly_doppler, require_file
 from .readers import ReaderInfo
 from .validate import check_range
 
@@ -149,10 +149,8 @@ class TsxAnnotation:
             raise InputFileError(self.path, "a single-look slant-range complex product (productVariant SSC, "
                                  "imageDataType COMPLEX, imageDataFormat COSAR)",
                                  f"{variant} / {dtype} / {fmt} / {projection}")
-        look = x.text(f"{info}/acquisitionInfo/lookDirection").lower()
-        if look not in ("left", "right"):
-            raise InputFileError(self.path, "acquisitionInfo/lookDirection LEFT or RIGHT", repr(look))
-        self.look_side = look
+        self.look_side = look_side(x.text(f"{info}/acquisitionInfo/lookDirection"), self.path,
+                                   "acquisitionInfo/lookDirection")
         self.mode = x.text(f"{info}/acquisitionInfo/imagingMode", default="")
         raster = f"{info}/imageDataInfo/imageRaster"
         self.n_lines = x.integer(f"{raster}/numberOfRows")
@@ -276,7 +274,7 @@ class TsxAnnotation:
             azimuth_line_interval_s=self.line_interval_s,
             range_pixel_spacing_m=0.5 * SPEED_OF_LIGHT * self.range_time_step_s, look_side=self.look_side,
             grid="native_doppler" if native else "zero_doppler", doppler_centroid=self.doppler,
-            **({"grid_doppler": self.doppler} if native else {}), azimuth_fm_rate=self.fm_rate,
+            grid_doppler=self.doppler if native else Poly1D(), azimuth_fm_rate=self.fm_rate,
             range_bandwidth_hz=self.range_bandwidth_hz, azimuth_bandwidth_hz=self.azimuth_bandwidth_hz,
             platform_velocity_mps=speed, source_files=[self.path, self.image_path],
             extra={**self.extra, "polarizations": self.polarizations})

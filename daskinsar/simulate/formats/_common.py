@@ -49,10 +49,18 @@ class Grid:
         return 2.0 * self.dr_m / SPEED_OF_LIGHT
 
     def time(self, line: float) -> float:
+        """Time (s after the epoch) of line ``line``."""
         return self.t0_s + line * self.dt_s
 
     def range(self, sample: float) -> float:
+        """Slant range (m) of sample ``sample``."""
         return self.r0_m + sample * self.dr_m
+
+    def times(self, lines) -> np.ndarray:
+        return self.t0_s + np.asarray(lines, np.float64) * self.dt_s
+
+    def ranges(self, samples) -> np.ndarray:
+        return self.r0_m + np.asarray(samples, np.float64) * self.dr_m
 
 
 def grid_of(scene: Scene, what: str) -> Grid:
@@ -77,7 +85,7 @@ def utc(epoch: str, seconds: float) -> np.datetime64:
 
 def utc_text(t: np.datetime64, digits: int = 6, sep: str = "T", zone: str = "") -> str:
     """UTC text with ``digits`` decimals (rounded), ``sep`` between date and time, ``zone`` suffix (e.g. "Z")."""
-    ns = int((np.datetime64(t, "ns") - np.datetime64("1970-01-01", "ns")) / np.timedelta64(1, "ns"))
+    ns = int(np.asarray(t).astype("datetime64[ns]").astype(np.int64))
     q = 10 ** (9 - digits)
     ns = (ns + q // 2) // q * q
     whole = np.datetime64(ns // 1_000_000_000, "s")
@@ -95,7 +103,7 @@ def _fit(x: np.ndarray, y: np.ndarray, degree: int) -> list[float]:
 
 def doppler_poly(scene: Scene, grid: Grid, t_s: float, degree: int = 2) -> tuple[float, list[float]]:
     """(reference two-way range time s, coefficients Hz / s^k) of the scene's Doppler centroid at time ``t_s``."""
-    r = grid.range(np.linspace(0, grid.n_rg - 1, 9))
+    r = grid.ranges(np.linspace(0, grid.n_rg - 1, 9))
     tau = 2.0 * r / SPEED_OF_LIGHT
     ref = float(tau[len(tau) // 2])
     f = np.asarray(scene.meta.doppler_centroid(np.full_like(r, t_s), r), np.float64)
@@ -105,7 +113,7 @@ def doppler_poly(scene: Scene, grid: Grid, t_s: float, degree: int = 2) -> tuple
 def fm_rate_poly(scene: Scene, grid: Grid, t_s: float, degree: int = 3) -> tuple[float, list[float]]:
     """(reference two-way range time s, coefficients Hz/s / s^k) of the zero-Doppler azimuth FM rate
     ``-2 / wavelength * d2R/dt2`` at time ``t_s``, from the scene's orbit and an ellipsoid-height target."""
-    r = grid.range(np.linspace(0, grid.n_rg - 1, 9))
+    r = grid.ranges(np.linspace(0, grid.n_rg - 1, 9))
     t = np.full_like(r, t_s)
     xyz, _, _, _, pos, vel = rdr2geo_ecef(t, r, scene.orbit, wavelength_m=scene.meta.wavelength_m,
                                            look_side=scene.meta.look_side)
@@ -162,8 +170,8 @@ def corner_points(scene: Scene, grid: Grid, height_m: float = 0.0) -> dict[str, 
 
 def geo_grid(scene: Scene, grid: Grid, lines: np.ndarray, samples: np.ndarray, height_m: float = 0.0):
     """(lat deg, lon deg) of the grid pixels ``lines`` x ``samples`` (arrays of shape (n_lines, n_samples))."""
-    t = grid.time(np.asarray(lines, np.float64))[:, None] + 0.0 * np.asarray(samples)[None, :]
-    r = grid.range(np.asarray(samples, np.float64))[None, :] + 0.0 * t
+    t = grid.times(lines)[:, None] + 0.0 * np.asarray(samples)[None, :]
+    r = grid.ranges(samples)[None, :] + 0.0 * t
     _, lon, lat, _, _, _ = rdr2geo_ecef(t, r, scene.orbit, wavelength_m=scene.meta.wavelength_m,
                                         look_side=scene.meta.look_side, dem=height_m)
     return lat, lon
@@ -178,7 +186,7 @@ def fmt(v: float) -> str:
 def sub(parent: ET.Element, tag: str, text=None, **attrs) -> ET.Element:
     el = ET.SubElement(parent, tag, {k.rstrip("_"): str(v) for k, v in attrs.items()})
     if text is not None:
-        el.text = fmt(text) if isinstance(text, (float, np.floating)) else str(text)
+        el.text = fmt(float(text)) if isinstance(text, (float, np.floating)) else str(text)
     return el
 
 

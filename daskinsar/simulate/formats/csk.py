@@ -56,7 +56,7 @@ def write_csk_family(scene: Scene, path: str, *, mission: str, satellite: str, p
         raise DaskInsarError(f"{mission} SCS: the scene has no chirp (Range Chirp Rate and Length are needed)")
     pol = (m.polarization or "HH").upper()
     first = utc(g.epoch, g.t0_s)
-    midnight = np.datetime64(np.datetime64(first, "D"), "ns")
+    midnight = first.astype("datetime64[D]").astype("datetime64[ns]")
     shift = float((parse_utc(g.epoch) - midnight) / np.timedelta64(1, "ns")) * 1e-9  # scene epoch after midnight (s)
     t_first, t_last = shift + g.t0_s, shift + g.time(g.n_az - 1)
     t_mid = shift + g.time((g.n_az - 1) / 2)
