@@ -177,3 +177,18 @@ def dem_height(dem, lon_deg, lat_deg):  # pragma: no cover - numba
     if not dem.clamp and not (-1e-9 <= row <= ny - 1 + 1e-9 and -1e-9 <= col <= nx - 1 + 1e-9):
         return dem.fill
     return _interp_point(dem.values, row, col, dem.method, dem.s1, dem.s2)
+
+
+@numba.njit(cache=True, nogil=True)
+def _dem_heights(dem, lon_deg, lat_deg, out):  # pragma: no cover - numba
+    for i in range(lon_deg.size):
+        out[i] = dem_height(dem, lon_deg[i], lat_deg[i])
+
+
+def dem_heights(dem: DemRaster, lon_deg, lat_deg) -> np.ndarray:
+    """Heights (m) of a :class:`DemRaster` at many (lon, lat) in deg (broadcast together), with the
+    raster's own edge handling (``clamp`` or ``fill``)."""
+    lon, lat = np.broadcast_arrays(np.asarray(lon_deg, np.float64), np.asarray(lat_deg, np.float64))
+    out = np.empty(lon.size)
+    _dem_heights(dem, np.ascontiguousarray(lon).reshape(-1), np.ascontiguousarray(lat).reshape(-1), out)
+    return out.reshape(lon.shape)
