@@ -305,7 +305,7 @@ class Dem:
 
         data = self.heights_m
         key = tokenize(data) if isinstance(data, np.ndarray) or hasattr(data, "dask") else \
-            (type(data).__name__, getattr(data, "store", None).__repr__(), getattr(data, "path", None), self.shape)
+            (type(data).__name__, str(getattr(data, "store_path", "")), str(getattr(data, "path", "")), self.shape)
         return ("Dem", self.source, key, self.lon0_deg, self.lat0_deg, self.dlon_deg, self.dlat_deg, self.method,
                 self.edge, repr(self.fill_value), self.ref_height_m)
 
