@@ -122,7 +122,7 @@ class Dem:
     @staticmethod
     def _index_range(a: float, b: float, x0: float, d: float, n: int, margin: int) -> tuple[int, int]:
         """Inclusive index range of the samples covering coordinates a..b plus ``margin``, clipped."""
-        u, v = sorted(((a - x0) / d, (b - x0) / d))
+        u, v = (round(w) if abs(w - round(w)) < 1e-9 else w for w in sorted(((a - x0) / d, (b - x0) / d)))
         i0 = int(math.floor(u)) - margin
         i1 = int(math.ceil(v)) + margin
         if i1 < 0:  # box before the first sample: the edge strip
