@@ -285,7 +285,7 @@ class Dem:
         data = self.heights_m
         if not isinstance(data, np.ndarray) and not hasattr(data, "dask"):
             data = da.from_array(data, chunks=getattr(data, "chunks", "auto"), lock=False)
-        attrs = {"source": self.source, "method": self.method, "units": "m", **dict(self.attrs)}
+        attrs = {"source": self.source, "method": self.method, "units": "m", "crs": "EPSG:4326", **dict(self.attrs)}
         return xr.DataArray(data, dims=("y", "x"), coords={"x": self.lons(), "y": self.lats()}, attrs=attrs,
                             name="hgt")
 

@@ -279,12 +279,13 @@ def _open_gdal(path: str, vertical_datum: str, sample_at: str) -> tuple:
         if geographic:
             shape, warp = (src.height, src.width), None
         else:
-            tr, w, h = calculate_default_transform(horiz, "EPSG:4326", src.width, src.height, *src.bounds)
+            tr, w, h = calculate_default_transform(rasterio.crs.CRS.from_wkt(horiz.to_wkt()), "EPSG:4326", src.width, src.height, *src.bounds)
             t = tr
             shape = (h, w)
-            warp = dict(src_crs=horiz, crs="EPSG:4326", transform=tr, width=w, height=h,
+            warp = dict(src_crs=rasterio.crs.CRS.from_wkt(horiz.to_wkt()), crs="EPSG:4326", transform=tr, width=w, height=h,
                         resampling=Resampling.bilinear, src_nodata=src.nodata, nodata=np.nan,
-                        dtype="float64" if out_dtype == np.float64 else "float32", tolerance=0.0)
+                        dtype="float64" if out_dtype == np.float64 else "float32",
+                        tolerance=1e-6)  # px: a near-exact transform per pixel (rasterio refuses 0)
             block = (512, 512)
         meta = {"area_or_point": tags.get("AREA_OR_POINT", "Area"), "units_file": unit or "unspecified (m)",
                 "crs_file": horiz.name if geographic else f"{horiz.name} (reprojected to EPSG:4326)",
