@@ -49,6 +49,14 @@ def _window(key, shape) -> tuple[int, int, int, int]:
     return out[0], out[1], out[2], out[3]
 
 
+def _squeeze(key, out: np.ndarray) -> np.ndarray:
+    """Drop the axes an integer index selected (numpy semantics for ``a[i, j]``)."""
+    if not isinstance(key, tuple):
+        key = (key,)
+    sel = tuple(0 if isinstance(k, (int, np.integer)) else slice(None) for k in key)
+    return out[sel] if any(isinstance(k, int) for k in sel) else out
+
+
 class GdalBand:
     """Band 1 of a GDAL raster as a lazily sliced float array (NaN where the mask says nodata).
 
@@ -88,7 +96,7 @@ class GdalBand:
         mask = np.ma.getmaskarray(a)
         if mask.any():
             out[mask] = np.nan
-        return out
+        return _squeeze(key, out)
 
 
 class RawBand:
@@ -119,7 +127,7 @@ class RawBand:
             out[a == self.void] = np.nan
         if out.dtype.kind == "f":
             out[~np.isfinite(out)] = np.nan
-        return out
+        return _squeeze(key, out)
 
 
 @dataclass(frozen=True, eq=False)
@@ -157,7 +165,7 @@ class Heights:
             lon = self.lon0_deg + self.dlon_deg * np.arange(c0, c1)
             lat = self.lat0_deg + self.dlat_deg * np.arange(r0, r1)
             a = (a + self.geoid.undulation(lon[None, :], lat[:, None])).astype(self.dtype)
-        return a
+        return _squeeze(key, a)
 
 
 # ----------------------------------------------------------------------------- ISCE .xml

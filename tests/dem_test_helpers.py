@@ -66,3 +66,25 @@ def serve(directory: str):
         httpd.shutdown()
         httpd.server_close()
         t.join(5)
+
+
+def synthetic_geoid_n(lon, lat):
+    """The undulation (m) of the synthetic test geoid: linear in lon and lat, so bilinear
+    interpolation between its 1-degree nodes reproduces it exactly (away from the antimeridian)."""
+    return 20.0 + 0.5 * lat + 0.1 * lon
+
+
+def write_synthetic_geoid(path: str) -> str:
+    """A global 1-degree grid laid out as PROJ's geoid GeoTIFFs (nodes at whole degrees,
+    -180..179 lon, 90..-90 lat, GDAL corner geotransform), values :func:`synthetic_geoid_n`."""
+    import numpy as np
+    import rasterio
+    from rasterio.transform import from_origin
+
+    lon = -180.0 + np.arange(360)
+    lat = 90.0 - np.arange(181)
+    n = synthetic_geoid_n(lon[None, :], lat[:, None]).astype(np.float32)
+    with rasterio.open(path, "w", driver="GTiff", width=360, height=181, count=1, dtype="float32",
+                       crs="EPSG:4326", transform=from_origin(-180.5, 90.5, 1.0, 1.0)) as dst:
+        dst.write(n, 1)
+    return path
