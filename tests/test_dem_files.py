@@ -10,6 +10,8 @@ import pytest
 import rasterio
 from rasterio.transform import Affine, from_origin
 
+from dem_test_helpers import write_synthetic_geoid
+
 from daskinsar.errors import InputFileError
 from daskinsar.geometry import geoid as G
 from daskinsar.io.dem import open_dem, resolve_vertical_datum, write_dem_geotiff
@@ -122,12 +124,12 @@ def test_all_nodata_refused(tmp_path):
 # ----------------------------------------------------------------------------- vertical datums
 @pytest.fixture
 def synthetic_egm2008(tmp_path, monkeypatch):
-    from dem_test_helpers import write_synthetic_geoid
-
+    """A (synthetic) EGM2008 grid where PROJ's grids are looked for."""
     d = tmp_path / "proj"
     d.mkdir()
     write_synthetic_geoid(str(d / "us_nga_egm08_25.tif"))
-    monkeypatch.setenv("PROJ_DATA", str(d))
+    dirs = G._proj_dirs()
+    monkeypatch.setattr(G, "_proj_dirs", lambda: [str(d)] + dirs)
     G.geoid_grid.cache_clear()
     yield
     G.geoid_grid.cache_clear()

@@ -77,9 +77,19 @@ def test_compact_grid_matches_proj_grid_when_installed(data_dir, fresh_grids):
     assert err["globe_max_m"] <= 0.0005 + 1e-6 and err["land_max_m"] <= 0.0005 + 1e-6
 
 
-def test_proj_grid_found_on_proj_data_and_read_by_window(tmp_path, monkeypatch, fresh_grids):
+def test_proj_data_directories_are_searched(tmp_path, monkeypatch):
+    monkeypatch.setenv("PROJ_DATA", os.pathsep.join([str(tmp_path / "a"), str(tmp_path / "b")]))
+    dirs = G._proj_dirs()
+    assert dirs[:2] == [str(tmp_path / "a"), str(tmp_path / "b")] and "/usr/share/proj" in dirs
+    write_synthetic_geoid(str(tmp_path / "x.tif"))
+    (tmp_path / "b").mkdir()
+    os.replace(tmp_path / "x.tif", tmp_path / "b" / "us_nga_egm08_25.tif")
+    assert G.find_proj_grid("EGM2008") == str(tmp_path / "b" / "us_nga_egm08_25.tif")
+
+
+def test_proj_grid_read_by_window(tmp_path, monkeypatch, fresh_grids):
     write_synthetic_geoid(str(tmp_path / "us_nga_egm08_25.tif"))
-    monkeypatch.setenv("PROJ_DATA", str(tmp_path))
+    monkeypatch.setattr(G, "_proj_dirs", lambda: [str(tmp_path)])
     g = G.geoid_grid("EGM2008")
     assert g.path == str(tmp_path / "us_nga_egm08_25.tif") and g.values_m is None and g.wraps
     rng = np.random.default_rng(1)

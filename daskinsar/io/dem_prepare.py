@@ -13,7 +13,6 @@ and recorded in the store's attributes.
 
 from __future__ import annotations
 
-import math
 import os
 import warnings
 
@@ -78,11 +77,11 @@ def fill_voids_laplace(heights: np.ndarray) -> tuple[np.ndarray, int]:
 
 def _footprint_slices(dem: Dem, rs: slice, cs: slice, box) -> tuple[slice, slice]:
     """Slices (relative to the crop rs, cs) of the samples inside the footprint box."""
-    lon_min, lon_max, lat_min, lat_max = box
-    u = sorted(((lon_min - dem.lon0_deg) / dem.dlon_deg, (lon_max - dem.lon0_deg) / dem.dlon_deg))
-    v = sorted(((lat_min - dem.lat0_deg) / dem.dlat_deg, (lat_max - dem.lat0_deg) / dem.dlat_deg))
-    c0, c1 = max(int(math.floor(u[0])), cs.start), min(int(math.ceil(u[1])) + 1, cs.stop)
-    r0, r1 = max(int(math.floor(v[0])), rs.start), min(int(math.ceil(v[1])) + 1, rs.stop)
+    ny, nx = dem.shape
+    c0, c1 = Dem._index_range(box[0], box[1], dem.lon0_deg, dem.dlon_deg, nx, 0)
+    r0, r1 = Dem._index_range(box[2], box[3], dem.lat0_deg, dem.dlat_deg, ny, 0)
+    c0, c1 = max(c0, cs.start), min(c1 + 1, cs.stop)
+    r0, r1 = max(r0, rs.start), min(r1 + 1, rs.stop)
     return slice(r0 - rs.start, r1 - rs.start), slice(c0 - cs.start, c1 - cs.start)
 
 
