@@ -148,9 +148,9 @@ def _copernicus_tiles(root, lats=(41, 42), lon=12, n=360):
         os.makedirs(os.path.join(root, name), exist_ok=True)
         i, j = np.mgrid[0:n, 0:n]
         lo, la = lon + j * d, lat + 1 - i * d
+        t = from_origin(lon - d / 2, lat + 1 + d / 2, d, d)
         with rasterio.open(os.path.join(root, name, name + ".tif"), "w", driver="GTiff", width=n, height=n,
-                           count=1, dtype="float32", crs="EPSG:4326", transform=from_origin(lon - d / 2, lat + 1 + d / 2,
-                                                                                           d, d),
+                           count=1, dtype="float32", crs="EPSG:4326", transform=t,
                            tiled=True, blockxsize=256, blockysize=256, compress="deflate") as dst:
             dst.write(_tile_heights(lo, la).astype(np.float32), 1)
             dst.update_tags(AREA_OR_POINT="Point")

@@ -56,7 +56,7 @@ def measure(compact, full, n: int = 2_000_000, seed: int = 0) -> dict:
     return out
 
 
-def build(model: str, grid_path: str, stride: int, quantum_m: float, out_dir: str) -> dict:
+def build(model: str, grid_path: str, stride: int, quantum_m: float, out_dir: str, points: int = 2_000_000) -> dict:
     full = _open_proj_grid(model, grid_path)
     import rasterio
 
@@ -73,7 +73,7 @@ def build(model: str, grid_path: str, stride: int, quantum_m: float, out_dir: st
         raise SystemExit(f"stride {stride} does not keep the last latitude row of {full.shape[0]}")
     out = os.path.join(out_dir, COMPACT_NAMES[model])
     write_compact(out, values, header, quantum_m)
-    stats = measure(read_compact(out), full)
+    stats = measure(read_compact(out), full, n=points)
     header["error_vs_source"] = stats
     size = write_compact(out, values, header, quantum_m)
     stats["bytes"] = size

@@ -42,7 +42,7 @@ from dask.base import tokenize
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import InputFileError
-from ..geometry.dem import Dem
+from ..geometry.dem import Dem, EdgeMode
 from ..geometry.dem_interp import METHODS
 from ..geometry.geoid import compact_grid_path, find_proj_grid, geoid_grid
 from .dem_legacy import DemInterpolator, check_coverage, crop_dem, dem_extent
@@ -279,10 +279,11 @@ def _open_gdal(path: str, vertical_datum: str, sample_at: str) -> tuple:
         if geographic:
             shape, warp = (src.height, src.width), None
         else:
-            tr, w, h = calculate_default_transform(rasterio.crs.CRS.from_wkt(horiz.to_wkt()), "EPSG:4326", src.width, src.height, *src.bounds)
+            hcrs = rasterio.crs.CRS.from_wkt(horiz.to_wkt())
+            tr, w, h = calculate_default_transform(hcrs, "EPSG:4326", src.width, src.height, *src.bounds)
             t = tr
             shape = (h, w)
-            warp = dict(src_crs=rasterio.crs.CRS.from_wkt(horiz.to_wkt()), crs="EPSG:4326", transform=tr, width=w, height=h,
+            warp = dict(src_crs=hcrs, crs="EPSG:4326", transform=tr, width=w, height=h,
                         resampling=Resampling.bilinear, src_nodata=src.nodata, nodata=np.nan,
                         dtype="float64" if out_dtype == np.float64 else "float32",
                         tolerance=1e-6)  # px: a near-exact transform per pixel (rasterio refuses 0)
@@ -319,7 +320,7 @@ def _open_isce(path: str, vertical_datum: str) -> tuple:
 
 
 def open_dem(path, *, interpolation: str = "biquintic", vertical_datum: str = "auto", chunks: int = 1024,
-             sample_at: Literal["centre", "corner"] = "centre", edge: str = "fill") -> Dem:
+             sample_at: Literal["centre", "corner"] = "centre", edge: EdgeMode = "fill") -> Dem:
     """Open a DEM file lazily as a :class:`~daskinsar.geometry.dem.Dem` of WGS84 ellipsoidal heights (m).
 
     Parameters

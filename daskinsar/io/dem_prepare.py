@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from typing import cast
 
 import dask
 import dask.array as da
@@ -98,7 +99,7 @@ def prepare_dem(dem_input, lon_min: float, lon_max: float, lat_min: float, lat_m
     """
     box = (float(lon_min), float(lon_max), float(lat_min), float(lat_max))
     if isinstance(dem_input, Dem):
-        cfg, dem = DemInput(path=dem_input.source, interpolation=dem_input.method), dem_input
+        cfg, dem = DemInput.model_validate({"path": dem_input.source, "interpolation": dem_input.method}), dem_input
     else:
         cfg = dem_input if isinstance(dem_input, DemInput) else DemInput(path=str(dem_input))
         path = cfg.path
@@ -148,8 +149,9 @@ def prepare_dem(dem_input, lon_min: float, lon_max: float, lat_min: float, lat_m
         g = zarr.open_group(tmp, mode="w", zarr_format=3)
         z = g.create_array("hgt", shape=crop.shape, chunks=(chunks, chunks), dtype="float32", fill_value=np.nan)
         finite = da.isfinite(crop)
-        _, lo, hi, tot, n = dask.compute(da.store(crop, z, lock=False, compute=False), da.nanmin(crop),
-                                         da.nanmax(crop), da.nansum(crop, dtype=np.float64), finite.sum())
+        _, lo, hi, tot, n = dask.compute(da.store(crop, z, lock=False, compute=False),  # type: ignore[arg-type]
+                                         da.nanmin(crop), da.nanmax(crop), da.nansum(crop, dtype=np.float64),
+                                         finite.sum())
         attrs.update(min_m=float(lo), max_m=float(hi), mean_m=float(tot) / int(n), n_finite=int(n))
         g.attrs.update(attrs)
     return open_dem_store(url)
@@ -167,10 +169,14 @@ def open_dem_store(url, *, interpolation: str | None = None) -> Dem:
     a = dict(g.attrs)
     if a.get("kind") != DEM_STORE_KIND or "hgt" not in g:
         raise InputFileError(url, "a daskinsar DEM store", f"kind {a.get('kind')!r}")
-    stats = {"min_m": a["min_m"], "max_m": a["max_m"], "mean_m": a["mean_m"], "n_finite": a["n_finite"]}
+    arr = cast(zarr.Array, g["hgt"])
+    n_finite = int(cast(int, a["n_finite"]))
+    stats = {"min_m": float(cast(float, a["min_m"])), "max_m": float(cast(float, a["max_m"])),
+             "mean_m": float(cast(float, a["mean_m"])), "n_finite": n_finite,
+             "n_void": int(arr.shape[0] * arr.shape[1] - n_finite)}
     keep = {k: v for k, v in a.items() if k not in _GRID_KEYS + ("kind", "method", "edge", "daskinsar_complete")}
-    dem = Dem(g["hgt"], a["lon0_deg"], a["lat0_deg"], a["dlon_deg"], a["dlat_deg"],
-              method=interpolation or a["method"], source=url, edge=a["edge"], ref_height_m=a["mean_m"], attrs=keep)
-    arr = g["hgt"]
-    dem._cache["stats"] = {**stats, "n_void": int(arr.shape[0] * arr.shape[1] - a["n_finite"])}
+    lon0, lat0, dlon, dlat = (float(cast(float, a[k])) for k in _GRID_KEYS)
+    dem = Dem(arr, lon0, lat0, dlon, dlat, method=str(interpolation or a["method"]), source=url,
+              edge="clamp" if a["edge"] == "clamp" else "fill", ref_height_m=stats["mean_m"], attrs=keep)
+    dem._cache["stats"] = stats
     return dem
