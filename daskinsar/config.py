@@ -23,12 +23,13 @@ from __future__ import annotations
 import difflib
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError
 
 from .errors import ConfigError
+from .io.dem import DemInput
 from .isce_xml import insarapp_to_dict
 from .params import Params
 from .stages.chunking import ChunkParams
@@ -52,20 +53,12 @@ class SceneInput(Params):
     options: dict[str, Any] = Field(default_factory=dict, description="reader options, e.g. polarization, swath")
 
 
-class DemInput(Params):
-    """The DEM used by topo, verifydem and geocode."""
-
-    path: str = Field(description="DEM GeoTIFF (heights above the WGS84 ellipsoid, m)")
-    interpolation: Literal["nearest", "bilinear", "bicubic", "biquintic"] = Field(
-        "biquintic", description="DEM interpolation (biquintic = ISCE's default)")
-
-
 class RunConfig(Params):
     """A whole InSAR run: the inputs, the run folder and one section per stage."""
 
     reference: SceneInput = Field(description="the reference (earlier, 'master') acquisition")
     secondary: SceneInput = Field(description="the secondary (later, 'slave') acquisition")
-    dem: DemInput = Field(description="the DEM used by topo, verifydem and geocode")
+    dem: DemInput = Field(default_factory=DemInput, description="the DEM used by verifydem, topo and geocode")
     output: str = Field("insar_run", description="run folder (products.zarr, geo/, quicklook/)")
     processing: ChunkParams = Field(default_factory=ChunkParams, description="chunking of the run's arrays")
     focus: FocusParams = Field(default_factory=FocusParams, description="focusing of raw inputs")
@@ -89,7 +82,7 @@ class RunConfig(Params):
         return self.model_copy(update={
             "reference": self.reference.model_copy(update={"path": fix(self.reference.path)}),
             "secondary": self.secondary.model_copy(update={"path": fix(self.secondary.path)}),
-            "dem": self.dem.model_copy(update={"path": fix(self.dem.path)}),
+            "dem": self.dem.model_copy(update={"path": fix(self.dem.path) if self.dem.path else None}),
             "output": fix(self.output)})
 
 

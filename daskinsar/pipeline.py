@@ -161,7 +161,7 @@ def run(config: RunConfig, *, start: str | None = None, end: str | None = None, 
     """Run the pipeline (on whatever dask scheduler is active). Returns {step: status}."""
     selected = select_steps(start, end, dostep)
     run_dir = Path(config.output)
-    claim_run_folder(run_dir, [config.reference.path, config.secondary.path, config.dem.path])
+    claim_run_folder(run_dir, [p for p in (config.reference.path, config.secondary.path, config.dem.path) if p])
     status: dict[str, str] = {}
     with run_lock(run_dir, wait=wait):
         ctx = RunContext(config, run_dir, progress=progress, reporter=reporter)
@@ -171,11 +171,6 @@ def run(config: RunConfig, *, start: str | None = None, end: str | None = None, 
         for step in STEPS:
             t0 = time.perf_counter()
             token = tokens[step.name] = step_token(step, config, tokens)
-            if step.check:
-                if step.name in selected:
-                    step.build(ctx)
-                status[step.name] = "done" if step.name in selected else "not selected"
-                continue
             if _up_to_date(ctx, step, token):
                 status[step.name] = "up to date"  # reported in the run's summary
                 continue

@@ -12,12 +12,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import xarray as xr
 
 from .config import RunConfig
 from .errors import ConfigError, DaskInsarError
 from .io import store
+from .io.store import TOKEN_ATTR
+from .geometry.dem import dem_to_dataarray
 from .io.dem import open_dem
+from .io.dem_fetch import fetch_dem
+from .io.dem_prepare import open_dem_store, prepare_dem
 from .io.export import export_geotiffs, geotiff_variables
 from .io.readers import read_scene
 from .io.validate import check_scene
@@ -25,7 +30,7 @@ from .products import geocoded_variable, resolve_product
 from .scene import Scene, pair_dataset, radar_attrs
 from .stages import filter as filter_stage
 from .stages import focus, geocode, interferogram, offsets, resample, topo, unwrap
-from .stages.pair import check_dem_covers_scene, check_pair
+from .stages.pair import check_dem_covers_scene, check_pair, footprint_edges
 
 __all__ = ["Step", "RunContext", "STEPS", "STEP_NAMES", "StepOutputs"]
 
@@ -40,7 +45,7 @@ class Step:
     when it wrote files itself, None when it has nothing to do for this run: its stale outputs
     are then removed); ``outputs(ctx)`` names what a complete step leaves (what resume
     verifies); ``after``: the steps whose tokens its token includes; ``config``: the RunConfig
-    sections it reads; ``check``: a step that only checks (runs when selected, writes nothing)."""
+    sections it reads."""
 
     name: str
     doc: str
@@ -48,7 +53,6 @@ class Step:
     outputs: Callable[["RunContext"], list[str]] = lambda ctx: []
     after: tuple[str, ...] = ()
     config: tuple[str, ...] = ()
-    check: bool = False
 
 
 @dataclass
@@ -98,11 +102,9 @@ class RunContext:
         return self.cache[key]
 
     def dem(self) -> xr.DataArray:
-        """The run's DEM as stages take it (``dem`` on ``dem_lat`` x ``dem_lon``, lazy)."""
+        """The run's DEM store as stages take it (``dem`` on ``dem_lat`` x ``dem_lon``, lazy)."""
         if "dem" not in self.cache:
-            d = open_dem(self.config.dem.path).rename({"y": "dem_lat", "x": "dem_lon"})
-            d.attrs["interpolation"] = self.config.dem.interpolation
-            self.cache["dem"] = d.rename("dem")
+            self.cache["dem"] = dem_to_dataarray(open_dem_store(self.url("dem.zarr")))
         return self.cache["dem"]
 
 
@@ -142,12 +144,36 @@ def build_focus(ctx: RunContext) -> StepOutputs | None:
     return out
 
 
-def build_verifydem(ctx: RunContext) -> None:
-    dem = ctx.dem()
-    lo, hi = float(dem.min().compute()), float(dem.max().compute())
-    lon, lat = dem["dem_lon"].values, dem["dem_lat"].values
-    bounds = (float(lon.min()), float(lon.max()), float(lat.min()), float(lat.max()))
-    check_dem_covers_scene(ctx.scene("reference"), bounds, (lo, hi), ctx.config.dem.path)
+#: the ground heights (m) a footprint is first computed for, before the DEM's own are known
+PLAUSIBLE_HEIGHTS_M = (-500.0, 9000.0)
+
+
+def _footprint_box(scene: Scene, heights: tuple[float, float]) -> tuple[float, float, float, float]:
+    lons, lats = zip(*(footprint_edges(scene, h) for h in heights))
+    lon, lat = np.concatenate(lons), np.concatenate(lats)
+    lon, lat = lon[np.isfinite(lon)], lat[np.isfinite(lat)]
+    return float(lon.min()), float(lon.max()), float(lat.min()), float(lat.max())
+
+
+def build_verifydem(ctx: RunContext) -> StepOutputs:
+    """The run's DEM: the given file (or one fetched for the footprint), checked to cover the reference
+    footprint at its own height range, cropped, converted to ellipsoidal heights and stored (``dem.zarr``)."""
+    cfg = ctx.config.dem
+    ref = ctx.scene("reference")
+    wide = _footprint_box(ref, PLAUSIBLE_HEIGHTS_M)
+    path = cfg.path or fetch_dem(wide, cfg.source, str(ctx.run_dir / "dem_download"), tile_server=cfg.tile_server)
+    dem = open_dem(path, interpolation=cfg.interpolation, vertical_datum=cfg.vertical_datum, edge="clamp")
+    b = dem.bounds
+    clipped = (max(wide[0], b[0]), min(wide[1], b[1]), max(wide[2], b[2]), min(wide[3], b[3]))
+    if clipped[0] >= clipped[1] or clipped[2] >= clipped[3]:
+        heights = (0.0, 0.0)  # no overlap at all: the coverage check below says so
+    else:
+        heights = dem.window(*clipped).height_range()
+    check_dem_covers_scene(ref, b, heights, path)
+    box = _footprint_box(ref, heights)
+    prepare_dem(cfg.model_copy(update={"path": path}), *box, ctx.url("dem.zarr"), edge="clamp",
+                attrs={TOKEN_ATTR: ctx.token})
+    return {}
 
 
 def _pair(ctx: RunContext) -> xr.Dataset:
@@ -251,10 +277,11 @@ STEPS: tuple[Step, ...] = (
     Step("focus", "raw echoes -> zero-Doppler SLC (skipped for SLC inputs)", build_focus,
          lambda ctx: ["reference_slc.zarr", "secondary_slc.zarr"], after=("preprocess",),
          config=("focus", "processing")),
-    Step("verifydem", "check the DEM covers the (focused) reference footprint", build_verifydem,
-         after=("focus",), config=("dem",), check=True),
+    Step("verifydem", "the DEM: checked to cover the (focused) reference footprint, cropped, converted to "
+         "ellipsoidal heights (RUN/dem.zarr)", build_verifydem, lambda ctx: ["dem.zarr"], after=("focus",),
+         config=("dem",)),
     Step("topo", "lon/lat/height/incidence/heading per pixel, geometric offsets, flat+topo phase", build_topo,
-         _group("topo"), after=("preprocess", "focus"), config=("dem", "topo")),
+         _group("topo"), after=("preprocess", "focus", "verifydem"), config=("topo",)),
     Step("offsets", "dense offsets (ampcor) + culling; residual fit added to the geometric offsets", build_offsets,
          _group("offsets"), after=("topo",), config=("offsets",)),
     Step("resample", "secondary SLC onto the reference grid (windowed sinc)", build_resample, _group("resample"),
@@ -266,7 +293,7 @@ STEPS: tuple[Step, ...] = (
     Step("unwrap", "SNAPHU unwrapping (tiled when large); LOS displacement (m)", build_unwrap, _group("unwrap"),
          after=("filter", "interferogram"), config=("unwrap",)),
     Step("geocode", "products onto a map grid", build_geocode, _group("geocode"),
-         after=("unwrap", "filter", "interferogram"), config=("dem", "geocode")),
+         after=("unwrap", "filter", "interferogram", "verifydem"), config=("geocode",)),
     Step("export", "GeoTIFF / COG of every geocoded product (RUN/geo/)", build_export,
          lambda ctx: [f"geo/{n}.tif" for n in _geotiff_names(ctx)], after=("geocode",), config=("geocode",)),
 )

@@ -7,8 +7,7 @@ import pytest
 import rasterio
 
 from daskinsar.errors import DemCoverageError, InputFileError
-from daskinsar.io.dem import (DemInterpolator, check_coverage, crop_dem, dem_extent, geoid_grid_available,
-                              open_dem, write_dem_geotiff)
+from daskinsar.io.dem import geoid_grid_available, open_dem, write_dem_geotiff
 
 METHODS = ("nearest", "bilinear", "bicubic", "biquintic")
 
@@ -38,11 +37,11 @@ def _truth(path):
 @pytest.mark.parametrize("name,lo,hi,ref", [("winnipeg", 200, 300, "unspecified"), ("rome", 0, 200, "EGM96")])
 def test_read_real_dems(name, lo, hi, ref, winnipeg_dem, rome_dem):
     path = winnipeg_dem if name == "winnipeg" else rome_dem
-    if ref == "EGM96":
+    if ref == "EGM96":  # the file's own heights (no datum conversion): the file says EGM96, we say ellipsoid
         with pytest.warns(UserWarning, match="EGM96"):
-            dem = open_dem(path)
+            dem = open_dem(path, vertical_datum="ellipsoid").to_xarray()
     else:
-        dem = open_dem(path)
+        dem = open_dem(path).to_xarray()
     a, lon, lat = _truth(path)
     assert dem.dims == ("y", "x") and dem.shape == a.shape
     assert dem.dtype == np.float32
@@ -56,18 +55,23 @@ def test_read_real_dems(name, lo, hi, ref, winnipeg_dem, rome_dem):
     assert ref in dem.attrs["height_reference"]
     assert str(path) in dem.attrs["source"]
     # chunking does not change what is read
-    np.testing.assert_array_equal(open_dem(path, chunks=256, warn_geoid=False).values, v)
+    np.testing.assert_array_equal(open_dem(path, chunks=256, vertical_datum="ellipsoid").to_xarray().values, v)
 
 
-def test_no_offline_geoid_grid():
-    """The geoid option is left out because no EGM96 grid is installed; this test flags when one appears."""
-    assert geoid_grid_available() is None
+def test_offline_geoid_grid_available():
+    """Changed meaning: the geoid correction is now offered, so an offline EGM96 grid must always be there
+    (PROJ's when installed, else the compact one shipped in the package)."""
+    from daskinsar.geometry.geoid import compact_grid_path
+
+    assert compact_grid_path("EGM96") is not None
+    assert geoid_grid_available() in (compact_grid_path("EGM96"), geoid_grid_available("EGM96"))
+    assert geoid_grid_available() is not None
 
 
 @pytest.mark.parametrize("method", METHODS)
 def test_exact_at_pixel_centres(method, rome_dem):
-    dem = open_dem(rome_dem, warn_geoid=False)
-    interp = DemInterpolator(dem, method)
+    interp = open_dem(rome_dem, interpolation=method)
+    dem = interp.to_xarray()
     v = dem.values.astype(np.float64)
     rng = np.random.default_rng(1)
     i = rng.integers(0, v.shape[0], 500)
@@ -77,8 +81,8 @@ def test_exact_at_pixel_centres(method, rome_dem):
 
 
 def test_bilinear_between_centres(winnipeg_dem):
-    dem = open_dem(winnipeg_dem)
-    interp = DemInterpolator(dem, "bilinear")
+    interp = open_dem(winnipeg_dem, interpolation="bilinear")
+    dem = interp.to_xarray()
     v = dem.values.astype(np.float64)
     x, y = dem["x"].values, dem["y"].values
     rng = np.random.default_rng(2)
@@ -110,7 +114,7 @@ def test_splines_reproduce_smooth_surfaces(tmp_path):
     qlon = lon[10] + rng.random(2000) * (lon[70] - lon[10])
     qlat = lat[70] + rng.random(2000) * (lat[10] - lat[70])
     truth = hill(qlon, qlat)
-    err = {m: np.abs(DemInterpolator(dem, m)(qlon, qlat) - truth).max() for m in ("bilinear", "bicubic", "biquintic")}
+    err = {m: np.abs(dem.replace(method=m)(qlon, qlat) - truth).max() for m in ("bilinear", "bicubic", "biquintic")}
     print("max error on a smooth hill (m):", err)
     assert err["bicubic"] < err["bilinear"] / 10
     # ISCE's biquintic (local natural spline) is a different trade-off from Keys' cubic:
@@ -120,7 +124,7 @@ def test_splines_reproduce_smooth_surfaces(tmp_path):
                               tmp_path / "plane.tif", dtype=np.float64)
     pdem = open_dem(plane)
     for m in ("bilinear", "bicubic", "biquintic"):
-        h = DemInterpolator(pdem, m)(qlon, qlat)
+        h = pdem.replace(method=m)(qlon, qlat)
         np.testing.assert_allclose(h, 3.0 + 2e3 * (qlon - lon0) - 5e2 * (qlat - lat0), rtol=0, atol=1e-6)
 
 
@@ -131,43 +135,42 @@ def test_reproduces_isce2_topo_heights(data_dir, winnipeg_dem):
     lon = np.fromfile(topo / "x.rdr", "<f8")
     lat = np.fromfile(topo / "y.rdr", "<f8")
     hgt = np.fromfile(topo / "z.rdr", "<f8")
-    centre = DemInterpolator(open_dem(winnipeg_dem), "biquintic")
-    centre.check_coverage(lon.min(), lon.max(), lat.min(), lat.max())
+    centre = open_dem(winnipeg_dem, interpolation="biquintic")
+    centre.check_covers(lon, lat)
     mae = np.mean(np.abs(centre(lon, lat) - hgt))
-    corner = np.mean(np.abs(DemInterpolator(open_dem(winnipeg_dem, sample_at="corner"), "biquintic")(lon, lat) - hgt))
+    corner = np.mean(np.abs(open_dem(winnipeg_dem, interpolation="biquintic", sample_at="corner")(lon, lat) - hgt))
     # ISCE's own biquintic, reproduced: millimetres (float32 DEM, float64 z.rdr)
     assert mae < 0.002, mae
     assert corner > 5 * mae
 
 
 def test_coverage_error_names_file(winnipeg_dem):
-    dem = open_dem(winnipeg_dem)
-    lo0, lo1, la0, la1 = dem_extent(dem)
-    interp = DemInterpolator(dem, "bilinear")
-    interp.check_coverage(lo0 + 0.01, lo1 - 0.01, la0 + 0.01, la1 - 0.01)
-    check_coverage(dem, lo0, lo1, la0, la1)
+    interp = open_dem(winnipeg_dem, interpolation="bilinear")
+    lo0, lo1, la0, la1 = interp.bounds
+    interp.check_covers([lo0 + 0.01, lo1 - 0.01], [la0 + 0.01, la1 - 0.01])
+    interp.check_covers([lo0, lo1], [la0, la1])
     with pytest.raises(DemCoverageError) as ei:
-        interp.check_coverage(lo0 - 0.5, lo1, la0, la1 + 0.25)
+        interp.check_covers([lo0 - 0.5, lo1], [la0, la1 + 0.25])
     msg = str(ei.value)
     assert str(winnipeg_dem) in msg
     assert f"{lo0 - 0.5:.6f}" in msg and f"{lo0:.6f}" in msg and f"{la1 + 0.25:.6f}" in msg
     with pytest.raises(DemCoverageError, match="winnipeg_dem.tif"):
-        check_coverage(dem, lo0, lo1, la0 - 1, la1)
-    # outside points: NaN by default, an error with strict=True
+        interp.check_covers([lo0, lo1], [la0 - 1, la1])
+    # outside points: NaN by default (edge="fill"), an error when the points are checked first
     assert np.isnan(interp(lo0 - 0.1, la0))
     with pytest.raises(DemCoverageError, match="winnipeg_dem.tif"):
-        DemInterpolator(dem, "bilinear", strict=True)(np.array([lo0 + 0.01, lo1 + 0.1]), np.array([la0 + 0.01] * 2))
+        interp.check_covers(np.array([lo0 + 0.01, lo1 + 0.1]), np.array([la0 + 0.01] * 2), what="request")
 
 
 @pytest.mark.parametrize("method,atol", [("bilinear", 1e-9), ("bicubic", 1e-6), ("biquintic", 1e-6)])
 def test_cropped_equals_full(method, atol, rome_dem):
-    dem = open_dem(rome_dem, warn_geoid=False)
-    full = DemInterpolator(dem, method)
+    full = open_dem(rome_dem, interpolation=method)
     bounds = (12.47, 41.97, 12.50, 42.01)  # lon_min, lat_min, lon_max, lat_max
-    crop = crop_dem(dem, bounds)
-    assert hasattr(crop.data, "dask") and crop.shape[0] < dem.shape[0] and crop.shape[1] < dem.shape[1]
-    part = DemInterpolator(crop, method)
-    part.check_coverage(bounds[0], bounds[2], bounds[1], bounds[3])
+    part = full.window(bounds[0], bounds[2], bounds[1], bounds[3])
+    # the DEM stays lazy; the window is read (numpy) and smaller
+    assert hasattr(full.heights_m, "dask") and part.is_numpy
+    assert part.shape[0] < full.shape[0] and part.shape[1] < full.shape[1]
+    part.check_covers([bounds[0], bounds[2]], [bounds[1], bounds[3]])
     rng = np.random.default_rng(4)
     lon = bounds[0] + rng.random(3000) * (bounds[2] - bounds[0])
     lat = bounds[1] + rng.random(3000) * (bounds[3] - bounds[1])
@@ -178,11 +181,12 @@ def test_nodata_hole(tmp_path):
     d = 1e-3
     grid = np.fromfunction(lambda i, j: 100 + i + 2 * j, (40, 40))
     grid[20, 20] = np.nan
-    dem = open_dem(write_dem_geotiff(grid, 0.0, 1.0, d, -d, tmp_path / "hole.tif"))
+    hole = open_dem(write_dem_geotiff(grid, 0.0, 1.0, d, -d, tmp_path / "hole.tif"))
+    dem = hole.to_xarray()
     assert np.isnan(dem.values[20, 20]) and np.isfinite(dem.values).sum() == 40 * 40 - 1
     x, y = dem["x"].values, dem["y"].values
     for m in METHODS[1:]:
-        interp = DemInterpolator(dem, m)
+        interp = hole.replace(method=m)
         assert np.isnan(interp(x[20] + 0.3 * d, y[20]))       # touches the hole
         far = interp(x[5] + 0.5 * d, y[5] - 0.5 * d)          # far from it: the plane
         assert far == pytest.approx(100 + 5.5 + 2 * 5.5, abs=1e-4)
@@ -193,14 +197,15 @@ def test_write_round_trip(tmp_path):
     grid = rng.normal(100, 20, (30, 50)).astype(np.float32)
     lon0, lat0, dlon, dlat = -120.5, 38.2, 2.5e-4, -3e-4
     path = write_dem_geotiff(grid, lon0, lat0, dlon, dlat, tmp_path / "sim.tif")
-    dem = open_dem(path)
+    dem = open_dem(path).to_xarray()
     np.testing.assert_allclose(dem["x"].values, lon0 + dlon * np.arange(50), rtol=0, atol=1e-9)
     np.testing.assert_allclose(dem["y"].values, lat0 + dlat * np.arange(30), rtol=0, atol=1e-9)
     np.testing.assert_array_equal(dem.values, grid)
     assert dem.attrs["area_or_point"] == "Area"
     with pytest.warns(UserWarning, match="EGM96"):
         assert "EGM96" in open_dem(write_dem_geotiff(grid, lon0, lat0, dlon, dlat, tmp_path / "g.tif",
-                                                     height_reference="egm96")).attrs["height_reference"]
+                                                     height_reference="egm96"),
+                                   vertical_datum="ellipsoid").attrs["height_reference"]
 
 
 def test_projected_dem_is_reprojected(tmp_path):
@@ -215,7 +220,7 @@ def test_projected_dem_is_reprojected(tmp_path):
     with rasterio.open(path, "w", driver="GTiff", width=60, height=50, count=1, dtype="float32",
                        crs="EPSG:32633", transform=from_origin(e0, n0, res, res), nodata=np.nan) as dst:
         dst.write(grid, 1)
-    dem = open_dem(path)
+    dem = open_dem(path).to_xarray()
     assert dem.attrs["crs"] == "EPSG:4326" and -180 <= float(dem.x.min()) and float(dem.x.max()) <= 180
     from pyproj import Transformer
 

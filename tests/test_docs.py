@@ -58,7 +58,7 @@ def _model_keys(model, prefix="") -> dict[str, object]:
 
 
 def _minimal() -> dict:
-    return {"reference": {"path": "r.zarr"}, "secondary": {"path": "s.zarr"}, "dem": {"path": "d.tif"}}
+    return {"reference": {"path": "r.zarr"}, "secondary": {"path": "s.zarr"}}
 
 
 def _get(obj, path):

@@ -11,7 +11,8 @@ from daskinsar.geometry.rdr2geo import rdr2geo
 from daskinsar.geometry.grid import RadarGrid, map_grid_for
 from daskinsar.stages.geocode import geocode_dataset
 from daskinsar.stages.pair import check_dem_covers
-from daskinsar.stages.topo import DemGrid, topo_kernel
+from daskinsar.geometry.dem import Dem
+from daskinsar.stages.topo import topo_kernel
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +23,8 @@ def uavsar(data_dir):
     scene = read_nisar_rslc(str(d / "winnipeg.h5"))
     with rasterio.open(d / "winnipeg_dem.tif") as src:
         tr = src.transform
-        dem = DemGrid(src.read(1).astype(np.float64), tr.c + 0.5 * tr.a, tr.f + 0.5 * tr.e, tr.a, tr.e, "biquintic")
+        dem = Dem(src.read(1).astype(np.float64), tr.c + 0.5 * tr.a, tr.f + 0.5 * tr.e, tr.a, tr.e, "biquintic",
+                  edge="clamp")
     topo = topo_kernel(scene.azimuth_time, scene.slant_range, orbit=scene.orbit,
                        wavelength_m=scene.meta.wavelength_m, look_side=scene.meta.look_side, dem=dem)
     return scene, dem, topo
@@ -87,7 +89,7 @@ def test_geocoded_point_target_position(uavsar):
     lon0, lat0 = real_dem.lon0_deg, real_dem.lat0_deg
     ii, jj = np.mgrid[0:real_dem.heights_m.shape[0], 0:real_dem.heights_m.shape[1]]
     hill = 245.0 + 150.0 * np.exp(-((ii - 300) ** 2 + (jj - 350) ** 2) / (2 * 150.0**2))
-    dem = DemGrid(hill, lon0, lat0, real_dem.dlon_deg, real_dem.dlat_deg, "bicubic")
+    dem = Dem(hill, lon0, lat0, real_dem.dlon_deg, real_dem.dlat_deg, "bicubic", edge="clamp")
     radar = RadarGrid.from_coords(scene.azimuth_time, scene.slant_range)
     r0, c0 = 121.3, 87.6
     rr, cc = np.meshgrid(np.arange(scene.shape[0]), np.arange(scene.shape[1]), indexing="ij")

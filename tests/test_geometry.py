@@ -15,7 +15,8 @@ from daskinsar.geometry.ellipsoid import SPEED_OF_LIGHT, ecef_to_llh, llh_to_ece
 from daskinsar.geometry.geo2rdr import geo2rdr
 from daskinsar.geometry.orbit import Orbit, seconds_between
 from daskinsar.geometry.rdr2geo import rdr2geo, rdr2geo_ecef
-from daskinsar.stages.topo import DemGrid, SecondaryGeometry, topo_grid, topo_kernel
+from daskinsar.geometry.dem import Dem
+from daskinsar.stages.topo import SecondaryGeometry, topo_grid, topo_kernel
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -27,7 +28,8 @@ def _winnipeg(data_dir):
     with rasterio.open(d / "winnipeg_dem.tif") as src:
         tr = src.transform
         assert src.tags().get("AREA_OR_POINT", "Area") == "Area"
-        dem = DemGrid(src.read(1).astype(np.float64), tr.c + 0.5 * tr.a, tr.f + 0.5 * tr.e, tr.a, tr.e, "biquintic")
+        dem = Dem(src.read(1).astype(np.float64), tr.c + 0.5 * tr.a, tr.f + 0.5 * tr.e, tr.a, tr.e, "biquintic",
+                  edge="clamp")
     n_az, n_rg = scene.shape
     truth = {k: np.fromfile(d / "topo_isce2" / f"{k}.rdr", dtype=np.float64).reshape(n_az, n_rg) for k in "xyz"}
     for k in ("inc", "hdg"):
@@ -242,7 +244,7 @@ def test_rdr2geo_on_steep_terrain_satisfies_range_doppler_and_dem():
 def test_geometry_rejects_unsupported_models():
     orbit = Orbit("2020-01-01T00:00:00", np.arange(5.0) * 10, np.array([[7e6 + k, 0, 0] for k in range(5)], float),
                   np.tile([0.0, 7500.0, 0.0], (5, 1)))
-    with pytest.raises(TypeError, match="DemGrid"):
+    with pytest.raises(TypeError, match="Dem"):
         rdr2geo(20.0, 850e3, orbit, wavelength_m=0.24, look_side="right", dem=lambda lo, la: 0 * lo)
     with pytest.raises(TypeError, match="Poly1D"):
         geo2rdr(np.array([6.4e6, 0.0, 0.0]), orbit, wavelength_m=0.24, doppler=lambda t, r: 0 * t)

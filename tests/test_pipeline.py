@@ -153,6 +153,7 @@ def _bad_cases(sim, tmp_path):
 
     with rasterio.open(d / "dem.tif") as src:
         prof = src.profile
+        tags = src.tags()  # the DEM's metadata (its HEIGHT_REFERENCE) goes with the crop
         arr = src.read(1)
         h, w = arr.shape
         win = rasterio.windows.Window(0, 0, w // 4, h // 4)
@@ -160,6 +161,7 @@ def _bad_cases(sim, tmp_path):
         small = tmp_path / "small_dem.tif"
         with rasterio.open(small, "w", **prof) as dst:
             dst.write(arr[: h // 4, : w // 4], 1)
+            dst.update_tags(**tags)
     cases["DEM not covering the scene"] = (dict(_config(sim, None), dem={"path": str(small)}), "small_dem.tif")
     # a secondary somewhere else on Earth
     from daskinsar.simulate import simulate_pair

@@ -152,7 +152,7 @@ def test_dem_geotiff(small_pair):
         assert src.crs.to_epsg() == 4326
         assert src.tags()["AREA_OR_POINT"] == "Area"
         assert src.dtypes[0] == "float32"
-    dem = open_dem(small_pair.dem, chunks=None)
+    dem = open_dem(small_pair.dem).to_xarray()
     m = small_pair.model.dem
     np.testing.assert_array_equal(dem.values.astype(np.float64), m.heights_m)
     np.testing.assert_allclose(dem.x.values[[0, -1]], [m.lon0_deg, m.lon0_deg + m.dlon_deg * (dem.sizes["x"] - 1)],

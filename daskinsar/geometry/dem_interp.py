@@ -138,7 +138,8 @@ def interpolate_raster(raster: np.ndarray, row, col, method: str = "biquintic") 
 class DemRaster(NamedTuple):
     """A DEM as compiled kernels take it: heights (m) at sample centres
     ``lon = lon0 + j*dlon``, ``lat = lat0 + i*dlat`` (deg), interpolated with ``method``
-    (a :data:`METHODS` code). Beyond the outermost sample centres the edge samples are
+    (a :data:`METHODS` code); a window of a larger grid keeps that grid's origin and its first sample's
+    index there (``row0``, ``col0``). Beyond the outermost sample centres the edge samples are
     repeated (``clamp``) or ``fill`` (m, NaN allowed) is returned. ``mean_m``: the mean of the
     finite heights (0 if none), where geometry solvers start."""
 
@@ -153,27 +154,46 @@ class DemRaster(NamedTuple):
     s1: np.ndarray
     s2: np.ndarray
     mean_m: float
+    row0: int = 0
+    col0: int = 0
 
     @classmethod
     def build(cls, values, lon0_deg, dlon_deg, lat0_deg, dlat_deg, method: str, *, clamp: bool = True,
-              fill: float = np.nan) -> "DemRaster":
+              fill: float = np.nan, row0: int = 0, col0: int = 0) -> "DemRaster":
         if method not in METHODS:
             raise ValueError(f"DEM interpolation method must be one of {METHODS}, got {method!r}")
         v = np.ascontiguousarray(values, dtype=np.float64)
         finite = np.isfinite(v)
         mean = float(v[finite].mean()) if finite.any() else 0.0
         return cls(v, float(lon0_deg), float(dlon_deg), float(lat0_deg), float(dlat_deg), _CODES[method],
-                   bool(clamp), float(fill), *spline_rows(), mean)
+                   bool(clamp), float(fill), *spline_rows(), mean, int(row0), int(col0))
 
 
 @numba.njit(cache=True, nogil=True)
 def dem_height(dem, lon_deg, lat_deg):  # pragma: no cover - numba
     """Height (m) of a :class:`DemRaster` at one (lon, lat) in deg."""
-    row = (lat_deg - dem.lat0_deg) / dem.dlat_deg
-    col = (lon_deg - dem.lon0_deg) / dem.dlon_deg
+    # position in the whole grid, then the window's integer offset (an exact subtraction): a window
+    # interpolates bit for bit as the DEM it was cut from
+    row = (lat_deg - dem.lat0_deg) / dem.dlat_deg - dem.row0
+    col = (lon_deg - dem.lon0_deg) / dem.dlon_deg - dem.col0
     if not (np.isfinite(row) and np.isfinite(col)):
         return np.nan
     ny, nx = dem.values.shape
     if not dem.clamp and not (-1e-9 <= row <= ny - 1 + 1e-9 and -1e-9 <= col <= nx - 1 + 1e-9):
         return dem.fill
     return _interp_point(dem.values, row, col, dem.method, dem.s1, dem.s2)
+
+
+@numba.njit(cache=True, nogil=True)
+def _dem_heights(dem, lon_deg, lat_deg, out):  # pragma: no cover - numba
+    for i in range(lon_deg.size):
+        out[i] = dem_height(dem, lon_deg[i], lat_deg[i])
+
+
+def dem_heights(dem: DemRaster, lon_deg, lat_deg) -> np.ndarray:
+    """Heights (m) of a :class:`DemRaster` at many (lon, lat) in deg (broadcast together), with the
+    raster's own edge handling (``clamp`` or ``fill``)."""
+    lon, lat = np.broadcast_arrays(np.asarray(lon_deg, np.float64), np.asarray(lat_deg, np.float64))
+    out = np.empty(lon.size)
+    _dem_heights(dem, np.ascontiguousarray(lon).reshape(-1), np.ascontiguousarray(lat).reshape(-1), out)
+    return out.reshape(lon.shape)

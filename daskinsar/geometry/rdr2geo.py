@@ -31,7 +31,7 @@ from .ellipsoid import A, B, ecef_to_llh_point
 from .orbit import Orbit, hermite_state
 
 #: a constant height (m), per-pixel heights (m), or a DEM with a ``raster()`` method
-#: (:class:`~daskinsar.stages.topo.DemGrid`, :class:`~daskinsar.io.dem.DemInterpolator`)
+#: (:class:`~daskinsar.geometry.dem.Dem`, in memory)
 HeightSource = Union[float, np.ndarray, object]
 
 _NO_DEM = DemRaster.build(np.zeros((1, 1)), 0.0, 1.0, 0.0, 1.0, "bilinear")
@@ -56,7 +56,7 @@ def height_source(dem: HeightSource, shape: tuple[int, ...]) -> tuple[DemRaster 
         return raster, np.full(int(np.prod(shape)), raster.mean_m)
     if callable(dem):
         raise TypeError("dem must be a height in m, an array of heights, or a DEM with a raster() method "
-                        f"(DemGrid, DemInterpolator); got {type(dem).__name__}")
+                        f"(a daskinsar.geometry.dem.Dem); got {type(dem).__name__}")
     return None, np.broadcast_to(np.asarray(dem, np.float64), shape).reshape(-1).copy()
 
 
@@ -77,7 +77,7 @@ def rdr2geo_ecef(
 
     ``azimuth_time_s`` (s since the orbit epoch) and ``slant_range_m`` broadcast
     together. ``dem`` is a constant height (m), an array of heights, or a DEM with a
-    ``raster()`` method (DemGrid, DemInterpolator). ``doppler`` is a callable
+    ``raster()`` method (an in-memory :class:`~daskinsar.geometry.dem.Dem`). ``doppler`` is a callable
     ``(azimuth_time_s, slant_range_m) -> Hz`` (None: zero Doppler).
     Returns ``(xyz, lon_deg, lat_deg, hgt_m, sat_pos, sat_vel)``. Pixels whose
     DEM iteration still misses by more than ``accept_m`` after ``max_iter``

@@ -67,7 +67,7 @@ from ..geometry.grid import RadarGrid
 from ..geometry.orbit import Orbit
 from ..geometry.sinc import kaiser_sinc_table
 from ..geometry.dem_interp import dem_height
-from ..stages.topo import DemGrid
+from ..geometry.dem import Dem
 from .presets import SimulationConfig
 
 #: generation tile edge (samples) of the white-noise streams
@@ -288,8 +288,8 @@ def keys_weights(u: np.ndarray):
     return iu - 1, w
 
 
-# the simulation's DEM is the processor's DemGrid (float32 values as written, held as float64)
-DemModel = DemGrid
+# the simulation's DEM is the processor's Dem (float32 values as written, held as float64; edges repeated)
+DemModel = Dem
 
 
 TABLE_FIELDS = ("lon", "lat", "t_other", "r_other", "los_e", "los_n", "los_u")
@@ -520,7 +520,8 @@ def build_pair_model(cfg) -> PairModel:
                     min_wavelength_m=tc.min_wavelength_m, cone_height_m=tc.cone_height_m,
                     cone_radius_km=tc.cone_radius_km, cone_east_km=tc.cone_east_km, cone_north_km=tc.cone_north_km,
                     lakes=[(lk.east_km, lk.north_km, lk.radius_km) for lk in tc.lakes], seed=cfg.seed)
-    dem = DemGrid(hdem.astype(np.float64), float(lon0), float(lat_top), d, -d, tc.interpolation)
+    dem = Dem(hdem.astype(np.float64), float(lon0), float(lat_top), d, -d, tc.interpolation, source="simulated DEM",
+              edge="clamp")
     levels = np.linspace(float(hdem.min()) - 10.0, float(hdem.max()) + 10.0, cfg.height_levels)
 
     ref_table = build_table(ref_grid, ref_orbit, sec_orbit, wavelength_m=lam, look_side=cfg.look_side, levels=levels,

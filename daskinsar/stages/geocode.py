@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import dask
 import dask.array as da
@@ -31,6 +32,7 @@ from pyproj import CRS
 from pydantic import Field, field_validator
 
 from ..errors import ConfigError
+from ..geometry.dem import Dem, LazyWindow
 from ..geometry.ellipsoid import llh_to_ecef
 from ..geometry.geo2rdr import geo2rdr
 from ..geometry.grid import MapGrid, RadarGrid, map_grid_for
@@ -198,7 +200,6 @@ def build_lookup(grid: MapGrid, radar: RadarGrid, *, dem, orbit: Orbit, waveleng
     """Phase 1 (eager, coarse: which radar window each output tile needs) and phase 2 (lazy: one task
     per tile solving geo2rdr for its own pixels, shared by every product sampled from it)."""
     windows = radar_windows(grid, radar, dem=dem, orbit=orbit, wavelength_m=wavelength_m, doppler=doppler, tile=tile)
-    dem_d = dask.delayed(dem, pure=True)
     orbit_d = dask.delayed(orbit, pure=True)
     tok = dask.base.tokenize(grid, radar, dem, orbit, wavelength_m, doppler, tile)
     lookup = Lookup(grid, radar, tile, windows, {})
@@ -208,11 +209,24 @@ def build_lookup(grid: MapGrid, radar: RadarGrid, *, dem, orbit: Orbit, waveleng
             continue
         lon, lat = dask.delayed(grid.lonlat, pure=True, nout=2)(
             slice(i0, i0 + h), slice(j0, j0 + w), dask_key_name=f"geocode-lonlat-{ti}-{tj}-{tok}")
+        if isinstance(dem, Dem):  # the tile's DEM window, a slice in the graph
+            clo, cla = grid.lonlat(np.array([i0, i0 + h - 1]), np.array([j0, j0 + w - 1]))
+            pad = 2.0 * max(abs(grid.dx), abs(grid.dy)) if grid.is_geographic else 1e-4
+            lw = dem.lazy_window(float(clo.min()) - pad, float(clo.max()) + pad, float(cla.min()) - pad,
+                                 float(cla.max()) + pad)
+            dem_arg: Any = (lw.heights, lw.fields)
+        else:
+            dem_arg = dem
         t_mid = radar.t0_s + 0.5 * (win[0] + win[1] - 1) * radar.dt_s
-        lookup.tasks[(ti, tj)] = dask.delayed(lookup_tile_kernel, pure=True, nout=2)(
-            radar, lon, lat, dem=dem_d, orbit=orbit_d, wavelength_m=wavelength_m, doppler=doppler, t_guess_s=t_mid,
+        lookup.tasks[(ti, tj)] = dask.delayed(_lookup_task, pure=True, nout=2)(
+            radar, lon, lat, dem_arg, orbit=orbit_d, wavelength_m=wavelength_m, doppler=doppler, t_guess_s=t_mid,
             dask_key_name=f"geocode-lookup-{ti}-{tj}-{tok}")
     return lookup
+
+
+def _lookup_task(radar: RadarGrid, lon, lat, dem_arg, **kw):
+    dem = LazyWindow.dem(*dem_arg) if isinstance(dem_arg, tuple) else dem_arg
+    return lookup_tile_kernel(radar, lon, lat, dem=dem, **kw)
 
 
 def geocode_array(product: da.Array | np.ndarray, lookup: Lookup, *, method: str | None = None,

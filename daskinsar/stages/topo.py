@@ -13,7 +13,7 @@ secondary's (t2, R2), hence
   ``phi_geom = -4*pi/wavelength * (R1 - R2)`` (ifg = reference * conj(secondary)).
 
 The kernel works on one block of the (azimuth, range) grid given the block's
-coordinate vectors; the stage maps it over the grid with ``dask.array.blockwise``
+coordinate vectors and the DEM window under its footprint; the stage makes one task per block
 (no halo needed: every pixel is independent).
 """
 
@@ -28,7 +28,8 @@ import numpy as np
 import xarray as xr
 from pydantic import Field
 
-from ..geometry.dem_interp import DemRaster, interpolate_raster
+from ..errors import GeometryError
+from ..geometry.dem import Dem, LazyWindow, dem_from_dataarray
 from ..geometry.geo2rdr import geo2rdr
 from ..geometry.los import los_angles
 from ..geometry.orbit import Orbit
@@ -47,42 +48,6 @@ class TopoParams(Params):
     max_iterations: int = Field(50, ge=5, description="rdr2geo: DEM-height iterations before a pixel is "
                                                       "declared without solution (layover)")
 COREG_FIELDS = ("azimuth_offset", "range_offset", "geometric_phase")
-
-
-@dataclass(frozen=True)
-class DemGrid:
-    """A DEM raster with its geographic grid: sample (i, j) sits at
-    ``lon = lon0 + j*dlon``, ``lat = lat0 + i*dlat`` (pixel centres, deg)."""
-
-    heights_m: np.ndarray
-    lon0_deg: float
-    lat0_deg: float
-    dlon_deg: float
-    dlat_deg: float
-    method: str = "biquintic"
-
-    def __call__(self, lon_deg, lat_deg):
-        col = (np.asarray(lon_deg) - self.lon0_deg) / self.dlon_deg
-        row = (np.asarray(lat_deg) - self.lat0_deg) / self.dlat_deg
-        return interpolate_raster(self.heights_m, row, col, self.method)
-
-    def raster(self) -> DemRaster:
-        """The DEM as compiled geometry kernels take it (edge samples repeated outside); built
-        once per instance (every block's rdr2geo asks for it)."""
-        r = self.__dict__.get("_raster")
-        if r is None:
-            r = DemRaster.build(self.heights_m, self.lon0_deg, self.dlon_deg, self.lat0_deg, self.dlat_deg,
-                                self.method, clamp=True)
-            object.__setattr__(self, "_raster", r)
-        return r
-
-    @property
-    def bounds(self) -> tuple[float, float, float, float]:
-        """(lon_min, lon_max, lat_min, lat_max) of the sample centres."""
-        ny, nx = self.heights_m.shape
-        lons = (self.lon0_deg, self.lon0_deg + (nx - 1) * self.dlon_deg)
-        lats = (self.lat0_deg, self.lat0_deg + (ny - 1) * self.dlat_deg)
-        return min(lons), max(lons), min(lats), max(lats)
 
 
 @dataclass(frozen=True)
@@ -133,6 +98,30 @@ def topo_kernel(
     return np.stack(fields, axis=0)
 
 
+def block_footprint(azimuth_time_s: np.ndarray, slant_range_m: np.ndarray, *, orbit: Orbit, wavelength_m: float,
+                    look_side: str, heights_m: tuple[float, float], doppler=None) -> tuple[float, float, float, float]:
+    """(lon_min, lon_max, lat_min, lat_max) in deg of the ground a block of the radar grid sees for ground
+    heights (m) between ``heights_m``: its edges solved on the ellipsoid raised to each height,
+    widened by a tenth of its size on each side (rdr2geo's intermediate guesses stay inside)."""
+    t, r = np.asarray(azimuth_time_s, np.float64), np.asarray(slant_range_m, np.float64)
+    ti = t[np.unique(np.linspace(0, len(t) - 1, 5).astype(int))]
+    ri = r[np.unique(np.linspace(0, len(r) - 1, 5).astype(int))]
+    et = np.concatenate([ti, ti, np.full(len(ri), t[0]), np.full(len(ri), t[-1])])
+    er = np.concatenate([np.full(len(ti), r[0]), np.full(len(ti), r[-1]), ri, ri])
+    lons, lats = [], []
+    for h in heights_m:
+        _, lo, la, _, _, _ = rdr2geo_ecef(et, er, orbit, wavelength_m=wavelength_m, look_side=look_side,
+                                          dem=float(h), doppler=doppler)
+        lons.append(lo)
+        lats.append(la)
+    lon, lat = np.concatenate(lons), np.concatenate(lats)
+    lon, lat = lon[np.isfinite(lon)], lat[np.isfinite(lat)]
+    if lon.size == 0:
+        raise GeometryError("topo: no ground point found for a block's edges; check the orbit, look side and DEM")
+    w = 0.1 * max(float(lon.max() - lon.min()), float(lat.max() - lat.min()), 1e-4)
+    return float(lon.min()) - w, float(lon.max()) + w, float(lat.min()) - w, float(lat.max()) + w
+
+
 def topo_grid(
     azimuth_time_s: np.ndarray,
     slant_range_m: np.ndarray,
@@ -140,7 +129,7 @@ def topo_grid(
     orbit: Orbit,
     wavelength_m: float,
     look_side: str,
-    dem,
+    dem: Dem | float,
     doppler=None,
     secondary: SecondaryGeometry | None = None,
     chunks: tuple[int, int] = (1024, 1024),
@@ -149,26 +138,46 @@ def topo_grid(
 ) -> xr.Dataset:
     """Lazy per-pixel geometry over a radar grid (dask, one task per block).
 
+    ``dem``: a :class:`~daskinsar.geometry.dem.Dem` (lazy or in memory) or a constant height (m). Each
+    block's task receives only the DEM window its footprint needs (a slice in the graph: memory is
+    bounded by the block, not by the DEM), and every pixel starts from the DEM's one reference height,
+    so results do not depend on the blocks.
+
     Returns an ``xarray.Dataset`` on (azimuth, range) with ``lon``, ``lat`` (deg),
     ``hgt`` (m, ellipsoid), ``incidence``, ``heading`` (deg) and, with a
     secondary, ``azimuth_offset``, ``range_offset`` (pixels, secondary minus
     reference) and ``geometric_phase`` (rad).
     """
-    t = da.from_array(np.asarray(azimuth_time_s, np.float64), chunks=chunks[0])
-    r = da.from_array(np.asarray(slant_range_m, np.float64), chunks=chunks[1])
+    t_all = np.asarray(azimuth_time_s, np.float64)
+    r_all = np.asarray(slant_range_m, np.float64)
     names = TOPO_FIELDS + (COREG_FIELDS if secondary is not None else ())
-    # large constant inputs go into the graph once, shared by every task
-    orbit_d, dem_d, sec_d = dask.delayed(orbit, pure=True), dask.delayed(dem, pure=True), dask.delayed(secondary, pure=True)
-    stacked = da.blockwise(
-        _topo_block, "kij", t, "i", r, "j",
-        new_axes={"k": len(names)}, dtype=np.float64, concatenate=True,
-        orbit=orbit_d, dem=dem_d, secondary=sec_d, wavelength_m=wavelength_m, look_side=look_side,
-        doppler=doppler, tol_m=tol_m, max_iter=max_iter,
-        name="topo-rdr2geo-" + dask.base.tokenize(t, r, orbit, dem, secondary, wavelength_m, look_side, doppler,
-                                                  tol_m, max_iter),
-    )
-    coords = {"azimuth_time": ("azimuth", np.asarray(azimuth_time_s, np.float64)),
-              "slant_range": ("range", np.asarray(slant_range_m, np.float64))}
+    heights = dem.height_range() if isinstance(dem, Dem) else (float(dem), float(dem))
+    # the orbit and secondary geometry go into the graph once, shared by every task
+    orbit_d, sec_d = dask.delayed(orbit, pure=True), dask.delayed(secondary, pure=True)
+    tok = dask.base.tokenize(t_all, r_all, orbit, dem, secondary, wavelength_m, look_side, doppler, tol_m, max_iter,
+                             chunks)
+    a_edges = list(range(0, len(t_all), chunks[0])) + [len(t_all)]
+    r_edges = list(range(0, len(r_all), chunks[1])) + [len(r_all)]
+    rows = []
+    for bi, (a0, a1) in enumerate(zip(a_edges[:-1], a_edges[1:])):
+        row = []
+        for bj, (c0, c1) in enumerate(zip(r_edges[:-1], r_edges[1:])):
+            tb, rb = t_all[a0:a1], r_all[c0:c1]
+            if isinstance(dem, Dem):
+                box = block_footprint(tb, rb, orbit=orbit, wavelength_m=wavelength_m, look_side=look_side,
+                                      heights_m=heights, doppler=doppler)
+                win = dem.lazy_window(*box)
+                dem_arg: Any = (win.heights, win.fields)
+            else:
+                dem_arg = float(dem)
+            task = dask.delayed(_topo_block, pure=True)(
+                tb, rb, dem_arg, orbit=orbit_d, secondary=sec_d, wavelength_m=wavelength_m, look_side=look_side,
+                doppler=doppler, tol_m=tol_m, max_iter=max_iter, dask_key_name=f"topo-rdr2geo-{bi}-{bj}-{tok}")
+            row.append(da.from_delayed(task, shape=(len(names), a1 - a0, c1 - c0), dtype=np.float64,
+                                       name=f"topo-block-{bi}-{bj}-{tok}"))
+        rows.append(row)
+    stacked = da.block([[blk for blk in row] for row in rows]) if rows else da.zeros((len(names), 0, 0))
+    coords = {"azimuth_time": ("azimuth", t_all), "slant_range": ("range", r_all)}
     units = {"lon": "deg", "lat": "deg", "hgt": "m", "incidence": "deg", "heading": "deg",
              "azimuth_offset": "pixel", "range_offset": "pixel", "geometric_phase": "rad"}
     out = xr.Dataset(coords=coords)
@@ -176,25 +185,21 @@ def topo_grid(
         dtype = np.float64 if name in ("lon", "lat", "geometric_phase") else np.float32
         arr = stacked[k].astype(dtype)
         if name == "azimuth_offset":
-            arr = (stacked[k] - da.arange(len(azimuth_time_s), chunks=chunks[0])[:, None]).astype(np.float32)
+            arr = (stacked[k] - da.arange(len(t_all), chunks=chunks[0])[:, None]).astype(np.float32)
         elif name == "range_offset":
-            arr = (stacked[k] - da.arange(len(slant_range_m), chunks=chunks[1])[None, :]).astype(np.float32)
+            arr = (stacked[k] - da.arange(len(r_all), chunks=chunks[1])[None, :]).astype(np.float32)
         out[name] = (("azimuth", "range"), arr, {"units": units[name]})
     return out
 
 
-def _topo_block(t, r, **kw):
-    return topo_kernel(t, r, **kw)
+def _topo_block(t, r, dem_arg, **kw):
+    dem = LazyWindow.dem(*dem_arg) if isinstance(dem_arg, tuple) else dem_arg
+    return topo_kernel(t, r, dem=dem, **kw)
 
 
-def dem_from_dataset(ds: xr.Dataset) -> DemGrid:
-    """The DEM a stage input carries: variable ``dem`` (m above the WGS84 ellipsoid) on dims
-    ``dem_lat`` x ``dem_lon`` (sample centres, deg), interpolation in its ``interpolation`` attribute."""
-    dem = ds["dem"]
-    lon = np.asarray(dem["dem_lon"].values, np.float64)
-    lat = np.asarray(dem["dem_lat"].values, np.float64)
-    return DemGrid(np.asarray(dem.values, np.float64), float(lon[0]), float(lat[0]), float(lon[1] - lon[0]),
-                   float(lat[1] - lat[0]), str(dem.attrs.get("interpolation", "biquintic")))
+def dem_from_dataset(ds: xr.Dataset) -> Dem:
+    """The DEM a stage input carries: variable ``dem`` (see :func:`daskinsar.geometry.dem.dem_to_dataarray`)."""
+    return dem_from_dataarray(ds["dem"])
 
 
 def run(inputs: xr.Dataset, params: TopoParams) -> xr.Dataset:
