@@ -237,7 +237,7 @@ def build_record(table: dict, values: dict[str, Any], *, sequence: int, codes: t
         elif kind == "I":
             buf[off: off + n] = str(int(v)).rjust(n)[:n].encode("ascii")
         else:
-            s = f"{v:.{max(n - 8, 1)}E}"
+            s = f"{v:.{max(n - 7, 1)}E}"
             buf[off: off + n] = s.rjust(n)[:n].encode("ascii")
     return bytes(buf)
 
