@@ -383,7 +383,8 @@ def _decode_ers_raw(rows: np.ndarray) -> np.ndarray:
 
 def read_ers(path: str, *, polarization: str | None = None, chunks: int = 1024,
              orbit_file: str | None = None) -> Scene:
-    """Read an ERS-1/2 CEOS raw or SLC product as a lazy :class:`Scene` (variable ``raw`` or ``slc``).
+    """Read an ERS-1/2 CEOS raw or SLC product as a lazy :class:`Scene` (variable ``raw`` or ``slc``); an
+    ERS product in the Envisat format (``.E1``/``.E2``) is handed to :func:`daskinsar.io.envisat.read_ers_envisat`.
 
     ``polarization``: ERS is VV only (any other value is refused). ``orbit_file``: a Delft ODR
     (or DORIS) file replacing the leader's state vectors.
@@ -391,6 +392,10 @@ def read_ers(path: str, *, polarization: str | None = None, chunks: int = 1024,
     import dask.array as da
     from dask.base import tokenize
 
+    from .envisat import read_ers_envisat, sniff_ers_envisat  # envisat imports this module
+
+    if sniff_ers_envisat(path):  # ERS in the Envisat format (.E1/.E2)
+        return read_ers_envisat(path, polarization=polarization, chunks=chunks, orbit_file=orbit_file)
     if polarization is not None and polarization.upper() != "VV":
         raise InputFileError(path, "polarization VV (ERS carries VV only)", repr(polarization))
     p = open_ers(path, orbit_file=orbit_file)

@@ -31,7 +31,7 @@ from ._ceos import ceos_clock, dss_record, image_descriptor, leader_descriptor, 
     volume_descriptor
 from ._common import absolute_time, int_scale, iter_line_blocks, scene_corners, uniform_orbit
 
-__all__ = ["write_ers_ceos", "slc_scale", "raw_gain", "ers_raw_codes", "quantize_raw"]
+__all__ = ["write_ers_ceos", "slc_scale", "raw_gain", "ers_raw_codes", "ers_raw_timing", "quantize_raw"]
 
 SLC_FULL_SCALE = 16000.0
 RAW_RMS_COUNTS = 5.0
@@ -63,6 +63,21 @@ def ers_raw_codes(prf_hz: float, near_range_m: float) -> tuple[int, int]:
     pri = int(round(ERS_FS_HZ / (4.0 * prf_hz) - 2.0))
     prf = ers_prf(pri)
     swst = int(round((2.0 * near_range_m / SPEED_OF_LIGHT - 9.0 / prf + 6.622e-6) * ERS_FS_HZ / 4.0))
+    return pri, swst
+
+
+def ers_raw_timing(scene: Scene) -> tuple[int, int]:
+    """(PRI code, SWST code) of a raw scene on the ERS timing grid; ValueError if it is not on it."""
+    meta = scene.meta
+    dt = scene.grid_spacing[0]
+    if abs(meta.range_sampling_rate_hz / ERS_FS_HZ - 1) > 1e-9:
+        raise ValueError(f"ERS raw needs range sampling {ERS_FS_HZ} Hz")
+    pri, swst = ers_raw_codes(1.0 / dt, float(scene.slant_range[0]))
+    if abs(ers_prf(pri) * dt - 1) > 1e-9 or abs(ers_near_range(swst, ers_prf(pri)) - scene.slant_range[0]) > 1e-3:
+        raise ValueError("the raw scene is not on the ERS timing grid (PRF of an integer PRI code, first sample "
+                         "at an integer SWST code); see ers_raw_codes")
+    if meta.chirp is None or abs(meta.chirp.bandwidth_hz / ERS_CHIRP_BW_HZ - 1) > 1e-6:
+        raise ValueError(f"ERS raw needs the ERS chirp ({ERS_CHIRP_BW_HZ} Hz bandwidth)")
     return pri, swst
 
 
@@ -125,14 +140,7 @@ def write_ers_ceos(scene: Scene, path: str, *, mission: str = "ERS2", lines_per_
                                                         3).upper(),
         })
     else:
-        if abs(meta.range_sampling_rate_hz / ERS_FS_HZ - 1) > 1e-9:
-            raise ValueError(f"ERS raw needs range sampling {ERS_FS_HZ} Hz")
-        pri, swst = ers_raw_codes(prf, float(scene.slant_range[0]))
-        if abs(ers_prf(pri) / prf - 1) > 1e-9 or abs(ers_near_range(swst, ers_prf(pri)) - scene.slant_range[0]) > 1e-3:
-            raise ValueError("the raw scene is not on the ERS timing grid (PRF of an integer PRI code, first sample "
-                             "at an integer SWST code); see ers_raw_codes")
-        if meta.chirp is None or abs(meta.chirp.bandwidth_hz / ERS_CHIRP_BW_HZ - 1) > 1e-6:
-            raise ValueError(f"ERS raw needs the ERS chirp ({ERS_CHIRP_BW_HZ} Hz bandwidth)")
+        pri, swst = ers_raw_timing(scene)
         sbt = 1_234_567_890
         values.update({"product_type": f"{mission[:3]}-{mission[3:]}.SAR.RAW", "prf_mhz": prf,
                        "quantization_bits": 5, "quantizer": "UNIFORM I,Q", "dc_bias_i": ERS_BIAS,
