@@ -152,9 +152,13 @@ def _image_descriptor(cont: CeosContainer) -> tuple[str, dict[str, Any], int, in
 def _prefix_bytes(d: dict[str, Any], idisp: str) -> int:
     """Bytes before the samples in each record (header included), from the record length and the
     descriptor's prefix count (which ESA gives without the 12-byte header, JAXA with it)."""
-    pixels = (d["left_border"] or 0) + d["n_pixels"] + (d["right_border"] or 0)
+    for k in ("prefix_bytes", "suffix_bytes", "left_border", "right_border"):
+        if d[k] is None or d[k] < 0:
+            raise InputFileError(idisp, f"a number for {k.replace('_', ' ')} in the image file descriptor",
+                                 "blank or garbage")
+    pixels = d["left_border"] + d["n_pixels"] + d["right_border"]
     data = pixels * d["bytes_per_group"]
-    pre, suf = d["prefix_bytes"] or 0, d["suffix_bytes"] or 0
+    pre, suf = d["prefix_bytes"], d["suffix_bytes"]
     for p in (pre + HEADER_LEN, pre):
         if p + data + suf == d["record_length"] and p >= HEADER_LEN:
             return p
@@ -255,7 +259,9 @@ def _open_ers(path: str, sensor: str | None, orbit_file: str | None) -> ErsProdu
     if present < n_rec:
         raise InputFileError(idisp, f"{n_rec} image records of {reclen} bytes after the {dlen}-byte descriptor "
                                     f"({dlen + n_rec * reclen} bytes)", f"{size} bytes (truncated)")
-    pixels = (d["left_border"] or 0) + d["n_pixels"] + (d["right_border"] or 0)
+    if d["n_lines"] != n_rec:
+        raise InputFileError(idisp, f"one image record per line ({n_rec} records)", f"{d['n_lines']!r} lines")
+    pixels = d["left_border"] + d["n_pixels"] + d["right_border"]
     lam = summ["wavelength_m"]
     fs_leader = summ["range_sampling_rate_mhz"] * 1e6
     clock = summ["clock_angle_deg"]
@@ -309,7 +315,7 @@ def _open_ers(path: str, sensor: str | None, orbit_file: str | None) -> ErsProdu
         grid, bias = "native_doppler", (ERS_BIAS, ERS_BIAS)
         extra["iq_bias"] = list(bias)
     else:
-        if (d["left_border"] or 0) or (d["right_border"] or 0):
+        if d["left_border"] or d["right_border"]:
             raise InputFileError(idisp, "an SLC image without border pixels", f"{d['left_border']} left, "
                                  f"{d['right_border']} right border pixels")
         prf = summ["prf_mhz"]  # ESA states the PRF in Hz in this field
@@ -323,9 +329,7 @@ def _open_ers(path: str, sensor: str | None, orbit_file: str | None) -> ErsProdu
         except ValueError as exc:
             raise InputFileError(disp, "a zero-Doppler azimuth time of the first line (dd-MMM-yyyy hh:mm:ss.fff)",
                                  str(exc)) from None
-        n_lines, n_samples = d["n_lines"] or n_rec, d["n_pixels"]
-        if n_lines != n_rec:
-            raise InputFileError(idisp, f"{n_rec} image records for {n_lines} lines", f"{n_rec} records")
+        n_lines, n_samples = n_rec, d["n_pixels"]
         dc = [summ[f"cross_track_dc_c{k}"] for k in range(3)]
         dc = [0.0 if not np.isfinite(c) else c for c in dc]
         dop = Poly1D(variable="range_time", reference=tau0, scale=1.0, coeffs=dc)
@@ -401,7 +405,7 @@ def read_ers(path: str, *, polarization: str | None = None, chunks: int = 1024,
     p = open_ers(path, orbit_file=orbit_file)
     d = p.descriptor
     idisp = p.container.display(p.image)
-    pixels = (d["left_border"] or 0) + d["n_pixels"] + (d["right_border"] or 0)
+    pixels = d["left_border"] + d["n_pixels"] + d["right_border"]
     nbytes = pixels * d["bytes_per_group"]
     step = max(int(chunks), 1)
     bounds = list(range(0, p.n_lines, step)) + [p.n_lines]
