@@ -288,7 +288,8 @@ def _stack_layout(ann: _Ann, segment: int) -> _Layout:
     v = (frame.radius_m + h) / frame.radius_m * ds / pri
     dop_path = _resolve(ann.path, ann.text("dop"))
     try:
-        rows = [ln.split() for ln in open(dop_path).read().splitlines()[1:] if ln.strip()]
+        with open(dop_path) as fh:
+            rows = [ln.split() for ln in fh.read().splitlines()[1:] if ln.strip()]
         z = np.array([[float(a), float(b)] for a, b, *_ in rows])
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         raise InputFileError(dop_path, "a UAVSAR Doppler file (header line, then range m and Doppler rad/m)",
