@@ -224,3 +224,36 @@ def run_config(reference: dict, secondary: dict, dem: str, out: Path) -> dict:
         "geocode": {"products": ["filt_topophase.unw", "topophase.cor", "los_displacement"]},
         "processing": {"chunk_azimuth": 128, "chunk_range": 128},
     }
+
+
+def ceos_common_cases(leader: str, image: str, *, other_mission: bytes, seed: int,
+                      numeric: dict[str, str]) -> list[Case]:
+    """Malformed CEOS products shared by the ESA-style readers: truncations, seeded bit flips in record headers,
+    descriptor numbers and the mission field, wrong mission, missing/garbage files, absurd dimensions and prefix,
+    and the data set summary fields ``numeric`` (name -> replacement text, e.g. 'NaN', '0.0')."""
+    from daskinsar.io.ceos_records import DATA_SET_SUMMARY, IMAGE_FILE_DESCRIPTOR
+
+    dss, fd = DATA_SET_SUMMARY, IMAGE_FILE_DESCRIPTOR
+    cases = [Case(f"truncate-leader-{c}", truncate(leader, c)) for c in (0, 7, 12, 700, 720, 721, 1500, 2700)]
+    cases += [Case(f"truncate-image-{c}", truncate(image, c)) for c in (0, 11, 300, 720, 1000, -7)]
+    desc = [(fd[k][0], fd[k][1], "digit") for k in ("n_records", "record_length", "bits_per_sample", "n_pixels",
+                                                      "prefix_bytes", "bytes_per_group", "n_lines")]
+    cases += seeded_flips(image, desc + [(5, 1, "byte")], 8, seed=seed)
+    cases += seeded_flips(leader, [(dss["mission"][0] + 720, 4, "text"), (725, 1, "byte"), (728, 2, "byte"),
+                                   (5, 1, "byte")], 6, seed=seed + 1)
+    for name, text in numeric.items():
+        cases.append(Case(f"dss-{name}-{text}", overwrite(leader, 720 + dss[name][0],
+                                                          text.rjust(dss[name][1]).encode())))
+    cases += [
+        Case("wrong-mission", overwrite(leader, 720 + dss["mission"][0], other_mission.ljust(16))),
+        Case("no-leader", remove(leader)),
+        Case("no-image", remove(image)),
+        Case("garbage-leader", write(leader, np.random.default_rng(seed).integers(0, 256, 4000, np.uint8).tobytes())),
+        Case("text-image", write(image, b"not an image\n" * 100)),
+        Case("absurd-lines", overwrite(image, fd["n_records"][0], b"999999")),
+        Case("absurd-pixels", overwrite(image, fd["n_pixels"][0], b"99999999")),
+        Case("absurd-prefix", overwrite(image, fd["prefix_bytes"][0], b"9999")),
+        Case("zero-record-length", overwrite(image, fd["record_length"][0], b"     0")),
+        Case("scene-centre-nan", overwrite(leader, 720 + dss["scene_centre_lat_deg"][0], b"NaN".rjust(16))),
+    ]
+    return cases
