@@ -25,7 +25,7 @@ from __future__ import annotations
 import os
 import posixpath
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import xarray as xr
@@ -174,6 +174,7 @@ def _open_ceos(path: str | os.PathLike, *, sensor: str | None = None) -> CeosPro
                 first = parse_fields(r1, SIGNAL_DATA_RECORD, path=idisp)
         images[_pol_of(img)] = CeosImageFile(img, _pol_of(img), desc, irecs[0].length, size, first)
 
+    level: Literal["raw", "slc", "product"]
     level_txt = (summ.get("product_level") or "").strip()
     first_img = next(iter(images.values()), None)
     if level_txt.startswith("1.0") or (first_img and first_img.descriptor["bits_per_sample"] == 8):
@@ -200,7 +201,7 @@ def _open_ceos(path: str | os.PathLike, *, sensor: str | None = None) -> CeosPro
         if not np.isfinite(v) or v <= 0:
             raise InputFileError(disp, f"a positive {name} in the data set summary", str(v))
     clock = summ["clock_angle_deg"]
-    look = "left" if np.isfinite(clock) and clock < 0 else "right"
+    look: Literal["left", "right"] = "left" if np.isfinite(clock) and clock < 0 else "right"
     slope = summ["chirp_amp_c1"]
     tau_p = summ["pulse_length_us"] * 1e-6
     chirp = Chirp(slope_hz_per_s=slope, duration_s=tau_p) if np.isfinite(slope) and np.isfinite(tau_p) else None
@@ -299,7 +300,7 @@ def read_ceos(path: str, *, polarization: str | None = None, sensor: str | None 
         raise InputFileError(disp, "a positive slant range to the first sample in the first signal data record",
                              str(r0_m))
     bias = (prod.summary.get("dc_bias_i") or 0.0, prod.summary.get("dc_bias_q") or 0.0)
-    bias = tuple(0.0 if not np.isfinite(b) else float(b) for b in bias)
+    bias = (0.0 if not np.isfinite(bias[0]) else float(bias[0]), 0.0 if not np.isfinite(bias[1]) else float(bias[1]))
     name = f"read-ceos-{prod.sensor.lower()}-" + tokenize(prod.path, img.name, d)
     step = max(int(chunks), 1)
     bounds = list(range(0, n_lines, step)) + [n_lines]

@@ -4,7 +4,7 @@ the look side implied by the leader's scene centre."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -14,8 +14,12 @@ from ..geometry.orbit import Orbit
 from .ceos_records import (DATA_SET_SUMMARY, HEADER, HEADER_LEN, IMAGE_FILE_DESCRIPTOR, CeosContainer, CeosRecord,
                            field_table, mission_id, parse_fields, read_records)
 
-__all__ = ["LEADER_PREFIXES", "IMAGE_PREFIXES", "read_leader", "image_descriptor", "prefix_bytes",
-           "look_side_from_scene_centre", "processed_record_table", "sniff_mission"]
+Level = Literal["raw", "slc"]
+Grid = Literal["zero_doppler", "native_doppler"]
+LookSide = Literal["left", "right"]
+
+__all__ = ["Level", "Grid", "LookSide", "LEADER_PREFIXES", "IMAGE_PREFIXES", "read_leader", "image_descriptor",
+           "prefix_bytes", "look_side_from_scene_centre", "processed_record_table", "sniff_mission"]
 
 LEADER_PREFIXES = ("LEA_", "SARLEADER")
 IMAGE_PREFIXES = ("DAT_", "IMAGERY")
@@ -92,7 +96,7 @@ def prefix_bytes(d: dict[str, Any], idisp: str, data_bytes: int | None = None) -
 
 
 def look_side_from_scene_centre(orbit: Orbit, t_s: float, lat_deg: float, lon_deg: float, path: str,
-                                height_m: float = 0.0) -> str:
+                                height_m: float = 0.0) -> LookSide:
     """'left' or 'right': the side of the flight direction on which the leader's scene centre lies at ``t_s``."""
     if not (np.isfinite(lat_deg) and np.isfinite(lon_deg) and abs(lat_deg) <= 90):
         raise InputFileError(path, "the scene centre latitude/longitude in the data set summary",

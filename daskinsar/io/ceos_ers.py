@@ -44,6 +44,7 @@ from ..errors import InputFileError
 from ..geometry.ellipsoid import SPEED_OF_LIGHT
 from ..geometry.orbit import Orbit, parse_utc
 from ..scene import Chirp, Poly1D, RadarMetadata, Scene, radar_grid_coords
+from .ceos_common import Grid, Level
 from .ceos_records import (DATA_SET_SUMMARY, HEADER, HEADER_LEN, IMAGE_FILE_DESCRIPTOR, PARSE_ERRORS, CeosContainer,
                            CeosRecord, ceos_time, decode_ci2, field_table, mission_id, orbit_from_state_vectors,
                            parse_fields, platform_state_vectors, read_line_block, read_records)
@@ -171,7 +172,7 @@ def _raw_prefix_columns(cont: CeosContainer, img: str, start: int, reclen: int, 
     cols = ("image_format_counter", "swst_code", "pri_code", "icu_time", "record_time_ms")
     local = cont.local_path(img)
     if local is not None:
-        mm = np.memmap(local, np.uint8, mode="r", offset=start, shape=(n, reclen))
+        mm: np.ndarray = np.memmap(local, np.uint8, mode="r", offset=start, shape=(n, reclen))
     else:
         mm = np.frombuffer(cont.read(img, n * reclen, start), np.uint8).reshape(n, reclen)
     out = {}
@@ -230,10 +231,10 @@ def open_ers(path: str | os.PathLike, *, sensor: str | None = None, orbit_file: 
         raise InputFileError(str(path), _EXPECTED, f"invalid content ({type(exc).__name__}: {exc})") from None
 
 
-def _level(summ: dict[str, Any], d: dict[str, Any], idisp: str) -> str:
+def _level(summ: dict[str, Any], d: dict[str, Any], idisp: str) -> Level:
     ptype = (summ.get("product_type") or "").upper()
     layout = (d["bits_per_sample"], d["samples_per_group"], d["bytes_per_group"])
-    by_layout = "raw" if layout in ((5, 2, 2), (8, 2, 2)) else "slc" if layout == (16, 2, 4) else None
+    by_layout: Level | None = "raw" if layout in ((5, 2, 2), (8, 2, 2)) else "slc" if layout == (16, 2, 4) else None
     by_type = "raw" if "RAW" in ptype else "slc" if "SLC" in ptype else None
     if by_layout is None:
         raise InputFileError(idisp, "ERS raw (8-bit I/Q bytes) or SLC (int16 I/Q) image records",
@@ -275,6 +276,7 @@ def _open_ers(path: str, sensor: str | None, orbit_file: str | None) -> ErsProdu
         raise InputFileError(disp, f"the ERS range sampling rate {ERS_FS_HZ / 1e6} MHz in the data set summary",
                              f"{fs_leader / 1e6!r} MHz")
     line_map = shift = None
+    grid: Grid
     extra: dict[str, Any] = {"product_type": summ["product_type"], "facility": summ["facility"],
                              "scene_centre_time": summ["scene_centre_time"], "orbit_number": summ["orbit_number"],
                              "scene_centre_lat_deg": summ["scene_centre_lat_deg"],
@@ -412,9 +414,10 @@ def read_ers(path: str, *, polarization: str | None = None, chunks: int = 1024,
     name = f"read-ers-{p.level}-" + tokenize(p.path, p.image, d, p.n_lines, step)
     if p.level == "raw":
         assert p.line_map is not None and p.line_shift is not None
-        graph = {(name, i, 0): (_read_raw_block, p.container, p.image, p.descriptor_length, d["record_length"],
-                                p.prefix, nbytes, p.line_map[a:b], p.line_shift, p.n_samples, idisp)
-                 for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:]))}
+        graph: dict[Any, Any] = {
+            (name, i, 0): (_read_raw_block, p.container, p.image, p.descriptor_length, d["record_length"], p.prefix,
+                           nbytes, p.line_map[a:b], p.line_shift, p.n_samples, idisp)
+            for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:]))}
     else:
         graph = {(name, i, 0): (read_line_block, p.container, p.image, p.descriptor_length, d["record_length"],
                                 p.prefix, nbytes, a, b, decode_ci2, idisp)

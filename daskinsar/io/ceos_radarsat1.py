@@ -38,8 +38,8 @@ from ..errors import InputFileError
 from ..geometry.ellipsoid import SPEED_OF_LIGHT
 from ..geometry.orbit import seconds_between
 from ..scene import Chirp, Poly1D, RadarMetadata, Scene, radar_grid_coords
-from .ceos_common import (image_descriptor, look_side_from_scene_centre, prefix_bytes, processed_record_table,
-                          read_leader, sniff_mission)
+from .ceos_common import (Grid, Level, image_descriptor, look_side_from_scene_centre, prefix_bytes,
+                          processed_record_table, read_leader, sniff_mission)
 from .ceos_records import (HEADER_LEN, PARSE_ERRORS, CeosContainer, ceos_time, decode_ci2, doy_time,
                            orbit_from_state_vectors, parse_fields, platform_state_vectors, read_line_block)
 from .readers import ReaderInfo
@@ -86,7 +86,7 @@ def decode_aux(aux: np.ndarray) -> dict[str, np.ndarray]:
 def _aux_columns(cont: CeosContainer, img: str, start: int, reclen: int, n: int) -> tuple[dict, np.ndarray]:
     local = cont.local_path(img)
     if local is not None:
-        mm = np.memmap(local, np.uint8, mode="r", offset=start, shape=(n, reclen))
+        mm: np.ndarray = np.memmap(local, np.uint8, mode="r", offset=start, shape=(n, reclen))
     else:
         mm = np.frombuffer(cont.read(img, n * reclen, start), np.uint8).reshape(n, reclen)
     aux = np.ascontiguousarray(mm[:, RAW_PREFIX: RAW_PREFIX + AUX_BYTES])
@@ -118,6 +118,8 @@ def _open(path: str) -> dict[str, Any]:
                              "scene_centre_time": summ["scene_centre_time"],
                              "scene_centre_lat_deg": summ["scene_centre_lat_deg"],
                              "scene_centre_lon_deg": summ["scene_centre_lon_deg"]}
+    level: Level
+    grid: Grid
     info: dict[str, Any] = {"container": cont, "image": img, "display": idisp, "descriptor": d, "dlen": dlen}
     if layout in ((4, 2, 2), (8, 2, 2)):
         level = "raw"
@@ -127,10 +129,10 @@ def _open(path: str) -> dict[str, Any]:
                                         f"bytes and {d['n_pixels']} I/Q byte pairs", f"{reclen} bytes, prefix "
                                  f"{d['prefix_bytes']}")
         cols, ymd = _aux_columns(cont, img, dlen, reclen, n_rec)
-        for k in ("adc_code", "prf_code", "window_code", "beam"):
-            if np.any(cols[k] != cols[k][0]):
-                raise InputFileError(idisp, f"one {k.replace('_', ' ')} for the whole scene (window, PRF and ADC "
-                                            "changes are not supported)", f"{np.unique(cols[k]).tolist()}")
+        for key in ("adc_code", "prf_code", "window_code", "beam"):
+            if np.any(cols[key] != cols[key][0]):
+                raise InputFileError(idisp, f"one {key.replace('_', ' ')} for the whole scene (window, PRF and ADC "
+                                            "changes are not supported)", f"{np.unique(cols[key]).tolist()}")
         beam = int(cols["beam"][0])
         if beam not in BEAM_GATE or int(cols["adc_code"][0]) > 2:
             raise InputFileError(idisp, f"a RADARSAT-1 beam of {sorted(BEAM_GATE)} and ADC code 0..2",
@@ -260,7 +262,7 @@ def read_radarsat1(path: str, *, polarization: str | None = None, chunks: int = 
     bounds = list(range(0, n_lines, step)) + [n_lines]
     name = f"read-radarsat1-{level}-" + tokenize(cont.path, img, d, step)
     if level == "raw":
-        graph = {(name, i, 0): (_read_raw, cont, img, p["dlen"], d["record_length"], p["line_map"][a:b],
+        graph: dict[Any, Any] = {(name, i, 0): (_read_raw, cont, img, p["dlen"], d["record_length"], p["line_map"][a:b],
                                 p["replica_flags"], p["replica_bytes"], p["width"], disp)
                  for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:]))}
     else:

@@ -38,6 +38,7 @@ from ..geometry.ellipsoid import SPEED_OF_LIGHT
 from ..geometry.orbit import Orbit, seconds_between
 from ..scene import Chirp, Poly1D, RadarMetadata, Scene, radar_grid_coords
 from .ceos_ers import ERS_BIAS, ERS_CHIRP_BW_HZ, ERS_FS_HZ, _raw_line_layout, ers_near_range, ers_prf
+from .ceos_common import Grid, Level
 from .ceos_records import PARSE_ERRORS
 from .envisat_records import (DOP_SIZE, ERS_L0_FIELDS, ERS_L0_SAMPLES_AT, ERS_L0_SIZE, GEO_SIZE, IMS_PREFIX,
                               MPP_FIELDS, MPP_SIZE, MPP_SV_AT, MPP_SV_SIZE, Dsd, field, mjd_to_iso, read_headers)
@@ -82,7 +83,7 @@ def _read(path: str, offset: int, n: int) -> bytes:
     return b
 
 
-def _product_kind(path: str, mph: dict[str, str]) -> tuple[str, str, str]:
+def _product_kind(path: str, mph: dict[str, str]) -> tuple[str, str, Level]:
     """(product type, mission 'ENVISAT'/'ERS1'/'ERS2', level) from the MPH PRODUCT name."""
     name = mph.get("PRODUCT", "")
     ptype = name[:10]
@@ -173,6 +174,7 @@ def _open(path: str, orbit_file: str | None, want: str | None, polarization: str
     line_map = shift = None
     raw_samples = 0
     product_orbit: Orbit | None = None
+    grid: Grid
     if level == "slc":
         pol = sph.get("MDS1_TX_RX_POLAR", "").replace("/", "").upper()
         if polarization is not None and polarization.upper() != pol:
@@ -307,7 +309,7 @@ def _scene(p: EnvisatProduct, chunks: int) -> Scene:
     bounds = list(range(0, p.n_lines, step)) + [p.n_lines]
     name = f"read-envisat-{p.level}-" + tokenize(p.path, os.path.getmtime(p.path), p.n_lines, step)
     if p.level == "slc":
-        graph = {(name, i, 0): (_read_ims, p.path, p.mds.offset, p.mds.dsr_size, a, b, p.n_samples)
+        graph: dict[Any, Any] = {(name, i, 0): (_read_ims, p.path, p.mds.offset, p.mds.dsr_size, a, b, p.n_samples)
                  for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:]))}
     else:
         assert p.line_map is not None and p.line_shift is not None

@@ -43,7 +43,7 @@ import glob
 import os
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import xarray as xr
@@ -216,14 +216,16 @@ class _Layout:
     extra: dict[str, Any]
 
 
-def _look(ann: _Ann) -> str:
+def _look(ann: _Ann) -> Literal["left", "right"]:
     key = next((k for k in ("Radar Look Direction", "Look Direction") if ann.has(k)), None)
     if key is None:
         raise InputFileError(ann.path, "a look direction (Radar Look Direction / Look Direction)", "none")
     v = ann.text(key).strip().lower()
-    if v not in ("left", "right"):
-        raise InputFileError(ann.path, f"{key} Left or Right", repr(v))
-    return v
+    if v == "left":
+        return "left"
+    if v == "right":
+        return "right"
+    raise InputFileError(ann.path, f"{key} Left or Right", repr(v))
 
 
 def _resolve(ann_path: str, name: str) -> str:
@@ -348,7 +350,7 @@ def _scene(ann: _Ann, lay: _Layout, sensor: str, chunks: int, polarization: str 
     except ValueError as exc:
         raise InputFileError(ann.path, "a valid reference track", str(exc)) from None
     check_orbit(orbit, ann.path)
-    grid = "zero_doppler" if lay.doppler is None else "native_doppler"
+    grid: Literal["zero_doppler", "native_doppler"] = "zero_doppler" if lay.doppler is None else "native_doppler"
     dop = lay.doppler or Poly1D(coeffs=[0.0])
     meta = RadarMetadata(
         sensor=sensor, platform="UAVSAR", mode="RPI" if sensor == "UAVSAR_RPI" else "stack",

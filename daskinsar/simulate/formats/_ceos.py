@@ -22,7 +22,7 @@ _FILE_DESC, _ = field_table(
 def ceos_clock(t: np.datetime64, digits: int = 3) -> str:
     """'YYYYMMDDhhmmssttt' (``digits`` decimals, rounded) of a UTC time."""
     q = np.timedelta64(10 ** (9 - digits), "ns")
-    t = np.datetime64(t, "ns")
+    t = t.astype("datetime64[ns]")
     t = (t + q // 2) - ((t + q // 2) - np.datetime64("2000-01-01", "ns")) % q
     s = str(t)
     frac = (s[20:] + "0" * 9)[:digits]

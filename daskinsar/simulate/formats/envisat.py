@@ -58,7 +58,7 @@ def _put(buf: bytearray, spec: tuple, value) -> None:
 
 
 def _iso(t: np.datetime64) -> str:
-    return str(np.datetime64(t, "ns"))
+    return str(t.astype("datetime64[ns]"))
 
 
 def _state_vectors(scene: Scene, t_mid: float) -> bytes:
@@ -224,11 +224,11 @@ def write_envisat(scene: Scene, path: str, *, product: str = "ASA_IMS_1P", missi
                 out = np.zeros((blk.shape[0], ERS_L0_SIZE), np.uint8)
                 q = quantize_raw(blk, gain)
                 for i in range(blk.shape[0]):
-                    k = a + i
-                    out[i, :12] = np.frombuffer(iso_to_mjd(_iso(absolute_time(scene, float(t[k])))), np.uint8)
+                    line = a + i
+                    out[i, :12] = np.frombuffer(iso_to_mjd(_iso(absolute_time(scene, float(t[line])))), np.uint8)
                     out[i, 12:24] = 0xFF  # ground station reference time: not set for ERS
                     out[i, 24:26] = np.frombuffer(np.array([ERS_L0_SIZE - 33], ">u2").tobytes(), np.uint8)
-                    out[i, 54:58] = np.frombuffer(np.array([1000 + k], ">u4").tobytes(), np.uint8)
+                    out[i, 54:58] = np.frombuffer(np.array([1000 + line], ">u4").tobytes(), np.uint8)
                     out[i, 58:60] = np.frombuffer(np.array([swst], ">u2").tobytes(), np.uint8)
                     out[i, 60:62] = np.frombuffer(np.array([pri], ">u2").tobytes(), np.uint8)
                 out[:, ERS_L0_SAMPLES_AT: ERS_L0_SAMPLES_AT + 2 * n_rg] = q
