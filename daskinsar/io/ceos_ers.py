@@ -44,10 +44,28 @@ from ..errors import InputFileError
 from ..geometry.ellipsoid import SPEED_OF_LIGHT
 from ..geometry.orbit import Orbit, parse_utc
 from ..scene import Chirp, Poly1D, RadarMetadata, Scene, radar_grid_coords
-from .ceos_common import Grid, Level
-from .ceos_records import (DATA_SET_SUMMARY, HEADER, HEADER_LEN, IMAGE_FILE_DESCRIPTOR, PARSE_ERRORS, CeosContainer,
-                           CeosRecord, ceos_time, decode_ci2, field_table, mission_id, orbit_from_state_vectors,
-                           parse_fields, platform_state_vectors, read_line_block, read_records)
+from .ceos_common import (
+    IMAGE_PREFIXES,
+    LEADER_PREFIXES,
+    Grid,
+    Level,
+    image_descriptor,
+    prefix_bytes,
+    read_leader,
+    sniff_mission,
+)
+from .ceos_records import (
+    PARSE_ERRORS,
+    CeosContainer,
+    ceos_time,
+    decode_ci2,
+    field_table,
+    mission_id,
+    orbit_from_state_vectors,
+    platform_state_vectors,
+    read_line_block,
+    record_bytes_columns,
+)
 from .orbit_files import orbit_for_scene, parse_envisat_time, read_orbit_file
 from .readers import ReaderInfo
 
@@ -55,8 +73,6 @@ __all__ = ["open_ers", "read_ers", "sniff_ers", "ERS_RAW_LINE", "ERS_FS_HZ", "ER
            "ERS_BIAS", "READER", "LEADER_PREFIXES", "IMAGE_PREFIXES", "ers_prf", "ers_near_range"]
 
 _EXPECTED = "an ERS-1/2 CEOS SAR product (LEA_01.001 / DAT_01.001 or SARLEADER / IMAGERY files, folder or zip)"
-LEADER_PREFIXES = ("LEA_", "SARLEADER")
-IMAGE_PREFIXES = ("DAT_", "IMAGERY")
 MISSIONS = ("ERS1", "ERS2")
 #: ERS range sampling rate (Hz), window-start delay (s) and chirp bandwidth (Hz): Mohr & Madsen (2001), as ISCE
 ERS_FS_HZ = 18.962468e6
@@ -107,78 +123,17 @@ class ErsProduct:
     line_shift: np.ndarray | None = None
 
 
-def _read_leader(cont: CeosContainer, sensor: str | None) -> tuple[str, list[CeosRecord], dict[str, Any], str]:
-    leads = cont.find(*LEADER_PREFIXES)
-    if not leads:
-        raise InputFileError(cont.path, _EXPECTED, "no LEA_ / SARLEADER (SAR leader) file")
-    led = leads[0]
-    disp = cont.display(led)
-    recs = read_records(cont.read(led), disp)
-    if recs[0].type_code != 192:
-        raise InputFileError(disp, "a SAR leader starting with a file descriptor record (type 192)",
-                             f"record type {recs[0].type_code}")
-    dss = next((r for r in recs[1:] if r.type_code == 10), None)
-    if dss is None:
-        raise InputFileError(disp, "a data set summary record (type 10)", "none")
-    summ = parse_fields(dss, DATA_SET_SUMMARY, path=disp)
-    mission = mission_id(summ["mission"])
-    if mission not in MISSIONS or (sensor is not None and mission_id(sensor) not in (mission, "ERS")):
-        raise InputFileError(disp, f"an {sensor or 'ERS-1/2'} product (mission field of the data set summary)",
-                             f"mission {summ['mission']!r}")
-    return led, recs, summ, disp
-
-
-def _image_descriptor(cont: CeosContainer) -> tuple[str, dict[str, Any], int, int, int]:
-    imgs = cont.find(*IMAGE_PREFIXES)
-    if not imgs:
-        raise InputFileError(cont.path, _EXPECTED, "no DAT_ / IMAGERY (image) file")
-    img = imgs[0]
-    idisp = cont.display(img)
-    size = cont.size(img)
-    head = cont.read(img, min(size, 8192))
-    if len(head) < HEADER_LEN:
-        raise InputFileError(idisp, "a CEOS image file (file descriptor record)", f"only {len(head)} bytes")
-    dlen = HEADER.unpack_from(head, 0)[5]
-    rec = read_records(head[:dlen] if HEADER_LEN <= dlen <= len(head) else head, idisp, max_records=1)[0]
-    if rec.type_code != 192:
-        raise InputFileError(idisp, "an image file starting with a file descriptor record (type 192)",
-                             f"record type {rec.type_code}")
-    d = parse_fields(rec, IMAGE_FILE_DESCRIPTOR, path=idisp)
-    for k in ("n_records", "record_length", "n_pixels", "bits_per_sample", "bytes_per_group", "samples_per_group"):
-        if not d[k] or d[k] <= 0:
-            raise InputFileError(idisp, f"a positive {k.replace('_', ' ')} in the image file descriptor", f"{d[k]!r}")
-    return img, d, rec.length, size, dlen
-
-
-def _prefix_bytes(d: dict[str, Any], idisp: str) -> int:
-    """Bytes before the samples in each record (header included), from the record length and the
-    descriptor's prefix count (which ESA gives without the 12-byte header, JAXA with it)."""
-    for k in ("prefix_bytes", "suffix_bytes", "left_border", "right_border"):
-        if d[k] is None or d[k] < 0:
-            raise InputFileError(idisp, f"a number for {k.replace('_', ' ')} in the image file descriptor",
-                                 "blank or garbage")
-    pixels = d["left_border"] + d["n_pixels"] + d["right_border"]
-    data = pixels * d["bytes_per_group"]
-    pre, suf = d["prefix_bytes"], d["suffix_bytes"]
-    for p in (pre + HEADER_LEN, pre):
-        if p + data + suf == d["record_length"] and p >= HEADER_LEN:
-            return p
-    raise InputFileError(idisp, f"a record length of {HEADER_LEN} + prefix {pre} + {pixels} samples x "
-                                f"{d['bytes_per_group']} bytes + suffix {suf}", f"{d['record_length']} bytes")
-
-
 def _raw_prefix_columns(cont: CeosContainer, img: str, start: int, reclen: int, n: int) -> dict[str, np.ndarray]:
     """The per-line prefix fields of every raw record (one strided read)."""
     cols = ("image_format_counter", "swst_code", "pri_code", "icu_time", "record_time_ms")
-    local = cont.local_path(img)
-    if local is not None:
-        mm: np.ndarray = np.memmap(local, np.uint8, mode="r", offset=start, shape=(n, reclen))
-    else:
-        mm = np.frombuffer(cont.read(img, n * reclen, start), np.uint8).reshape(n, reclen)
+    lo = min(ERS_RAW_LINE[c][0] for c in cols)
+    hi = max(ERS_RAW_LINE[c][0] + ERS_RAW_LINE[c][1] for c in cols)
+    mm = record_bytes_columns(cont, img, start, reclen, n, lo, hi)
     out = {}
     for c in cols:
         off, w, kind = ERS_RAW_LINE[c]
-        out[c] = np.ascontiguousarray(mm[:, off: off + w]).view(">u4" if w == 4 else ">u2").reshape(n).astype(np.int64)
+        out[c] = np.ascontiguousarray(mm[:, off - lo: off - lo + w]).view(">u4" if w == 4 else ">u2").reshape(n).astype(
+            np.int64)
     return out
 
 
@@ -249,19 +204,16 @@ def _level(summ: dict[str, Any], d: dict[str, Any], idisp: str) -> Level:
 
 def _open_ers(path: str, sensor: str | None, orbit_file: str | None) -> ErsProduct:
     cont = CeosContainer(path, _EXPECTED)
-    led, recs, summ, disp = _read_leader(cont, sensor)
-    img, d, dlen, size, _ = _image_descriptor(cont)
+    led, recs, summ, disp = read_leader(cont, MISSIONS, "ERS-1/2", _EXPECTED)
+    if sensor is not None and mission_id(sensor) not in (mission_id(summ["mission"]), "ERS"):
+        raise InputFileError(disp, f"an {sensor} product (mission field of the data set summary)",
+                             f"mission {summ['mission']!r}")
+    img, d, dlen, size = image_descriptor(cont, _EXPECTED)
     idisp = cont.display(img)
     level = _level(summ, d, idisp)
-    prefix = _prefix_bytes(d, idisp)
+    prefix = prefix_bytes(d, idisp)
     reclen = d["record_length"]
     n_rec = d["n_records"]
-    present = (size - dlen) // reclen
-    if present < n_rec:
-        raise InputFileError(idisp, f"{n_rec} image records of {reclen} bytes after the {dlen}-byte descriptor "
-                                    f"({dlen + n_rec * reclen} bytes)", f"{size} bytes (truncated)")
-    if d["n_lines"] != n_rec:
-        raise InputFileError(idisp, f"one image record per line ({n_rec} records)", f"{d['n_lines']!r} lines")
     pixels = d["left_border"] + d["n_pixels"] + d["right_border"]
     lam = summ["wavelength_m"]
     fs_leader = summ["range_sampling_rate_mhz"] * 1e6
@@ -398,7 +350,10 @@ def read_ers(path: str, *, polarization: str | None = None, chunks: int = 1024,
     import dask.array as da
     from dask.base import tokenize
 
-    from .envisat import read_ers_envisat, sniff_ers_envisat  # envisat imports this module
+    from .envisat import (  # envisat imports this module
+        read_ers_envisat,
+        sniff_ers_envisat,
+    )
 
     if sniff_ers_envisat(path):  # ERS in the Envisat format (.E1/.E2)
         return read_ers_envisat(path, polarization=polarization, chunks=chunks, orbit_file=orbit_file)
@@ -433,18 +388,7 @@ def read_ers(path: str, *, polarization: str | None = None, chunks: int = 1024,
 
 def sniff_ers(path: str) -> bool:
     """A folder / zip / file of a CEOS product whose leader names mission ERS1 or ERS2."""
-    try:
-        cont = CeosContainer(str(path), _EXPECTED)
-        leads = cont.find(*LEADER_PREFIXES)
-        if not leads:
-            return False
-        recs = read_records(cont.read(leads[0], 720 + 4096), "LEA", max_records=2)
-        if len(recs) < 2 or recs[1].type_code != 10:
-            return False
-        m = parse_fields(recs[1], {"mission": DATA_SET_SUMMARY["mission"]})["mission"]
-        return mission_id(m) in MISSIONS
-    except Exception:
-        return False
+    return sniff_mission(path, MISSIONS, _EXPECTED)
 
 
 READER = ReaderInfo(

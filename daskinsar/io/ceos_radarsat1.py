@@ -38,10 +38,29 @@ from ..errors import InputFileError
 from ..geometry.ellipsoid import SPEED_OF_LIGHT
 from ..geometry.orbit import seconds_between
 from ..scene import Chirp, Poly1D, RadarMetadata, Scene, radar_grid_coords
-from .ceos_common import (Grid, Level, image_descriptor, look_side_from_scene_centre, prefix_bytes,
-                          processed_record_table, read_leader, sniff_mission)
-from .ceos_records import (HEADER_LEN, PARSE_ERRORS, CeosContainer, ceos_time, decode_ci2, doy_time,
-                           orbit_from_state_vectors, parse_fields, platform_state_vectors, read_line_block)
+from .ceos_common import (
+    Grid,
+    Level,
+    image_descriptor,
+    look_side_from_scene_centre,
+    prefix_bytes,
+    processed_record_table,
+    read_leader,
+    sniff_mission,
+)
+from .ceos_records import (
+    HEADER_LEN,
+    PARSE_ERRORS,
+    CeosContainer,
+    ceos_time,
+    decode_ci2,
+    doy_time,
+    orbit_from_state_vectors,
+    parse_fields,
+    platform_state_vectors,
+    read_line_block,
+    record_bytes_columns,
+)
 from .readers import ReaderInfo
 
 __all__ = ["read_radarsat1", "open_radarsat1", "sniff_radarsat1", "READER", "RSAT_SMO_HZ", "AUX_BYTES",
@@ -84,13 +103,9 @@ def decode_aux(aux: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def _aux_columns(cont: CeosContainer, img: str, start: int, reclen: int, n: int) -> tuple[dict, np.ndarray]:
-    local = cont.local_path(img)
-    if local is not None:
-        mm: np.ndarray = np.memmap(local, np.uint8, mode="r", offset=start, shape=(n, reclen))
-    else:
-        mm = np.frombuffer(cont.read(img, n * reclen, start), np.uint8).reshape(n, reclen)
-    aux = np.ascontiguousarray(mm[:, RAW_PREFIX: RAW_PREFIX + AUX_BYTES])
-    ymd = np.ascontiguousarray(mm[:, 36:44]).view(">u4").reshape(n, 2)
+    mm = record_bytes_columns(cont, img, start, reclen, n, 36, RAW_PREFIX + AUX_BYTES)
+    aux = np.ascontiguousarray(mm[:, RAW_PREFIX - 36:])
+    ymd = np.ascontiguousarray(mm[:, :8]).view(">u4").reshape(n, 2)
     return decode_aux(aux), ymd
 
 

@@ -448,3 +448,21 @@ def decode_u1(bias_i: float, bias_q: float) -> Decoder:
         v = rows.astype(np.float32)
         return ((v[:, 0::2] - bias_i) + 1j * (v[:, 1::2] - bias_q)).astype(np.complex64)
     return decode
+
+
+def record_bytes_columns(cont: CeosContainer, name: str, start: int, reclen: int, n: int, lo: int, hi: int,
+                         block_records: int = 4096) -> np.ndarray:
+    """Bytes [lo, hi) of each of ``n`` records (an (n, hi - lo) uint8 array), read block by block (memory
+    bounded by ``block_records`` records; a local file is memory-mapped)."""
+    local = cont.local_path(name)
+    if local is not None:
+        mm = np.memmap(local, np.uint8, mode="r", offset=start, shape=(n, reclen))
+        return np.ascontiguousarray(mm[:, lo:hi])
+    out = np.empty((n, hi - lo), np.uint8)
+    for a in range(0, n, block_records):
+        b = min(a + block_records, n)
+        buf = cont.read(name, (b - a) * reclen, start + a * reclen)
+        if len(buf) != (b - a) * reclen:
+            raise InputFileError(cont.display(name), f"image records {a}..{b - 1}", "the file ends early (truncated)")
+        out[a:b] = np.frombuffer(buf, np.uint8).reshape(b - a, reclen)[:, lo:hi]
+    return out
