@@ -228,3 +228,17 @@ def test_malformed_products_are_refused(kind, slc_product, raw_product, tmp_path
     counts = run_malformed(path, cases, lambda p: read_scene(p, "ERS"), tmp_path)
     print(f"ERS CEOS {kind}: {len(cases)} malformed products, outcomes {dict(counts)}")
     assert sum(counts.values()) == len(cases) >= 30
+
+
+def test_zipped_products_read_like_folders(slc_product, raw_product, tmp_path):
+    import zipfile
+
+    for _, path in (slc_product, raw_product):
+        z = tmp_path / (path.name + ".zip")
+        with zipfile.ZipFile(z, "w") as zf:
+            for f in path.iterdir():
+                zf.write(f, f"{path.name}/{f.name}")
+        a, b = read_scene(str(z), "ERS"), read_scene(str(path), "ERS")
+        var = a.main_variable
+        assert np.array_equal(a.data[var].values, b.data[var].values)
+        assert a.meta.epoch == b.meta.epoch and np.array_equal(a.slant_range, b.slant_range)
