@@ -43,3 +43,7 @@ class ConfigError(DaskInsarError):
 
 class PairError(DaskInsarError):
     """Reference and secondary scenes do not form a usable pair."""
+
+
+class TopsSceneError(DaskInsarError):
+    """A TOPS (burst) product was given where a stripmap scene is needed."""
