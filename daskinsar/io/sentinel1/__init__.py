@@ -15,8 +15,8 @@ from .annotation import S1Burst, S1Estimate, S1Swath, geolocation_grid, grd_slan
 from .container import SafeProduct, SafeSource, open_safe
 from .measurement import measurement_array
 from .orbit_file import orbit_covering, read_eof
-from .reader import READER, MeasurementRaster, measurement_raster, read_sentinel1, sniff_sentinel1
+from .reader import READER, MeasurementRaster, measurement_raster, read_sentinel1, sniff_sentinel1, tops_metadata
 
 __all__ = ["S1Burst", "S1Estimate", "S1Swath", "geolocation_grid", "grd_slant_range", "parse_annotation",
            "read_annotation", "SafeProduct", "SafeSource", "open_safe", "measurement_array", "orbit_covering",
-           "read_eof", "READER", "MeasurementRaster", "measurement_raster", "read_sentinel1", "sniff_sentinel1"]
+           "read_eof", "READER", "MeasurementRaster", "measurement_raster", "read_sentinel1", "sniff_sentinel1", "tops_metadata"]

@@ -29,7 +29,7 @@ from .container import SafeProduct, open_safe
 from .measurement import measurement_array
 from .orbit_file import orbit_covering
 
-__all__ = ["READER", "read_sentinel1", "sniff_sentinel1", "measurement_raster", "MeasurementRaster"]
+__all__ = ["READER", "read_sentinel1", "tops_metadata", "sniff_sentinel1", "measurement_raster", "MeasurementRaster"]
 
 
 def read_sentinel1(path: str, *, swath: str | Sequence[str] | None = None, polarization: str | None = None,
@@ -80,7 +80,7 @@ def _read(path, *, swath, polarization, bursts, bbox, orbit_file, chunks) -> Sce
     if mode == "IW" and first.is_slc:
         if not first.bursts:
             raise InputFileError(first.annotation, "an IW SLC annotation with a burst list", "no bursts")
-        return _read_tops(prod, swaths, first.polarization, bursts, bbox, orbit_file, chunks)
+        return _read_tops(prod, swaths, first.polarization, bursts, bbox, orbit_file, chunks, pixels=True)
     for opt, val in (("bursts", bursts), ("bbox", bbox)):
         if val is not None:
             raise ConfigError(f"{path}: reader option {opt!r} applies to IW SLC products only (this is a "
@@ -127,11 +127,31 @@ def _read_single(prod: SafeProduct, sw: S1Swath, orbit_file: str | None, chunks)
 
 
 # ------------------------------------------------------------------------------------------ TOPS
-def _read_tops(prod: SafeProduct, swaths: list[str], pol: str, bursts, bbox, orbit_file, chunks) -> TopsScene:
-    names = swaths or sorted({i["swath"] for i in prod.items if i["polarization"] == pol})
+def tops_metadata(path: str, *, swath: str | Sequence[str] | None = None, polarization: str | None = None,
+                  bursts: Any = None, bbox: Any = None, orbit_file: str | None = None) -> TopsScene:
+    """The bursts of an IW SLC product as :func:`read_sentinel1` gives them, but without pixels: each
+    burst Scene has its grid coordinates, metadata, orbit and TOPS parameters and no data variable
+    (for planning from the annotations alone: burst matching, baselines, footprints)."""
+    try:
+        prod = open_safe(path)
+        first = prod.swath(_names(swath)[0] if _names(swath) else None, polarization)
+        if not (first.mode.upper() == "IW" and first.is_tops):
+            raise InputFileError(prod.path, "an IW SLC product with bursts", f"a {first.mode} {first.product_type}")
+        return _read_tops(prod, _names(swath), first.polarization, bursts, bbox, orbit_file, None, pixels=False)
+    except (InputFileError, ConfigError):
+        raise
+    except PARSE_ERRORS as exc:
+        raise InputFileError(str(path), EXPECTED_SAFE, f"invalid content ({type(exc).__name__}: {exc})") from None
+
+
+def _read_tops(prod: SafeProduct, swaths: list[str], pol: str, bursts, bbox, orbit_file, chunks, *,
+               pixels: bool) -> TopsScene:
+    # default: every subswath of the polarisation that has a measurement (burst extracts list the
+    # other subswaths' annotations without bursts or TIFF)
+    names = swaths or sorted({i["swath"] for i in prod.items if i["polarization"] == pol and i["measurement"]})
     sws = [prod.swath(s, pol) for s in names]
     for sw in sws:
-        if sw.measurement is None:
+        if sw.measurement is None and pixels:
             raise InputFileError(prod.path, f"a measurement TIFF for {sw.swath}/{sw.polarization}",
                                  "none in measurement/")
         if not sw.is_tops or sw.mode.upper() != "IW":
@@ -151,24 +171,28 @@ def _read_tops(prod: SafeProduct, swaths: list[str], pol: str, bursts, bbox, orb
     scenes = []
     for sw, k, p in keep:
         orbit = eof if eof is not None else sw.orbit.shift_epoch(epoch)
-        scenes.append(_burst_scene(prod, sw, k, p.shifted(off[sw.swath]).with_orbit(orbit), orbit, epoch, chunks))
+        scenes.append(_burst_scene(prod, sw, k, p.shifted(off[sw.swath]).with_orbit(orbit), orbit, epoch, chunks,
+                                   pixels))
     return TopsScene(scenes, {"source": prod.path, "mission": sws[0].mission, "mode": "IW", "polarization": pol,
                               "product_type": "SLC", "orbit_source": orbit_file or "annotation"})
 
 
 def _burst_scene(prod: SafeProduct, sw: S1Swath, k: int, p: TopsBurstParameters, orbit: Orbit, epoch: str,
-                 chunks) -> Scene:
+                 chunks, pixels: bool) -> Scene:
     b = sw.bursts[k]
-    arr = measurement_array(prod.source, sw.measurement, chunks=chunks, expected_shape=(sw.n_lines, sw.n_samples),
-                            rows=(b.first_line, b.first_line + b.n_lines), name=f"read-sentinel1-tiff-{p.key}")
     coords = radar_grid_coords(p.first_line_time_s, p.line_interval_s, b.n_lines, sw.near_range_m,
                                sw.range_spacing_m, sw.n_samples)
     coords["valid_first_sample"] = ("azimuth", np.asarray(b.first_valid_sample, np.int32))
     coords["valid_last_sample"] = ("azimuth", np.asarray(b.last_valid_sample, np.int32))
-    ds = xr.Dataset({"slc": (("azimuth", "range"), arr)}, coords=coords)
+    ds = xr.Dataset(coords=coords)
+    files = [prod.source.display(sw.annotation)]
+    if pixels:
+        ds["slc"] = (("azimuth", "range"), measurement_array(
+            prod.source, sw.measurement, chunks=chunks, expected_shape=(sw.n_lines, sw.n_samples),
+            rows=(b.first_line, b.first_line + b.n_lines), name=f"read-sentinel1-tiff-{p.key}"))
+        files.append(prod.source.display(sw.measurement))
     ds.attrs["sensor"] = "SENTINEL1"
-    meta = sw.metadata(source_files=[prod.source.display(sw.annotation), prod.source.display(sw.measurement)],
-                       epoch=epoch)
+    meta = sw.metadata(source_files=files, epoch=epoch)
     meta = meta.model_copy(update={"bursts": None, "extra": {**meta.extra, "burst": p.key,
                                                              "tops": p.model_dump(mode="json")}})
     return Scene(ds, meta, orbit, {"source": prod.path})
