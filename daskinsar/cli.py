@@ -194,25 +194,37 @@ def ingest(
                 _fail(f"--option {kv!r}: expected KEY=VALUE")
             k, v = kv.split("=", 1)
             opts[k] = v
+        from .bursts import TopsScene
         from .io.store import write_scene
+        from .io.tops_store import write_tops_scene
 
         scene = read_scene(input, sensor, **opts)
         with scheduler_context(scheduler, None, None):
             from .progress import RichDaskProgress
 
             with RichDaskProgress("ingest"):
-                write_scene(scene, out)
-        typer.echo(f"{input} -> {out} ({scene.meta.sensor}, {scene.shape[0]} x {scene.shape[1]})")
+                if isinstance(scene, TopsScene):
+                    write_tops_scene(scene, out)
+                else:
+                    write_scene(scene, out)
+        if isinstance(scene, TopsScene):
+            typer.echo(f"{input} -> {out} (SENTINEL1 TOPS, {len(scene)} bursts in {', '.join(scene.swaths)})")
+        else:
+            typer.echo(f"{input} -> {out} ({scene.meta.sensor}, {scene.shape[0]} x {scene.shape[1]})")
 
 
 @app.command()
 def info(store: str = typer.Argument(..., help="scene store")):
     """Describe a scene store: sensor, size, times, footprint, wavelength, PRF, spacings, chunking."""
     with _errors():
-        from .info import describe_scene
+        from .info import describe_scene, describe_tops_scene
         from .io.store import open_scene
+        from .io.tops_store import is_tops_store, open_tops_scene
 
-        typer.echo(describe_scene(open_scene(store), store))
+        if is_tops_store(store):
+            typer.echo(describe_tops_scene(open_tops_scene(store), store))
+        else:
+            typer.echo(describe_scene(open_scene(store), store))
 
 
 @app.command()

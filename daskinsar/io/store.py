@@ -28,6 +28,8 @@ from ..geometry.orbit import Orbit
 from ..scene import RadarMetadata, Scene, meta_attr, meta_from_attrs
 
 COMPLETE_ATTR = "daskinsar_complete"
+#: attribute of a TOPS scene store (io/tops_store.py): a group of burst scene stores, not one scene
+TOPS_ATTR = "daskinsar_tops_scene"
 ZARR_FORMAT = 3
 
 
@@ -186,6 +188,9 @@ def open_scene(url: str, chunks: dict | str | None = "auto-store") -> Scene:
     if not is_complete(url):
         raise InputFileError(url, "a complete daskinsar scene store",
                              "an incomplete or foreign Zarr store (no completion marker)")
+    if TOPS_ATTR in zarr.open_group(url, mode="r").attrs:
+        raise InputFileError(url, "a stripmap scene store", "a TOPS scene store (bursts on their own grids; "
+                                  "daskinsar.io.tops_store.open_tops_scene opens it)")
     ds = xr.open_zarr(url, consolidated=False, chunks={} if chunks == "auto-store" else chunks, decode_times=False)
     try:
         meta = meta_from_attrs(ds.attrs)

@@ -19,4 +19,5 @@ from .reader import READER, MeasurementRaster, measurement_raster, read_sentinel
 
 __all__ = ["S1Burst", "S1Estimate", "S1Swath", "geolocation_grid", "grd_slant_range", "parse_annotation",
            "read_annotation", "SafeProduct", "SafeSource", "open_safe", "measurement_array", "orbit_covering",
-           "read_eof", "READER", "MeasurementRaster", "measurement_raster", "read_sentinel1", "sniff_sentinel1", "tops_metadata"]
+           "read_eof", "READER", "MeasurementRaster", "measurement_raster", "read_sentinel1", "sniff_sentinel1",
+           "tops_metadata"]
