@@ -32,6 +32,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from .errors import InputFileError, TopsSceneError
+from .geometry.ellipsoid import SPEED_OF_LIGHT
 from .geometry.orbit import Orbit
 from .scene import Poly1D, Scene
 
@@ -82,6 +83,9 @@ class TopsBurstParameters(BaseModel):
     doppler_centroid: Poly1D = Field(description="data Doppler centroid f_dc (Hz), polynomial in tau - t0")
     doppler_time_s: float = Field(description="azimuth time of the Doppler estimate used (nearest the burst mid)")
     measurement_first_line: int = Field(0, description="line of the measurement TIFF holding the burst's first line")
+    bistatic_reference_range_time_s: float | None = Field(
+        None, description="tau_C (s): the zero-Doppler time of a pixel at two-way range time tau is its line's "
+                          "time + (tau - tau_C) / 2 (residual bistatic delay; from ESA's geolocation grid)")
 
     @property
     def key(self) -> str:
@@ -96,6 +100,14 @@ class TopsBurstParameters(BaseModel):
     def steering_doppler_rate_hz_s(self) -> float:
         """k_s = 2 v_s k_psi / lambda (Hz/s)."""
         return 2.0 * self.platform_speed_mps * self.steering_rate_rad_s / self.wavelength_m
+
+    def bistatic_shift_s(self, slant_range_m) -> np.ndarray:
+        """Zero-Doppler time minus line time (s) at slant ranges (m): ``(tau - tau_C) / 2``; zeros when
+        tau_C is unknown."""
+        tau = 2.0 * np.asarray(slant_range_m, np.float64) / SPEED_OF_LIGHT
+        if self.bistatic_reference_range_time_s is None:
+            return np.zeros(tau.shape)
+        return 0.5 * (tau - self.bistatic_reference_range_time_s)
 
     def shifted(self, dt_s: float) -> "TopsBurstParameters":
         """The same burst with every time counted from an epoch ``dt_s`` s earlier (times + dt_s)."""

@@ -248,7 +248,34 @@ class S1Swath:
             range_sampling_rate_hz=self.range_sampling_rate_hz, reference_range_time_s=self.slant_range_time_s,
             wavelength_m=self.wavelength_m, steering_rate_rad_s=float(np.deg2rad(self.azimuth_steering_rate_deg_s)),
             platform_speed_mps=float(np.linalg.norm(v[0])), fm_rate=fm.poly, fm_rate_time_s=fm.azimuth_time_s,
-            doppler_centroid=dc.poly, doppler_time_s=dc.azimuth_time_s, measurement_first_line=b.first_line)
+            doppler_centroid=dc.poly, doppler_time_s=dc.azimuth_time_s, measurement_first_line=b.first_line,
+            bistatic_reference_range_time_s=self.bistatic_reference_range_time_s())
+
+    def bistatic_reference_range_time_s(self) -> float | None:
+        """The two-way range time ``tau_C`` (s) at which the IPF's bulk bistatic correction holds, from
+        ESA's geolocation grid: a grid point's (zero-Doppler) ``azimuthTime`` is its image line's time
+        plus ``(tau - tau_C) / 2``, the residual bistatic delay (up to ~0.13 line in IW1, ~0.05 line in
+        IW2). None when the grid does not show that relation (to 5 us)."""
+        g = self.grid
+        lines = g.line.values.ravel()
+        tau = g.slant_range_time.values.ravel()
+        t = g.azimuth_time.values.ravel()
+        dt = self.azimuth_time_interval_s
+        if self.bursts:
+            lpb = self.lines_per_burst
+            k = (lines // lpb).astype(int)
+            ok = (k >= 0) & (k < len(self.bursts))
+            t0 = np.array([b.azimuth_time_s for b in self.bursts])
+            t_line = t0[k[ok]] + (lines[ok] - k[ok] * lpb) * dt
+        else:
+            ok = (lines >= 0) & (lines < self.n_lines)
+            t_line = lines[ok] * dt
+        if ok.sum() < 3:
+            return None
+        est = tau[ok] - 2.0 * (t[ok] - t_line)
+        if np.ptp(est) > 10e-6:
+            return None
+        return float(np.median(est))
 
     def burst_footprint(self, burst: S1Burst | int) -> np.ndarray:
         """(lon, lat) deg polygon (N, 2) of a burst's valid lines over the full range width, from ESA's
