@@ -60,6 +60,6 @@ def open_tops_scene(url: str, chunks: dict | str | None = "auto-store") -> TopsS
     if TOPS_ATTR not in attrs:
         raise InputFileError(url, "a daskinsar TOPS scene store (attribute daskinsar_tops_scene)",
                              "a store without it (a stripmap scene store? open it with open_scene)")
-    info = json.loads(attrs[TOPS_ATTR])
+    info = json.loads(str(attrs[TOPS_ATTR]))
     bursts = [open_scene(_join(url, key), chunks=chunks) for key in info["bursts"]]
     return TopsScene(bursts, dict(info.get("attrs", {})))

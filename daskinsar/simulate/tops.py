@@ -83,7 +83,8 @@ from ..scene import Scene
 from ..stages.topo import DemGrid
 from .deformation import los_displacement
 from .presets import CoherenceConfig, SimulationConfig, Source, TerrainConfig, TroposphereConfig
-from .slc import (FIR_HALF, STREAM_REFLECTIVITY, STREAM_SECONDARY_NOISE, TRUTH_FIELDS, PairModel, RadarGrid,
+from .slc import (FIR_HALF, STREAM_REFLECTIVITY, STREAM_SECONDARY_NOISE, TRUTH_FIELDS, GeometryTable, PairModel,
+                  RadarGrid,
                   band_limit, build_table, coherence_at, deformation_enu, pixel_geometry, reflectivity, sinc_interp,
                   sinc_lut, speckle_window, tropo_at, truth_block, turbulence_field, white_noise)
 from .terrain import make_dem
@@ -236,10 +237,11 @@ def _write_safe(src_safe: Path, member: str, root, out_safe: Path) -> Path:
 @dataclass
 class _BurstPair:
     model: PairModel
-    ext_table: object  # geometry table of the reference grid extended by _HALO pixels
+    ext_table: GeometryTable  # geometry table of the reference grid extended by _HALO pixels
     ref: TopsBurstParameters
     sec: TopsBurstParameters
     shift_s: float  # misregistration (s)
+    seed: int
 
 
 _HALO = 128
@@ -261,17 +263,19 @@ def _model(cfg: TopsSimulationConfig, rb: Scene, sb: Scene, dem: DemGrid, centre
                            look_side="right", interpolation_taps=cfg.interpolation_taps)  # type: ignore[arg-type]
     levels = np.linspace(float(dem.heights_m.min()) - 10.0, float(dem.heights_m.max()) + 10.0, cfg.height_levels)
     dec = cfg.geometry_decimation_pixels
-    kw = dict(wavelength_m=lam, look_side="right", levels=levels, dec=dec)
-    ref_table = build_table(ref_grid, rb.orbit, sb.orbit, los_orbit="self", **kw)
-    sec_table = build_table(sec_grid, sb.orbit, rb.orbit, los_orbit="other", **kw)
+    ref_table = build_table(ref_grid, rb.orbit, sb.orbit, wavelength_m=lam, look_side="right", levels=levels,
+                            dec=dec, los_orbit="self")
+    sec_table = build_table(sec_grid, sb.orbit, rb.orbit, wavelength_m=lam, look_side="right", levels=levels,
+                            dec=dec, los_orbit="other")
     ext = RadarGrid(ref_grid.t0_s - _HALO * dt, dt, n_az + 2 * _HALO, ref_grid.r0_m - _HALO * ref_grid.dr_m,
                     ref_grid.dr_m, n_rg + 2 * _HALO)
-    ext_table = build_table(ext, rb.orbit, sb.orbit, los_orbit="self", **kw)
+    ext_table = build_table(ext, rb.orbit, sb.orbit, wavelength_m=lam, look_side="right", levels=levels, dec=dec,
+                            los_orbit="self")
     field_, tdec, ti0, tj0 = tropo
     model = PairModel(sim, rb.meta.epoch, sb.meta.epoch, rb.orbit, sb.orbit, ref_grid, sec_grid, dem, ref_table,
                       sec_table, field_, tdec, ti0, tj0, [], frac[0], frac[1], sinc_lut(cfg.interpolation_taps), {},
                       centre[0], centre[1])
-    return _BurstPair(model, ext_table, rp, sp, eps)
+    return _BurstPair(model, ext_table, rp, sp, eps, int(seed))
 
 
 def _valid_mask(scene: Scene) -> np.ndarray:
@@ -310,7 +314,7 @@ def _secondary_burst(bp: _BurstPair, sb: Scene, strip: int = 256) -> np.ndarray:
         raise ValueError("tops simulation: the secondary burst sees ground too far outside the reference burst "
                          f"(reference lattice rows {wr0}..{wr1}, cols {wc0}..{wc1})")
     # the reference's white-noise coefficients, each carrying exp(j Theta) of its position
-    w = white_noise(m.config.seed, STREAM_REFLECTIVITY, wr0 - h, wr1 + h, wc0 - h, wc1 + h)
+    w = white_noise(bp.seed, STREAM_REFLECTIVITY, wr0 - h, wr1 + h, wc0 - h, wc1 + h)
     li = np.arange(wr0 - h, wr1 + h)
     lj = np.arange(wc0 - h, wc1 + h)
     # Theta is smooth (both TOPS phases have the same curvature): exact on every 4th lattice node,
@@ -323,7 +327,7 @@ def _secondary_burst(bp: _BurstPair, sb: Scene, strip: int = 256) -> np.ndarray:
     ii, jj = np.meshgrid(li, lj, indexing="ij")
     theta = RegularGridInterpolator((ci, cj), theta_c)((ii, jj))
     A = band_limit(w * np.exp(1j * theta), m.frac_az, m.frac_rg)  # on rows [wr0, wr1), cols [wc0, wc1)
-    N = speckle_window(m.config.seed, STREAM_SECONDARY_NOISE, 0, n_az, 0, n_rg, m.frac_az, m.frac_rg)
+    N = speckle_window(bp.seed, STREAM_SECONDARY_NOISE, 0, n_az, 0, n_rg, m.frac_az, m.frac_rg)
     out = np.empty((n_az, n_rg), np.complex128)
     for rows, g, rr, cc in parts:
         a = sinc_interp(A, rr - wr0, cc - wc0, m.lut)
@@ -374,8 +378,8 @@ def _dem_for(ref: TopsScene, cfg: TopsSimulationConfig) -> tuple[DemGrid, tuple[
     for b in ref.bursts:
         t, r = b.azimuth_time, b.slant_range
         T, R = np.meshgrid(t[[0, -1]], r[[0, -1]], indexing="ij")
-        for h in (cfg.terrain.base_height_m - 200.0, cfg.terrain.base_height_m + cfg.terrain.relief_m + 200.0):
-            lo, la, _ = rdr2geo(T, R, b.orbit, wavelength_m=b.meta.wavelength_m, look_side="right", dem=h)
+        for h_m in (cfg.terrain.base_height_m - 200.0, cfg.terrain.base_height_m + cfg.terrain.relief_m + 200.0):
+            lo, la, _ = rdr2geo(T, R, b.orbit, wavelength_m=b.meta.wavelength_m, look_side="right", dem=h_m)
             lons.append(lo.ravel())
             lats.append(la.ravel())
     lon, lat = np.concatenate(lons), np.concatenate(lats)

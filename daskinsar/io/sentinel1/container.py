@@ -227,6 +227,6 @@ def open_safe(path: str | os.PathLike) -> SafeProduct:
         ptype, facts = _manifest_facts(mroot)
     except ValueError as exc:
         raise InputFileError(src.display(manifest_name), what, f"an invalid orbit number ({exc})") from None
-    first = split_name(items[0]["annotation"])
+    first = split_name(str(items[0]["annotation"]))
     return SafeProduct(path=src.path, source=src, items=items, mission=first[0] if first else None,
                        product_type=ptype, manifest=facts)

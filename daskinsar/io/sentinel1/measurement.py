@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
+from typing import Any
 
 import dask.array as da
 import numcodecs
@@ -78,11 +79,11 @@ def tiff_layout(fh, name: str) -> _TiffLayout:
     what = "a Sentinel-1 measurement GeoTIFF (one band, CInt16 or uint16)"
     try:
         with tifffile.TiffFile(fh) as tf:
-            page = tf.pages.first if hasattr(tf.pages, "first") else tf.pages[0]
+            page: Any = tf.pages.first if hasattr(tf.pages, "first") else tf.pages[0]
             if page.samplesperpixel != 1 or len(page.shape) != 2:
                 raise InputFileError(name, what, f"{page.samplesperpixel} samples per pixel, shape {page.shape}")
-            bits = page.bitspersample if np.isscalar(page.bitspersample) else page.bitspersample[0]
-            sfmt = page.sampleformat if np.isscalar(page.sampleformat) else page.sampleformat[0]
+            bits: Any = page.bitspersample if np.isscalar(page.bitspersample) else page.bitspersample[0]
+            sfmt: Any = page.sampleformat if np.isscalar(page.sampleformat) else page.sampleformat[0]
             lay = _TiffLayout(
                 shape=(int(page.shape[0]), int(page.shape[1])),
                 byteorder=tf.byteorder,

@@ -187,6 +187,7 @@ def _burst_scene(prod: SafeProduct, sw: S1Swath, k: int, p: TopsBurstParameters,
     ds = xr.Dataset(coords=coords)
     files = [prod.source.display(sw.annotation)]
     if pixels:
+        assert sw.measurement is not None  # checked by the caller
         ds["slc"] = (("azimuth", "range"), measurement_array(
             prod.source, sw.measurement, chunks=chunks, expected_shape=(sw.n_lines, sw.n_samples),
             rows=(b.first_line, b.first_line + b.n_lines), name=f"read-sentinel1-tiff-{p.key}"))
@@ -207,7 +208,8 @@ def _select(cand, bursts, box, path: str):
     if bursts is not None:
         tokens = [str(t).strip().upper() for t in (bursts.split(",") if isinstance(bursts, str) else
                                                     (bursts if isinstance(bursts, (list, tuple)) else [bursts]))]
-        chosen, missing = [], []
+        chosen: list = []
+        missing: list[str] = []
         for tok in filter(None, tokens):
             m_key, m_id = _KEY.match(tok), _ID_SWATH.match(tok)
             if m_key:
