@@ -64,20 +64,17 @@ from __future__ import annotations
 import math
 import os
 import shutil
-import xml.etree.ElementTree as StdET
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import defusedxml.ElementTree as SafeET
 import numpy as np
-import tifffile
 import xarray as xr
 from pydantic import BaseModel, ConfigDict, Field
 from scipy.interpolate import RegularGridInterpolator
 
-from ..bursts import TopsBurstParameters, TopsScene, tops_parameters
+from ..bursts import TopsBurstParameters, TopsScene, match_bursts, tops_parameters
 from ..geometry.ellipsoid import SPEED_OF_LIGHT
-from ..geometry.orbit import Orbit, format_utc, parse_utc
 from ..geometry.rdr2geo import rdr2geo
 from ..scene import Scene
 from ..stages.topo import DemGrid
@@ -88,6 +85,7 @@ from .slc import (FIR_HALF, STREAM_REFLECTIVITY, STREAM_SECONDARY_NOISE, TRUTH_F
                   band_limit, build_table, coherence_at, deformation_enu, pixel_geometry, reflectivity, sinc_interp,
                   sinc_lut, speckle_window, tropo_at, truth_block, turbulence_field, white_noise)
 from .terrain import make_dem
+from .tops_safe import crop_annotation, moved_orbit, nearest_burst, secondary_window, write_measurement, write_safe
 
 __all__ = ["TopsSimulationConfig", "TopsSimulation", "simulate_tops_pair", "tops_azimuth_phase"]
 
@@ -146,91 +144,6 @@ def tops_azimuth_phase(p: TopsBurstParameters, azimuth_time_s, slant_range_m) ->
     kt = ka * ks / (ka - ks)
     d = eta - (-fdc / ka + fdc0 / ka0)
     return 2.0 * np.pi * (fdc * d + 0.5 * kt * d * d)
-
-
-# ------------------------------------------------------------------------------------------ annotations
-def _fmt(t64) -> str:
-    return format_utc(t64)[:26]  # microseconds, as ESA writes them
-
-
-def _set(root, path: str, value) -> None:
-    el = root.find(path)
-    if el is None:
-        raise KeyError(path)
-    el.text = str(value)
-
-
-def _crop_annotation(root, keep: list[int], j0: int, n: int, orbit: Orbit | None) -> None:
-    """Cut an annotation (ElementTree root, in place) to bursts ``keep`` and samples [j0, j0 + n)."""
-    info = "imageAnnotation/imageInformation"
-    lpb = int(root.findtext("swathTiming/linesPerBurst"))
-    fs = float(root.findtext("generalAnnotation/productInformation/rangeSamplingRate"))
-    dt = float(root.findtext(f"{info}/azimuthTimeInterval"))
-    tau0 = float(root.findtext(f"{info}/slantRangeTime"))
-    blist = root.find("swathTiming/burstList")
-    bursts = list(blist)
-    k0 = keep[0]
-    for i, b in enumerate(bursts):
-        if i not in keep:
-            blist.remove(b)
-            continue
-        fv = np.array([int(x) for x in b.findtext("firstValidSample").split()])
-        lv = np.array([int(x) for x in b.findtext("lastValidSample").split()])
-        ok = (fv >= 0) & (fv - j0 <= n - 1) & (lv - j0 >= 0)
-        fv2 = np.where(ok, np.clip(fv - j0, 0, n - 1), -1)
-        lv2 = np.where(ok, np.clip(lv - j0, 0, n - 1), -1)
-        b.find("firstValidSample").text = " ".join(map(str, fv2))
-        b.find("lastValidSample").text = " ".join(map(str, lv2))
-    blist.set("count", str(len(keep)))
-    first = parse_utc(bursts[keep[0]].findtext("azimuthTime"))
-    last = parse_utc(bursts[keep[-1]].findtext("azimuthTime")) + np.timedelta64(int(round((lpb - 1) * dt * 1e9)), "ns")
-    _set(root, f"{info}/productFirstLineUtcTime", _fmt(first))
-    _set(root, f"{info}/productLastLineUtcTime", _fmt(last))
-    _set(root, "adsHeader/startTime", _fmt(first))
-    _set(root, "adsHeader/stopTime", _fmt(last))
-    _set(root, f"{info}/numberOfLines", len(keep) * lpb)
-    _set(root, f"{info}/numberOfSamples", n)
-    _set(root, "swathTiming/samplesPerBurst", n)
-    _set(root, f"{info}/slantRangeTime", repr(tau0 + j0 / fs))
-    plist = root.find("geolocationGrid/geolocationGridPointList")
-    for pt in list(plist):
-        line = int(pt.findtext("line")) - k0 * lpb
-        if not 0 <= line < len(keep) * lpb:
-            plist.remove(pt)
-            continue
-        pt.find("line").text = str(line)
-        pt.find("pixel").text = str(int(pt.findtext("pixel")) - j0)
-    plist.set("count", str(len(plist)))
-    if orbit is not None:
-        t0 = parse_utc(orbit.epoch)
-        olist = root.find("generalAnnotation/orbitList")
-        for o, t, p, v in zip(list(olist), orbit.time, orbit.position, orbit.velocity):
-            o.find("time").text = _fmt(t0 + np.timedelta64(int(round(t * 1e9)), "ns"))
-            for k, c in enumerate("xyz"):
-                o.find(f"position/{c}").text = repr(float(p[k]))
-                o.find(f"velocity/{c}").text = repr(float(v[k]))
-
-
-def _moved_orbit(orbit: Orbit, cross_m: float, radial_m: float, shift_s: float) -> Orbit:
-    """The orbit offset by ``cross_m`` (horizontal, to the right of the track) and ``radial_m`` (up),
-    reaching each position ``shift_s`` later; velocities follow the moved positions."""
-    p, v = orbit.position, orbit.velocity
-    up = p / np.linalg.norm(p, axis=1, keepdims=True)
-    right = np.cross(v, up)
-    right /= np.linalg.norm(right, axis=1, keepdims=True)
-    off = cross_m * right + radial_m * up
-    dv = np.gradient(off, orbit.time, axis=0)
-    return Orbit(orbit.epoch, orbit.time + shift_s, p + off, v + dv, orbit.n_hermite, "simulated secondary orbit")
-
-
-def _write_safe(src_safe: Path, member: str, root, out_safe: Path) -> Path:
-    """A SAFE folder with the real manifest and one (cropped) annotation."""
-    (out_safe / "annotation").mkdir(parents=True, exist_ok=True)
-    (out_safe / "measurement").mkdir(exist_ok=True)
-    shutil.copy(src_safe / "manifest.safe", out_safe / "manifest.safe")
-    path = out_safe / "annotation" / os.path.basename(member)
-    path.write_bytes(StdET.tostring(root, encoding="utf-8", xml_declaration=True))
-    return path
 
 
 # ------------------------------------------------------------------------------------------ the pixels
@@ -350,27 +263,7 @@ def _truth(bp: _BurstPair, rb: Scene) -> xr.Dataset:
 
 # ------------------------------------------------------------------------------------------ driver
 def _match(ref: TopsScene, sec: TopsScene) -> list[tuple[str, str]]:
-    from ..bursts import match_bursts
-
     return [(m.reference, m.secondary) for m in match_bursts(ref, sec)]
-
-
-def _secondary_window(sw_r, sw_s, keep: list[int], j0: int, n: int, margin: int = 24) -> tuple[int, int]:
-    """Range window of the secondary covering the reference crop (geo2rdr of its corners)."""
-    from ..geometry.geo2rdr import geo2rdr
-    from ..geometry.rdr2geo import rdr2geo_ecef
-
-    b = sw_r.bursts[keep[len(keep) // 2]]
-    t = b.azimuth_time_s + sw_r.azimuth_time_interval_s * b.n_lines / 2.0
-    r = sw_r.near_range_m + sw_r.range_spacing_m * np.array([j0, j0 + n - 1.0])
-    xyz, *_ = rdr2geo_ecef(np.full(2, t), r, sw_r.orbit, wavelength_m=sw_r.wavelength_m, look_side="right",
-                           dem=300.0)
-    # the secondary orbit in its own epoch (a year of seconds would leave geo2rdr no precision to converge on)
-    _, r2 = geo2rdr(xyz, sw_s.orbit, wavelength_m=sw_s.wavelength_m)
-    c = (r2 - sw_s.near_range_m) / sw_s.range_spacing_m
-    s0 = max(int(math.floor(c.min())) - margin, 0)
-    s1 = min(int(math.ceil(c.max())) + margin + 1, sw_s.n_samples)
-    return s0, s1 - s0
 
 
 def _dem_for(ref: TopsScene, cfg: TopsSimulationConfig) -> tuple[DemGrid, tuple[float, float]]:
@@ -426,6 +319,7 @@ def simulate_tops_pair(reference_safe: str | os.PathLike, out_dir: str | os.Path
     second date; default: the reference's annotation with a moved orbit); write
     ``out_dir/reference/<name>.SAFE`` and ``out_dir/secondary/<name>.SAFE`` (read them with the
     Sentinel-1 reader) and ``out_dir/truth.zarr`` (one group per reference burst)."""
+    # io imported here, as simulate/api.py does: the simulation's model modules stay free of io
     from ..io.sentinel1 import open_safe, tops_metadata
     from ..io.store import write_dataset
 
@@ -451,23 +345,23 @@ def simulate_tops_pair(reference_safe: str | os.PathLike, out_dir: str | os.Path
         sec_orbit = None
     else:
         sec_src, item_s = ref_src, item_r
-        sec_orbit = _moved_orbit(sw_r.orbit, cfg.secondary_cross_track_m, cfg.secondary_radial_m,
+        sec_orbit = moved_orbit(sw_r.orbit, cfg.secondary_cross_track_m, cfg.secondary_radial_m,
                                  cfg.secondary_time_shift_s)
         sw_s = prod_r.swath(cfg.swath, item_r["polarization"])
         sw_s.orbit = sec_orbit
         root_s = SafeET.fromstring(prod_r.source.read_bytes(item_r["annotation"]))
     # secondary bursts nearest the kept reference bursts (platform along-track distance at mid times)
-    s_keep = sorted({_nearest_burst(sw_r, k, sw_s) for k in keep})
-    s0, ns = _secondary_window(sw_r, sw_s, keep, j0, n)
-    _crop_annotation(root_r, keep, j0, n, None)
-    _crop_annotation(root_s, s_keep, s0, ns, sec_orbit)
+    s_keep = sorted({nearest_burst(sw_r, k, sw_s) for k in keep})
+    s0, ns = secondary_window(sw_r, sw_s, keep, j0, n)
+    crop_annotation(root_r, keep, j0, n, None)
+    crop_annotation(root_s, s_keep, s0, ns, sec_orbit)
     ref_safe = out / "reference" / ref_src.name
     sec_safe = out / "secondary" / sec_src.name
     for d in (ref_safe, sec_safe):
         if d.exists():
             shutil.rmtree(d)
-    ann_r = _write_safe(ref_src, item_r["annotation"], root_r, ref_safe)
-    ann_s = _write_safe(sec_src, item_s["annotation"], root_s, sec_safe)
+    ann_r = write_safe(ref_src, item_r["annotation"], root_r, ref_safe)
+    ann_s = write_safe(sec_src, item_s["annotation"], root_s, sec_safe)
     # read back through the reader: the grids and parameters the processor will see
     ref = tops_metadata(str(ref_safe), swath=cfg.swath)
     sec = tops_metadata(str(sec_safe), swath=cfg.swath)
@@ -486,8 +380,8 @@ def simulate_tops_pair(reference_safe: str | os.PathLike, out_dir: str | os.Path
         ref_px[rk] = _reference_burst(bp, rb)
         sec_px[sk] = _secondary_burst(bp, sb)
         truth[rk] = _truth(bp, rb)
-    _write_measurement(ref, ref_px, ann_r, ref_safe)
-    _write_measurement(sec, sec_px, ann_s, sec_safe)
+    write_measurement(ref, ref_px, ann_r, ref_safe)
+    write_measurement(sec, sec_px, ann_s, sec_safe)
     tstore = out / "truth.zarr"
     if tstore.exists():
         shutil.rmtree(tstore)
@@ -495,35 +389,3 @@ def simulate_tops_pair(reference_safe: str | os.PathLike, out_dir: str | os.Path
         write_dataset(ds, str(tstore), group=k, mode="a")
     return TopsSimulation(ref_safe, sec_safe, pairs, truth, dem, cfg,
                           {"reference_annotation": str(ann_r), "secondary_annotation": str(ann_s)})
-
-
-def _nearest_burst(sw_r, k: int, sw_s) -> int:
-    b = sw_r.bursts[k]
-    t = b.azimuth_time_s + sw_r.azimuth_time_interval_s * b.n_lines / 2.0
-    p, v = sw_r.orbit.interpolate(np.array([t]))
-    u = v[0] / np.linalg.norm(v[0])
-    d = []
-    for bs in sw_s.bursts:
-        ts = bs.azimuth_time_s + sw_s.azimuth_time_interval_s * bs.n_lines / 2.0
-        q, _ = sw_s.orbit.interpolate(np.array([ts]))
-        d.append(abs(float(np.dot(q[0] - p[0], u))))
-    return int(np.argmin(d))
-
-
-def _write_measurement(tops: TopsScene, pixels: dict[str, np.ndarray], annotation: Path, safe: Path) -> None:
-    """The measurement TIFF (bursts stacked in annotation order, zeros for bursts not simulated) and the
-    bursts' byteOffset in the annotation."""
-    shape = tops.bursts[0].shape
-    data = np.zeros((shape[0] * len(tops), shape[1]), np.complex64)
-    for i, b in enumerate(tops.bursts):
-        if tops_parameters(b).key in pixels:
-            data[i * shape[0]:(i + 1) * shape[0]] = pixels[tops_parameters(b).key]
-    path = safe / "measurement" / (annotation.stem + ".tiff")
-    tifffile.imwrite(path, data, rowsperstrip=1, photometric="minisblack")
-    with tifffile.TiffFile(path) as tf:
-        offsets = tf.pages[0].dataoffsets
-    root = SafeET.fromstring(annotation.read_bytes())
-    for i, b in enumerate(root.findall("swathTiming/burstList/burst")):
-        if b.find("byteOffset") is not None:
-            b.find("byteOffset").text = str(int(offsets[i * shape[0]]))
-    annotation.write_bytes(StdET.tostring(root, encoding="utf-8", xml_declaration=True))

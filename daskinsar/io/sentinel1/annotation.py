@@ -32,6 +32,7 @@ from ...geometry.ellipsoid import SPEED_OF_LIGHT
 from ...geometry.orbit import Orbit, parse_utc, seconds_between
 from ...scene import LUT2D, Burst, Chirp, Poly1D, RadarMetadata
 from ._xml import PARSE_ERRORS, floats, fromstring, number, seconds_since, text
+from .geolocation import bistatic_reference_range_time, burst_footprint
 
 __all__ = ["S1Estimate", "S1Burst", "S1Swath", "parse_annotation", "read_annotation", "geolocation_grid",
            "grd_slant_range"]
@@ -252,66 +253,14 @@ class S1Swath:
             bistatic_reference_range_time_s=self.bistatic_reference_range_time_s())
 
     def bistatic_reference_range_time_s(self) -> float | None:
-        """The two-way range time ``tau_C`` (s) at which the IPF's bulk bistatic correction holds, from
-        ESA's geolocation grid: a grid point's (zero-Doppler) ``azimuthTime`` is its image line's time
-        plus ``(tau - tau_C) / 2``, the residual bistatic delay (up to ~0.13 line in IW1, ~0.05 line in
-        IW2). None when the grid does not show that relation (to 5 us)."""
-        g = self.grid
-        lines = g.line.values.ravel()
-        tau = g.slant_range_time.values.ravel()
-        t = g.azimuth_time.values.ravel()
-        dt = self.azimuth_time_interval_s
-        if self.bursts:
-            lpb = self.lines_per_burst
-            k = (lines // lpb).astype(int)
-            ok = (k >= 0) & (k < len(self.bursts))
-            t0 = np.array([b.azimuth_time_s for b in self.bursts])
-            t_line = t0[k[ok]] + (lines[ok] - k[ok] * lpb) * dt
-        else:
-            ok = (lines >= 0) & (lines < self.n_lines)
-            t_line = lines[ok] * dt
-        if ok.sum() < 3:
-            return None
-        est = tau[ok] - 2.0 * (t[ok] - t_line)
-        if np.ptp(est) > 10e-6:
-            return None
-        return float(np.median(est))
+        """tau_C (s) of the residual bistatic delay, from ESA's geolocation grid
+        (:func:`~daskinsar.io.sentinel1.geolocation.bistatic_reference_range_time`)."""
+        return bistatic_reference_range_time(self)
 
     def burst_footprint(self, burst: S1Burst | int) -> np.ndarray:
-        """(lon, lat) deg polygon (N, 2) of a burst's valid lines over the full range width, from ESA's
-        geolocation grid (interpolated linearly in azimuth time and in pixel)."""
-        b = self.bursts[int(burst)] if isinstance(burst, (int, np.integer)) else burst
-        g = self.grid
-        if "grid_line" not in g.dims:
-            raise ValueError(f"{self.annotation}: the geolocation grid is not a regular line x pixel grid")
-        v0, v1 = b.valid_lines
-        dt = self.azimuth_time_interval_s
-        times = (b.azimuth_time_s + v0 * dt, b.azimuth_time_s + v1 * dt)
-        pix = g.pixel.values[0]
-        inner = pix[(pix > 0) & (pix < self.n_samples - 1)]
-        cols = np.concatenate([[0.0], inner, [self.n_samples - 1.0]])
-        rows = []
-        for t in times:
-            lon = _interp_grid(g, "longitude", t, cols)
-            lat = _interp_grid(g, "latitude", t, cols)
-            rows.append(np.stack([lon, lat], axis=-1))
-        return np.concatenate([rows[0], rows[1][::-1]])
-
-
-def _interp_grid(g: xr.Dataset, name: str, t: float, cols: np.ndarray) -> np.ndarray:
-    """A grid field at azimuth time ``t`` and pixels ``cols``: linear in time between the bracketing grid
-    rows (extrapolated beyond the ends), then linear in pixel (extrapolated)."""
-    tg = g.azimuth_time.values[:, 0]
-    i = int(np.clip(np.searchsorted(tg, t) - 1, 0, len(tg) - 2))
-    f = (t - tg[i]) / (tg[i + 1] - tg[i])
-    row = g[name].values[i] * (1 - f) + g[name].values[i + 1] * f
-    pix = g.pixel.values[0].astype(np.float64)
-    out = np.interp(cols, pix, row)
-    # np.interp holds the ends constant: extrapolate linearly instead
-    lo, hi = cols < pix[0], cols > pix[-1]
-    out[lo] = row[0] + (cols[lo] - pix[0]) * (row[1] - row[0]) / (pix[1] - pix[0])
-    out[hi] = row[-1] + (cols[hi] - pix[-1]) * (row[-1] - row[-2]) / (pix[-1] - pix[-2])
-    return out
+        """(lon, lat) deg polygon of a burst's valid lines
+        (:func:`~daskinsar.io.sentinel1.geolocation.burst_footprint`)."""
+        return burst_footprint(self, self.bursts[int(burst)] if isinstance(burst, (int, np.integer)) else burst)
 
 
 def _nearest(estimates: list[S1Estimate], t: float, what: str) -> S1Estimate:
