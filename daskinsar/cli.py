@@ -180,8 +180,10 @@ def ingest(
 ):
     """Read a sensor product into a daskinsar scene store (Zarr v3)."""
     with _errors():
+        from .bursts import TopsScene
         from .io.readers import read_scene, readers
         from .io.store import check_output_store, write_scene
+        from .io.tops_store import write_tops_scene
         from .progress import RichDaskProgress
 
         if list_sensors:
@@ -201,18 +203,28 @@ def ingest(
         scene = read_scene(input, sensor, **opts)
         with scheduler_context(scheduler, None, None):
             with RichDaskProgress("ingest"):
-                write_scene(scene, out)
-        typer.echo(f"{input} -> {out} ({scene.meta.sensor}, {scene.shape[0]} x {scene.shape[1]})")
+                if isinstance(scene, TopsScene):
+                    write_tops_scene(scene, out)
+                else:
+                    write_scene(scene, out)
+        if isinstance(scene, TopsScene):
+            typer.echo(f"{input} -> {out} (SENTINEL1 TOPS, {len(scene)} bursts in {', '.join(scene.swaths)})")
+        else:
+            typer.echo(f"{input} -> {out} ({scene.meta.sensor}, {scene.shape[0]} x {scene.shape[1]})")
 
 
 @app.command()
 def info(store: str = typer.Argument(..., help="scene store")):
     """Describe a scene store: sensor, size, times, footprint, wavelength, PRF, spacings, chunking."""
     with _errors():
-        from .info import describe_scene
+        from .info import describe_scene, describe_tops_scene
         from .io.store import open_scene
+        from .io.tops_store import is_tops_store, open_tops_scene
 
-        typer.echo(describe_scene(open_scene(store), store))
+        if is_tops_store(store):
+            typer.echo(describe_tops_scene(open_tops_scene(store), store))
+        else:
+            typer.echo(describe_scene(open_scene(store), store))
 
 
 @app.command()

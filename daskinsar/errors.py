@@ -51,3 +51,7 @@ class OutputPathError(DaskInsarError):
 
 class RunLockedError(DaskInsarError):
     """Another daskinsar run is writing the same run folder."""
+
+
+class TopsSceneError(DaskInsarError):
+    """A TOPS (burst) product was given where a stripmap scene is needed."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .bursts import TopsScene, tops_parameters
 from .geometry.orbit import parse_utc
 from .geometry.rdr2geo import rdr2geo
 from .scene import Scene
@@ -48,4 +49,31 @@ def describe_scene(scene: Scene, where: str = "") -> str:
         lines.append(f"footprint    unavailable ({exc})")
     if chunks is not None:
         lines.append(f"chunking     {chunks[0][0]} x {chunks[1][0]} ({len(chunks[0])} x {len(chunks[1])} chunks)")
+    return "\n".join(lines)
+
+
+def describe_tops_scene(tops: TopsScene, where: str = "") -> str:
+    """A TOPS scene: product facts, then one line per burst (ID, first line UTC, size, valid lines,
+    footprint corners at h = 0)."""
+    first = tops.bursts[0]
+    m = first.meta
+    epoch = parse_utc(tops.epoch)
+    lines = [
+        f"scene        {where} (TOPS: {len(tops)} bursts, each on its own grid)",
+        f"sensor       {m.sensor}" + (f" ({m.platform})" if m.platform else "") + f", mode {m.mode}",
+        f"polarization {m.polarization or '-'}; subswaths {', '.join(tops.swaths)}",
+        f"wavelength   {m.wavelength_m:.6f} m; line interval {m.line_interval_s * 1e3:.6f} ms",
+        f"orbit        {len(first.orbit.time)} state vectors ({tops.attrs.get('orbit_source', first.orbit.source)})",
+        "burst        ID          first line (UTC)               lines x samples  valid lines  footprint (lon, lat)",
+    ]
+    for b in tops.bursts:
+        p = tops_parameters(b)
+        start = epoch + np.timedelta64(int(round(b.azimuth_time[0] * 1e9)), "ns")
+        try:
+            fp = " ".join(f"({lo:.3f}, {la:.3f})" for lo, la in footprint(b))
+        except Exception as exc:  # a footprint is a courtesy; say why it is missing
+            fp = f"unavailable ({exc})"
+        bid = f"{p.burst_id}" if p.burst_id is not None else "-"
+        lines.append(f"{p.key:<12} {bid:<11} {start}  {b.shape[0]:>6} x {b.shape[1]:<7}  "
+                     f"{p.valid_first_line:>4}..{p.valid_last_line:<5}  {fp}")
     return "\n".join(lines)

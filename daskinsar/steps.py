@@ -16,7 +16,8 @@ import numpy as np
 import xarray as xr
 
 from .config import RunConfig
-from .errors import ConfigError, DaskInsarError
+from .bursts import TopsScene
+from .errors import ConfigError, DaskInsarError, TopsSceneError
 from .io import store
 from .io.store import TOKEN_ATTR
 from .geometry.dem import dem_to_dataarray
@@ -112,9 +113,13 @@ class RunContext:
 def _read_input(role: str, path: str, sensor: str | None, options: dict) -> Scene:
     if "://" not in path and not Path(path).exists():
         raise DaskInsarError(f"{path}: {role} input not found")
-    if sensor is None and store.is_complete(path):
-        return check_scene(store.open_scene(path), path)
-    return read_scene(path, sensor, **options)
+    scene = (check_scene(store.open_scene(path), path) if sensor is None and store.is_complete(path)
+             else read_scene(path, sensor, **options))
+    if isinstance(scene, TopsScene):
+        raise TopsSceneError(f"{path}: a TOPS (IW) product of {len(scene)} bursts; the stripmap pipeline does not "
+                             "process bursts (each burst is its own grid), so it is refused rather than processed "
+                             "as one image")
+    return scene
 
 
 def build_preprocess(ctx: RunContext) -> StepOutputs:

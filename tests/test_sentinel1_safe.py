@@ -15,8 +15,9 @@ from daskinsar.errors import InputFileError
 from daskinsar.geometry.ellipsoid import SPEED_OF_LIGHT as C
 from daskinsar.geometry.ellipsoid import llh_to_ecef
 from daskinsar.geometry.orbit import Orbit, parse_utc
-from daskinsar.io import sentinel1_safe as s1
+from daskinsar.io import sentinel1 as s1
 from daskinsar.io.readers import detect_reader, get_reader
+from daskinsar.stages import tops
 
 
 @pytest.fixture(scope="module")
@@ -183,7 +184,7 @@ def test_doppler_and_fm_rate_all_swaths(slc_safe):
 
 
 def test_lazy_measurement_shape_and_chunking(slc_safe):
-    sc = s1.read_sentinel1(str(slc_safe), swath="IW2", polarization="VH", chunks=(1000, 4096))
+    sc = s1.measurement_raster(str(slc_safe), swath="IW2", polarization="VH", chunks=(1000, 4096))
     sw = s1.open_safe(slc_safe).swath("IW2", "VH")
     a = sc.data["slc"].data
     assert a.shape == (sw.n_lines, sw.n_samples) and a.dtype == np.complex64
@@ -194,7 +195,7 @@ def test_lazy_measurement_shape_and_chunking(slc_safe):
     assert sc.slant_range[0] == pytest.approx(sw.near_range_m)
     assert np.diff(sc.azimuth_time).mean() == pytest.approx(sw.azimuth_time_interval_s)
     win = a[995:1010, 100:130].compute()
-    sc2 = s1.read_sentinel1(str(slc_safe), swath="IW2", polarization="VH", chunks=(7, 100))
+    sc2 = s1.measurement_raster(str(slc_safe), swath="IW2", polarization="VH", chunks=(7, 100))
     win2 = sc2.data["slc"].data[995:1010, 100:130].compute()
     assert np.array_equal(win, win2)
     assert np.all(np.isfinite(win)) and np.ptp(win.real) == 0  # placeholder: constant content
@@ -223,8 +224,8 @@ def test_zip_gives_same_product(slc_safe, tmp_path):
                     continue
                 zf.write(f, f"{slc_safe.name}/{f.relative_to(slc_safe)}")
     assert detect_reader(str(z)).name == "SENTINEL1"
-    a = s1.read_sentinel1(str(z), swath="IW1", polarization="VV")
-    b = s1.read_sentinel1(str(slc_safe), swath="IW1", polarization="VV")
+    a = s1.read_sentinel1(str(z), swath="IW1", polarization="VV").bursts[0]
+    b = s1.read_sentinel1(str(slc_safe), swath="IW1", polarization="VV").bursts[0]
     assert a.meta.model_dump(exclude={"source_files"}) == b.meta.model_dump(exclude={"source_files"})
     assert np.array_equal(a.data["slc"][:3, :5].values, b.data["slc"][:3, :5].values)
 
@@ -258,10 +259,10 @@ def test_tops_deramp_phase_properties(slc_safe):
     b = sw.bursts[4]
     n = b.n_lines
     # zero at the burst centre for the first range sample (eta = eta_ref = 0 there)
-    assert s1.tops_deramp_phase(b, sw, lines=np.array([n / 2.0]), samples=np.array([0]))[0, 0] == 0.0
+    assert tops.burst_deramp_phase(sw.tops_parameters(b), lines=np.array([n / 2.0]), samples=np.array([0]))[0, 0] == 0.0
     lines = np.arange(0, n, 50, dtype=float)
     samples = np.array([0, 5000, 15000])
-    phi = s1.tops_deramp_phase(b, sw, lines=lines, samples=samples)
+    phi = tops.burst_deramp_phase(sw.tops_parameters(b), lines=lines, samples=samples)
     eta = (lines - n / 2.0) * sw.azimuth_time_interval_s
     for j in range(len(samples)):
         c = np.polyfit(eta, phi[:, j], 2)
@@ -272,7 +273,7 @@ def test_tops_deramp_phase_properties(slc_safe):
         # the Doppler swept over one burst exceeds the PRF (TOPS), as it must
         assert kt * n * sw.azimuth_time_interval_s > sw.prf_hz
     # without demodulation the vertex is eta_ref: 0 at the first sample, moving (ms) with range
-    phi0 = s1.tops_deramp_phase(b, sw, lines=lines, samples=samples, demodulate=False)
+    phi0 = tops.burst_deramp_phase(sw.tops_parameters(b), lines=lines, samples=samples, demodulate=False)
     vertex = [-np.polyfit(eta, phi0[:, j], 2)[1] / (2 * np.polyfit(eta, phi0[:, j], 2)[0]) for j in range(3)]
     assert abs(vertex[0]) < 1e-9 and all(abs(v) < 0.05 for v in vertex) and abs(vertex[2]) > 1e-5
     # the demodulation term is linear in eta
@@ -285,9 +286,11 @@ def test_tops_deramp_phase_properties(slc_safe):
 
 def test_chunking_independence_of_burst_kernel(slc_safe):
     sw = s1.open_safe(slc_safe).swath("IW1", "VV")
-    full = s1.tops_deramp_phase(2, sw, samples=np.arange(0, 21632, 997))
-    half = np.concatenate([s1.tops_deramp_phase(2, sw, lines=np.arange(0, 700), samples=np.arange(0, 21632, 997)),
-                           s1.tops_deramp_phase(2, sw, lines=np.arange(700, 1501), samples=np.arange(0, 21632, 997))])
+    full = tops.burst_deramp_phase(sw.tops_parameters(2), samples=np.arange(0, 21632, 997))
+    half = np.concatenate([tops.burst_deramp_phase(sw.tops_parameters(2), lines=np.arange(0, 700),
+                                                   samples=np.arange(0, 21632, 997)),
+                           tops.burst_deramp_phase(sw.tops_parameters(2), lines=np.arange(700, 1501),
+                                                   samples=np.arange(0, 21632, 997))])
     assert np.array_equal(full, half)
 
 
@@ -411,7 +414,7 @@ def test_bad_safe_products(slc_safe, tmp_path, case):
     path, named = _mangle(case, slc_safe, tmp_path)
     t0 = time.perf_counter()
     with pytest.raises(InputFileError) as ei:
-        sc = s1.read_sentinel1(str(path), swath="IW1", polarization="VV")
+        sc = s1.read_sentinel1(str(path), swath="IW1", polarization="VV").bursts[-1]
         sc.data["slc"].data[-2:, :].compute()  # damaged strips surface when read
     assert named in str(ei.value)
     assert time.perf_counter() - t0 < 20

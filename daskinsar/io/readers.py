@@ -4,8 +4,9 @@ A reader is an object satisfying :class:`SceneReader`:
 
 - ``name``, ``description``, ``levels``, ``aliases``, ``tested_on_real_data``;
 - ``sniff(path) -> bool``: cheap test whether ``path`` is this format (never raises);
-- ``read(path, **options) -> Scene``: a lazy, chunked :class:`~daskinsar.scene.Scene`
-  with validated metadata and orbit; bad input raises
+- ``read(path, **options) -> Scene | TopsScene``: a lazy, chunked :class:`~daskinsar.scene.Scene`
+  with validated metadata and orbit (a TOPS product: a :class:`~daskinsar.bursts.TopsScene`,
+  one Scene per burst); bad input raises
   :class:`~daskinsar.errors.InputFileError` naming the file and what was expected.
 
 Readers are found through the ``daskinsar.readers`` entry-point group, so a
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any, Callable, Protocol, runtime_checkable
 
+from ..bursts import TopsScene
 from ..errors import ConfigError, InputFileError
 from ..scene import Scene
 from .validate import check_scene
@@ -46,7 +48,7 @@ class SceneReader(Protocol):
 
     def sniff(self, path: str) -> bool: ...
 
-    def read(self, path: str, **options: Any) -> Scene: ...
+    def read(self, path: str, **options: Any) -> Scene | TopsScene: ...
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ class ReaderInfo:
     name: str
     description: str
     sniff: Callable[[str], bool]
-    read: Callable[..., Scene]
+    read: Callable[..., Scene | TopsScene]
     levels: tuple[str, ...] = ("slc",)
     tested_on_real_data: bool = False
     aliases: tuple[str, ...] = ()
@@ -111,7 +113,7 @@ def reader_options(reader: SceneReader) -> list[str]:
     return [p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
 
 
-def read_scene(path: str, sensor: str | None = None, **options: Any) -> Scene:
+def read_scene(path: str, sensor: str | None = None, **options: Any) -> Scene | TopsScene:
     """Read any supported input into a lazy Scene, checked by :func:`~daskinsar.io.validate.check_scene`.
     Unknown options are an error naming the accepted ones."""
     reader = get_reader(sensor) if sensor else detect_reader(path)

@@ -29,6 +29,8 @@ from ..scene import RadarMetadata, Scene
 
 COMPLETE_ATTR = "daskinsar_complete"
 TOKEN_ATTR = "daskinsar_step_token"
+#: attribute of a TOPS scene store (io/tops_store.py): a group of burst scene stores, not one scene
+TOPS_ATTR = "daskinsar_tops_scene"
 ZARR_FORMAT: Literal[3] = 3
 
 
@@ -211,6 +213,9 @@ def open_scene(url: str, chunks: dict | str | None = "auto-store") -> Scene:
     if not is_complete(url):
         raise InputFileError(url, "a complete daskinsar scene store",
                              "an incomplete or foreign Zarr store (no completion marker)")
+    if TOPS_ATTR in zarr.open_group(url, mode="r").attrs:
+        raise InputFileError(url, "a stripmap scene store", "a TOPS scene store (bursts on their own grids; "
+                                  "daskinsar.io.tops_store.open_tops_scene opens it)")
     open_chunks: Any = {} if chunks == "auto-store" else chunks
     ds = xr.open_zarr(url, consolidated=False, chunks=open_chunks, decode_times=False)
     ds.attrs.pop(COMPLETE_ATTR, None)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..bursts import TopsScene
 from ..errors import InputFileError
 from ..geometry.orbit import Orbit
 from ..scene import RadarMetadata, Scene
@@ -112,8 +113,12 @@ def check_orbit(orbit: Orbit, source: str, t_min: float | None = None, t_max: fl
                                      f"after {orbit.epoch}", f"state vectors at {t[0]:.3f} .. {t[-1]:.3f} s")
 
 
-def check_scene(scene: Scene, source: str) -> Scene:
-    """All checks of a freshly read scene; returns it unchanged."""
+def check_scene(scene: Scene | TopsScene, source: str) -> Scene | TopsScene:
+    """All checks of a freshly read scene (of every burst of a TOPS scene); returns it unchanged."""
+    if isinstance(scene, TopsScene):
+        for key, burst in zip(scene.keys, scene.bursts):
+            check_scene(burst, f"{source} (burst {key})")
+        return scene
     check_metadata(scene.meta, source)
     t = scene.azimuth_time
     check_axis(source, "azimuth time", t, "s")

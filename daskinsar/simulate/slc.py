@@ -122,7 +122,13 @@ def speckle_window(seed: int, stream: int, r0: int, r1: int, c0: int, c1: int, f
                    frac_rg: float) -> np.ndarray:
     """Band-limited unit-variance speckle (complex128) on samples ``[r0, r1) x [c0, c1)``."""
     h = FIR_HALF
-    w = white_noise(seed, stream, r0 - h, r1 + h, c0 - h, c1 + h)
+    return band_limit(white_noise(seed, stream, r0 - h, r1 + h, c0 - h, c1 + h), frac_az, frac_rg)
+
+
+def band_limit(w: np.ndarray, frac_az: float, frac_rg: float) -> np.ndarray:
+    """The band-limiting FIR applied to white noise ``w`` given with a margin of ``FIR_HALF`` samples on
+    every side; returns the ``(rows - 2 FIR_HALF, cols - 2 FIR_HALF)`` interior (speckle_window's filter)."""
+    h = FIR_HALF
     ka = fir_kernel(np.arange(-h, h + 1), frac_az)
     kr = fir_kernel(np.arange(-h, h + 1), frac_rg)
     return _fir2(w, ka, kr)
@@ -540,14 +546,7 @@ def build_pair_model(cfg) -> PairModel:
         v = np.linalg.norm(ref_orbit.interpolate(np.array([t_c]))[1])
         ground_az = tdec * dt1 * v * 6371e3 / (6371e3 + cfg.altitude_m)
         ground_rg = tdec * dr / np.sin(np.deg2rad(cfg.look_angle_deg * 1.12))
-        rng = np.random.default_rng(np.random.SeedSequence(cfg.seed, spawn_key=(STREAM_TROPO,)))
-        w = rng.standard_normal((nti, ntj))
-        ky = np.fft.fftfreq(nti, d=ground_az)[:, None]
-        kx = np.fft.rfftfreq(ntj, d=ground_rg)[None, :]
-        k0 = 1.0 / (tr.outer_scale_km * 1e3)
-        amp = (kx**2 + ky**2 + k0**2) ** (-tr.spectral_exponent / 4.0)
-        f = np.fft.irfft2(np.fft.rfft2(w) * amp, s=(nti, ntj))
-        tropo = (f - f.mean()) / f.std() * tr.turbulence_std_rad
+        tropo = turbulence_field(tr, cfg.seed, (nti, ntj), ground_az, ground_rg)
 
     frac_az = cfg.azimuth_bandwidth_fraction
     frac_rg = cfg.range_bandwidth_fraction
@@ -572,6 +571,21 @@ def build_pair_model(cfg) -> PairModel:
                                               float(row1), float(col1), float(t2[0]), float(r2[0]), float(row2),
                                               float(col2), float(np.angle(np.exp(-4j * np.pi * r1[0] / lam)))))
     return model
+
+
+def turbulence_field(tr, seed: int, shape: tuple[int, int], ground_az_m: float, ground_rg_m: float) -> np.ndarray:
+    """Turbulent tropospheric phase (rad) on a grid of nodes ``ground_az_m`` x ``ground_rg_m`` apart:
+    power-law spectrum ``(k^2 + k0^2)^(-beta/2)`` of the configuration ``tr``, zero mean, std
+    ``tr.turbulence_std_rad``."""
+    nti, ntj = shape
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(STREAM_TROPO,)))
+    w = rng.standard_normal((nti, ntj))
+    ky = np.fft.fftfreq(nti, d=ground_az_m)[:, None]
+    kx = np.fft.rfftfreq(ntj, d=ground_rg_m)[None, :]
+    k0 = 1.0 / (tr.outer_scale_km * 1e3)
+    amp = (kx**2 + ky**2 + k0**2) ** (-tr.spectral_exponent / 4.0)
+    f = np.fft.irfft2(np.fft.rfft2(w) * amp, s=(nti, ntj))
+    return (f - f.mean()) / f.std() * tr.turbulence_std_rad
 
 
 # ----------------------------------------------------------------------------- truth fields
