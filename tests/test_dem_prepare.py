@@ -97,7 +97,7 @@ def test_dem_input_model_is_strict():
 
 # ----------------------------------------------------------------------------- memory on a 24000^2 DEM
 _RSS_SCRIPT = textwrap.dedent("""
-    import json, resource, sys
+    import json, sys
     import numpy as np
     from daskinsar.io.dem import open_dem
     from daskinsar.io.dem_prepare import prepare_dem
@@ -109,7 +109,9 @@ _RSS_SCRIPT = textwrap.dedent("""
     lat = box[2] + 0.05 * rng.random(200_000)
     h = dem(lon, lat)
     raw = open_dem(path)(lon[:1000], lat[:1000])  # straight from the 24000^2 file: one window
-    print(json.dumps({"rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+    # VmHWM: this process's own peak (ru_maxrss would include the parent's peak at fork, kept across exec)
+    hwm_kib = int(next(ln for ln in open("/proc/self/status") if ln.startswith("VmHWM")).split()[1])
+    print(json.dumps({"rss_bytes": hwm_kib * 1024,
                       "shape": list(open_dem(path).shape), "crop": list(dem.shape),
                       "finite": float(np.isfinite(h).mean()), "same": float(np.abs(raw - h[:1000]).max()),
                       "range": list(dem.height_range())}))
