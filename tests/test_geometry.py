@@ -131,7 +131,9 @@ def test_rdr2geo_matches_isce2_topo_on_uavsar(data_dir):
     err = {
         "lon": np.abs(lon - truth["x"]), "lat": np.abs(lat - truth["y"]), "hgt": np.abs(hgt - truth["z"]),
         "inc": np.abs(inc - truth["inc"]),
-        "hdg": np.abs((hdg - truth["hdg"] + 180.0) % 360.0 - 180.0),
+        # the shared truth is ISCE3 Topo's hdg.rdr, which for a left-looking grid is the azimuth of the
+        # satellite-to-target vector: ISCE2's los.rdr band 2 (ours) is the target-to-satellite one, 180 deg apart
+        "hdg": np.abs((hdg - (truth["hdg"] - 180.0) + 180.0) % 360.0 - 180.0),
     }
     summary = {k: (float(v.mean()), float(v.max())) for k, v in err.items()}
     print("rdr2geo vs ISCE2 (mean, max):", summary)

@@ -5,9 +5,13 @@ Conventions (ISCE's ``los.rdr``):
 - incidence (deg): angle at the target between the local ellipsoid normal (up)
   and the line of sight from the target to the platform;
 - heading / LOS azimuth (deg): azimuth of the horizontal projection of the
-  line of sight from the platform towards the target (the look direction),
-  measured from north, positive anticlockwise (towards west), in (-180, 180];
-  this is what ISCE2's topo writes (checked against its output on UAVSAR).
+  line of sight from the target towards the platform, measured from north,
+  positive anticlockwise (towards west), in (-180, 180]: ISCE2's ``los.rdr``
+  band 2 (topozero: ``atan2(-n, -e) - 90 deg`` of the satellite-to-target vector)
+  and MintPy's ``azimuthAngle``. A right-looking ascending pass gives about
+  +100 deg, a right-looking descending pass about -100 deg. (ISCE3's Topo
+  ``hdg.rdr`` is the same for right-looking grids and 180 deg from it for
+  left-looking ones.)
 - line-of-sight unit vector (east, north, up) from target to platform; a LOS
   displacement ``d_los = u . los_enu`` is positive towards the platform
   (uplift on an ascending pass is positive).
@@ -47,11 +51,24 @@ def _los_enu_many(xyz, sat, out):  # pragma: no cover - numba
         out[i, 2] = clat * clon * d0 + clat * slon * d1 + slat * d2
 
 
-def los_angles(xyz_m, sat_pos_m):
-    """(incidence_deg, heading_deg) of the line of sight; see module docstring."""
+def los_angles(xyz_m, sat_pos_m, normal: str = "geodetic"):
+    """(incidence_deg, heading_deg) of the line of sight; see module docstring.
+
+    ``normal``: "geodetic" (the ellipsoid normal at the target: ISCE's incidence, the product's) or
+    "geocentric" (the direction from the Earth's centre: the definition of ESA's ``incidenceAngle`` in
+    Sentinel-1 annotations, which differs from ISCE's by up to a few hundredths of a degree).
+    """
     enu = los_enu(xyz_m, sat_pos_m)
-    inc = np.rad2deg(np.arccos(np.clip(enu[..., 2], -1.0, 1.0)))
-    hdg = np.rad2deg(np.arctan2(enu[..., 0], -enu[..., 1]))
+    if normal == "geocentric":
+        x = np.asarray(xyz_m, np.float64)
+        d = np.asarray(sat_pos_m, np.float64) - x
+        up = np.sum(d * x, axis=-1) / (np.linalg.norm(d, axis=-1) * np.linalg.norm(x, axis=-1))
+        inc = np.rad2deg(np.arccos(np.clip(up, -1.0, 1.0)))
+    elif normal == "geodetic":
+        inc = np.rad2deg(np.arccos(np.clip(enu[..., 2], -1.0, 1.0)))
+    else:
+        raise ValueError(f"normal must be 'geodetic' or 'geocentric', got {normal!r}")
+    hdg = np.rad2deg(np.arctan2(-enu[..., 0], enu[..., 1]))
     return inc, hdg
 
 
@@ -60,4 +77,4 @@ def los_vector_from_angles(incidence_deg, heading_deg):
     inc = np.deg2rad(np.asarray(incidence_deg, np.float64))
     hdg = np.deg2rad(np.asarray(heading_deg, np.float64))
     s = np.sin(inc)
-    return np.stack([s * np.sin(hdg), -s * np.cos(hdg), np.cos(inc)], axis=-1)
+    return np.stack([-s * np.sin(hdg), s * np.cos(hdg), np.cos(inc)], axis=-1)
