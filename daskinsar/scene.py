@@ -19,9 +19,10 @@ from typing import Annotated, Any, Literal, Union
 
 import numpy as np
 import xarray as xr
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .geometry.ellipsoid import SPEED_OF_LIGHT
+from .geometry.geo2rdr import evaluate_doppler
 from .geometry.grid import RadarGrid
 from .geometry.orbit import Orbit
 
@@ -49,29 +50,36 @@ class Poly1D(_Model):
 
 
 class LUT2D(_Model):
-    """A look-up table on an (azimuth time s, slant range m) grid, bilinearly interpolated,
-    held constant beyond its edges."""
+    """A look-up table on an (azimuth time s, slant range m) grid, held constant beyond its edges,
+    interpolated ``bilinear`` or ``biquintic`` (the 6 x 6 local natural spline ISCE3 evaluates its
+    Doppler LUTs with; needs regular axes). Evaluated by the same compiled code the geometry kernels
+    use (:func:`daskinsar.geometry.geo2rdr.evaluate_doppler`)."""
 
     kind: Literal["lut2d"] = "lut2d"
     azimuth_time: list[float]
     slant_range: list[float]
     values: list[list[float]]
+    method: Literal["bilinear", "biquintic"] = "bilinear"
+
+    @model_validator(mode="after")
+    def _check(self):
+        t, r = np.asarray(self.azimuth_time, float), np.asarray(self.slant_range, float)
+        v = np.asarray(self.values, float)
+        if v.shape != (len(t), len(r)):
+            raise ValueError(f"LUT2D values of shape {v.shape} do not match its axes ({len(t)}, {len(r)})")
+        for name, axis in (("azimuth_time", t), ("slant_range", r)):
+            if not np.all(np.isfinite(axis)) or (len(axis) > 1 and not np.all(np.diff(axis) > 0)):
+                raise ValueError(f"LUT2D {name} must be finite and strictly increasing")
+            if self.method == "biquintic" and len(axis) > 2:
+                d = np.diff(axis)
+                if np.max(np.abs(d - d[0])) > 1e-6 * abs(d[0]):
+                    raise ValueError(f"a biquintic LUT2D needs a regular {name} axis")
+        if not np.all(np.isfinite(v)):
+            raise ValueError("LUT2D values must be finite")
+        return self
 
     def __call__(self, azimuth_time_s, slant_range_m):
-        t = np.asarray(self.azimuth_time, dtype=np.float64)
-        r = np.asarray(self.slant_range, dtype=np.float64)
-        v = np.asarray(self.values, dtype=np.float64)
-        at, sr = np.broadcast_arrays(np.asarray(azimuth_time_s, float), np.asarray(slant_range_m, float))
-        ti = np.interp(at, t, np.arange(len(t))) if len(t) > 1 else np.zeros(at.shape)
-        ri = np.interp(sr, r, np.arange(len(r))) if len(r) > 1 else np.zeros(sr.shape)
-        i0 = np.clip(np.floor(ti).astype(int), 0, max(len(t) - 2, 0))
-        j0 = np.clip(np.floor(ri).astype(int), 0, max(len(r) - 2, 0))
-        i1 = np.minimum(i0 + 1, len(t) - 1)
-        j1 = np.minimum(j0 + 1, len(r) - 1)
-        ft = ti - i0
-        fr = ri - j0
-        return (v[i0, j0] * (1 - ft) * (1 - fr) + v[i1, j0] * ft * (1 - fr)
-                + v[i0, j1] * (1 - ft) * fr + v[i1, j1] * ft * fr)
+        return evaluate_doppler(self, azimuth_time_s, slant_range_m)
 
 
 DopplerModel = Annotated[Union[Poly1D, LUT2D], Field(discriminator="kind")]

@@ -279,3 +279,39 @@ def test_complex32_chunked_layer(h5path, tmp_path, raw):
     expect = raw["slc"].real.astype(np.float16).astype(np.float32) + 1j * raw["slc"].imag.astype(np.float16)
     np.testing.assert_array_equal(got, expect.astype(np.complex64))
     assert read_nisar_rslc(p).data["slc"].data.chunks == ((250,), (250,))
+
+
+def test_doppler_lut_exact_at_nodes_and_biquintic_between(h5path):
+    """The Doppler centroid LUT is read whole (378 x 225 nodes): equal to the file at every node, and
+    between nodes equal to ISCE3's biquintic (the local natural cubic spline through the 6 x 6 nodes
+    floor-1 .. floor+4, separably), computed here independently with scipy."""
+    import h5py
+    from scipy.interpolate import CubicSpline
+
+    from daskinsar.io.nisar_h5 import read_nisar_rslc
+
+    scene = read_nisar_rslc(str(h5path))
+    lut = scene.meta.doppler_centroid
+    with h5py.File(h5path, "r") as f:
+        par = f["/science/LSAR/SLC/metadata/processingInformation/parameters"]
+        v = par["frequencyA/dopplerCentroid"][()]
+        r = par["slantRange"][()]
+    t = np.asarray(lut.azimuth_time)
+    assert lut.method == "biquintic" and np.asarray(lut.values).shape == v.shape == (len(t), len(r))
+    tt, rr = np.meshgrid(t, r, indexing="ij")
+    np.testing.assert_allclose(lut(tt, rr), v, rtol=0, atol=1e-9 * np.abs(v).max())
+    rng = np.random.default_rng(3)
+    ti = t[5] + rng.random(200) * (t[-6] - t[5])
+    ri = r[5] + rng.random(200) * (r[-6] - r[5])
+
+    def stencil(nodes, x):
+        k = int(np.floor((x - nodes[0]) / (nodes[1] - nodes[0])))
+        return slice(k - 1, k + 5)
+
+    def biquintic(a, b):
+        st, sr = stencil(t, a), stencil(r, b)
+        along_range = [CubicSpline(r[sr], v[i, sr], bc_type="natural")(b) for i in range(st.start, st.stop)]
+        return CubicSpline(t[st], along_range, bc_type="natural")(a)
+
+    want = np.array([biquintic(a, b) for a, b in zip(ti, ri)])
+    np.testing.assert_allclose(lut(ti, ri), want, rtol=0, atol=1e-9 * np.abs(v).max() + 1e-9)

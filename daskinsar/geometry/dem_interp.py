@@ -76,7 +76,7 @@ def _weight(method, f, j, s1, s2):
 
 
 @numba.njit(cache=True, nogil=True)
-def _interp_point(raster, row, col, method, s1, s2):
+def interp_point(raster, row, col, method, s1, s2):
     ny, nx = raster.shape
     if method == 0:
         return raster[min(max(round(row), 0), ny - 1), min(max(round(col), 0), nx - 1)]
@@ -106,7 +106,7 @@ def _interp_many(raster, row, col, method, s1, s2):
     out = np.empty(row.size)
     for i in range(row.size):
         if np.isfinite(row[i]) and np.isfinite(col[i]):
-            out[i] = _interp_point(raster, row[i], col[i], method, s1, s2)
+            out[i] = interp_point(raster, row[i], col[i], method, s1, s2)
         else:
             out[i] = np.nan
     return out
@@ -181,7 +181,7 @@ def dem_height(dem, lon_deg, lat_deg):  # pragma: no cover - numba
     ny, nx = dem.values.shape
     if not dem.clamp and not (-1e-9 <= row <= ny - 1 + 1e-9 and -1e-9 <= col <= nx - 1 + 1e-9):
         return dem.fill
-    return _interp_point(dem.values, row, col, dem.method, dem.s1, dem.s2)
+    return interp_point(dem.values, row, col, dem.method, dem.s1, dem.s2)
 
 
 @numba.njit(cache=True, nogil=True)

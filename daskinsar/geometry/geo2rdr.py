@@ -18,6 +18,7 @@ import numba
 import numpy as np
 
 from ..errors import GeometryError, OrbitCoverageError
+from .dem_interp import interp_point, spline_rows
 from .ellipsoid import SPEED_OF_LIGHT
 from .orbit import Orbit, hermite_state
 
@@ -27,7 +28,9 @@ class DopplerModel(NamedTuple):
 
     ``kind`` 0: zero Doppler; 1: polynomial ``sum_k coeffs[k] ((x - reference)/scale)^k`` with
     ``x`` the slant range (m) or, with ``range_time``, the two-way range time (s);
-    2: a table on (azimuth time s, slant range m) nodes, bilinear, constant beyond the edges.
+    2: a table on (azimuth time s, slant range m) nodes, bilinear, constant beyond the edges;
+    3: the same table on regular axes, biquintic (the 6 x 6 local natural spline ISCE3 uses for its
+    Doppler LUTs, :mod:`daskinsar.geometry.dem_interp`), constant beyond the edges.
     """
 
     kind: int
@@ -38,25 +41,30 @@ class DopplerModel(NamedTuple):
     azimuth_time: np.ndarray
     slant_range: np.ndarray
     values: np.ndarray
+    s1: np.ndarray
+    s2: np.ndarray
 
 
 _EMPTY = np.zeros(1)
+_S1, _S2 = spline_rows()
 
 
 def doppler_model(doppler) -> DopplerModel:
     """:class:`DopplerModel` of None (zero Doppler), a Poly1D or a LUT2D."""
     kind = getattr(doppler, "kind", None)
     if doppler is None:
-        return DopplerModel(0, 0.0, 1.0, _EMPTY, False, _EMPTY, _EMPTY, np.zeros((1, 1)))
+        return DopplerModel(0, 0.0, 1.0, _EMPTY, False, _EMPTY, _EMPTY, np.zeros((1, 1)), _S1, _S2)
     if kind == "poly1d":
         return DopplerModel(1, float(doppler.reference), float(doppler.scale),
                             np.asarray(doppler.coeffs, np.float64).reshape(-1), doppler.variable == "range_time",
-                            _EMPTY, _EMPTY, np.zeros((1, 1)))
+                            _EMPTY, _EMPTY, np.zeros((1, 1)), _S1, _S2)
     if kind == "lut2d":
         v = np.asarray(doppler.values, np.float64)
-        return DopplerModel(2, 0.0, 1.0, _EMPTY, False, np.asarray(doppler.azimuth_time, np.float64).reshape(-1),
+        kind = 3 if getattr(doppler, "method", "bilinear") == "biquintic" else 2
+        return DopplerModel(kind, 0.0, 1.0, _EMPTY, False, np.asarray(doppler.azimuth_time, np.float64).reshape(-1),
                             np.asarray(doppler.slant_range, np.float64).reshape(-1),
-                            v.reshape(len(doppler.azimuth_time), len(doppler.slant_range)))
+                            np.ascontiguousarray(v.reshape(len(doppler.azimuth_time), len(doppler.slant_range))),
+                            _S1, _S2)
     raise TypeError(f"doppler must be None, a Poly1D or a LUT2D; got {type(doppler).__name__}")
 
 
@@ -87,6 +95,11 @@ def doppler_hz(model, t, r):  # pragma: no cover - numba
             out = out * u + model.coeffs[k]
         return out
     v = model.values
+    if model.kind == 3:  # regular axes: positions in node units, held at the edges
+        nt, nr = v.shape
+        u = 0.0 if nt < 2 else (t - model.azimuth_time[0]) / (model.azimuth_time[1] - model.azimuth_time[0])
+        w = 0.0 if nr < 2 else (r - model.slant_range[0]) / (model.slant_range[1] - model.slant_range[0])
+        return interp_point(v, min(max(u, 0.0), nt - 1.0), min(max(w, 0.0), nr - 1.0), 5, model.s1, model.s2)
     i, ft = _node_position(model.azimuth_time, t)
     j, fr = _node_position(model.slant_range, r)
     i1 = min(i + 1, v.shape[0] - 1)
@@ -211,3 +224,19 @@ def _geo2rdr_many(x, guess, coef, t_ref, time, scale, n_herm, t_lo, t_hi, margin
         t_out[i] = t
         r_out[i] = r
         status[i] = st
+
+
+@numba.njit(cache=True, nogil=True)
+def _doppler_many(model, t, r, out):  # pragma: no cover - numba
+    for i in range(t.shape[0]):
+        out[i] = doppler_hz(model, t[i], r[i])
+
+
+def evaluate_doppler(doppler, azimuth_time_s, slant_range_m) -> np.ndarray:
+    """Doppler (Hz) of None, a Poly1D or a LUT2D at (azimuth time s, slant range m), broadcast together:
+    the evaluation the compiled geometry kernels use, so every path sees the same Doppler."""
+    t, r = np.broadcast_arrays(np.asarray(azimuth_time_s, np.float64), np.asarray(slant_range_m, np.float64))
+    out = np.empty(t.size)
+    _doppler_many(doppler_model(doppler), np.ascontiguousarray(t).reshape(-1), np.ascontiguousarray(r).reshape(-1),
+                  out)
+    return out.reshape(t.shape)

@@ -193,8 +193,15 @@ def _decimation_index(n: int, max_nodes: int | None) -> np.ndarray:
     return np.unique(np.round(np.linspace(0, n - 1, max_nodes)).astype(int))
 
 
+def _regular(x: np.ndarray) -> bool:
+    d = np.diff(x)
+    return len(x) < 3 or bool(np.max(np.abs(d - d[0])) <= 1e-6 * abs(d[0]))
+
+
 def _read_lut(params, rel: str, epoch: str, path: str, max_nodes: int | None) -> LUT2D | None:
-    """A 2-D LUT on the processingInformation/parameters (zeroDopplerTime, slantRange) axes."""
+    """A 2-D LUT on the processingInformation/parameters (zeroDopplerTime, slantRange) axes, every node kept
+    and interpolated biquintic as ISCE3 does (bilinear when an axis is irregular). ``max_nodes`` thins it
+    to at most that many nodes per axis and warns with the largest error that makes at the dropped nodes."""
     obj = params.get(rel)
     if obj is None or "zeroDopplerTime" not in params or "slantRange" not in params:
         return None
@@ -202,16 +209,33 @@ def _read_lut(params, rel: str, epoch: str, path: str, max_nodes: int | None) ->
     r = np.asarray(params["slantRange"][()], dtype=np.float64).reshape(-1)
     v = np.asarray(obj[()], dtype=np.float64)
     if v.shape != (len(t), len(r)):
-        warnings.warn(f"{path}: {obj.name} has shape {v.shape}, its axes {(len(t), len(r))}; LUT ignored",
-                      stacklevel=3)
-        return None
+        raise InputFileError(path, f"{obj.name} of shape (len(zeroDopplerTime), len(slantRange)) = "
+                                   f"{(len(t), len(r))}", str(v.shape))
     finite = np.isfinite(v)
-    if not finite.all():
-        if not finite.any():
-            return None
-        v = np.where(finite, v, np.mean(v[finite]))
+    if not finite.any():
+        raise InputFileError(path, f"finite values in {obj.name}", "none")
+    if not finite.all():  # no-data nodes take the nearest valid node along range, said aloud
+        n_bad = int((~finite).sum())
+        idx = np.where(finite, np.arange(v.shape[1])[None, :], -1)
+        for i in range(v.shape[0]):
+            ok = idx[i][idx[i] >= 0]
+            if ok.size == 0:
+                raise InputFileError(path, f"at least one finite value per line of {obj.name}", f"none on line {i}")
+            v[i] = v[i][ok[np.clip(np.searchsorted(ok, np.arange(v.shape[1])), 0, ok.size - 1)]]
+        warnings.warn(f"{path}: {obj.name}: {n_bad} NaN nodes of {v.size} replaced by the nearest valid node "
+                      "along range", stacklevel=3)
+    method = "biquintic" if _regular(t) and _regular(r) and min(len(t), len(r)) >= 2 else "bilinear"
+    full = LUT2D(azimuth_time=t.tolist(), slant_range=r.tolist(), values=v.tolist(), method=method)
+    if max_nodes is None:
+        return full
     it, ir = _decimation_index(len(t), max_nodes), _decimation_index(len(r), max_nodes)
-    return LUT2D(azimuth_time=t[it].tolist(), slant_range=r[ir].tolist(), values=v[np.ix_(it, ir)].tolist())
+    thin = LUT2D(azimuth_time=t[it].tolist(), slant_range=r[ir].tolist(), values=v[np.ix_(it, ir)].tolist(),
+                 method=method)
+    tt, rr = np.meshgrid(t, r, indexing="ij")
+    err = float(np.max(np.abs(thin(tt, rr) - v)))
+    warnings.warn(f"{path}: {obj.name} thinned to {len(it)} x {len(ir)} nodes (lut_max_nodes={max_nodes}): "
+                  f"largest error at the file's nodes {err:.3g} (its units)", stacklevel=3)
+    return thin
 
 
 def _choose_chunks(shape: tuple[int, int], h5_chunks: tuple[int, int] | None,
@@ -272,7 +296,7 @@ def _sensor_name(mission: str) -> str:
 # ----------------------------------------------------------------------------- reader
 def read_nisar_rslc(path: str, *, frequency: str = "A", polarization: str | None = None,
                     band: str | None = None, chunks: tuple[int, int] | None = None,
-                    lut_max_nodes: int | None = 64) -> Scene:
+                    lut_max_nodes: int | None = None) -> Scene:
     """Read a NISAR (or UAVSAR) RSLC HDF5 product into a lazy :class:`Scene`.
 
     Parameters
@@ -283,9 +307,9 @@ def read_nisar_rslc(path: str, *, frequency: str = "A", polarization: str | None
     band : "LSAR" or "SSAR"; default the first band holding an RSLC group.
     chunks : dask chunks (azimuth, range); default whole multiples of the HDF5
         chunking near 1024 x 1024 (or 1024 x 1024 for contiguous datasets).
-    lut_max_nodes : the Doppler centroid and azimuth FM-rate LUTs are kept on at most
-        this many nodes per axis (end points included; exact for LUTs that are
-        bilinear, e.g. constant); ``None`` keeps them whole.
+    lut_max_nodes : None (default) keeps the Doppler centroid and azimuth FM-rate LUTs whole
+        (biquintic between their nodes, as ISCE3); a number thins them to at most that many nodes
+        per axis and warns with the largest error that makes at the file's nodes.
 
     Returns
     -------
