@@ -250,3 +250,21 @@ def test_geometry_rejects_unsupported_models():
         rdr2geo(20.0, 850e3, orbit, wavelength_m=0.24, look_side="right", dem=lambda lo, la: 0 * lo)
     with pytest.raises(TypeError, match="Poly1D"):
         geo2rdr(np.array([6.4e6, 0.0, 0.0]), orbit, wavelength_m=0.24, doppler=lambda t, r: 0 * t)
+
+
+def test_geo2rdr_tolerance_below_time_resolution_is_per_point_nan_with_a_message(data_dir):
+    from daskinsar.geometry.geo2rdr import attainable_tolerance_s
+
+    scene, dem, _ = _winnipeg(data_dir)
+    t, r = np.meshgrid(scene.azimuth_time[::50], scene.slant_range[::50], indexing="ij")
+    xyz, *_ = rdr2geo_ecef(t, r, scene.orbit, wavelength_m=scene.meta.wavelength_m, look_side=scene.meta.look_side,
+                           dem=dem)
+    assert 1e-14 < attainable_tolerance_s(scene.orbit) < 1e-9  # the default tol_s is attainable
+    with pytest.warns(UserWarning, match="below the float64 time resolution"):
+        t2, r2 = geo2rdr(xyz, scene.orbit, wavelength_m=scene.meta.wavelength_m, tol_s=1e-18)
+    assert np.isnan(t2).any() and t2.shape == t.shape
+    # points that converged anyway are right; the attainable tolerance converges everywhere
+    ok = np.isfinite(t2)
+    assert np.all(np.abs(t2[ok] - t[ok]) < 1e-6)
+    t3, _ = geo2rdr(xyz, scene.orbit, wavelength_m=scene.meta.wavelength_m, tol_s=10 * attainable_tolerance_s(scene.orbit))
+    assert np.all(np.isfinite(t3)) and np.max(np.abs(t3 - t)) < 1e-6

@@ -12,12 +12,13 @@ time, slant range).
 from __future__ import annotations
 
 import math
+import warnings
 from typing import NamedTuple
 
 import numba
 import numpy as np
 
-from ..errors import GeometryError, OrbitCoverageError
+from ..errors import OrbitCoverageError
 from .dem_interp import interp_point, spline_rows
 from .ellipsoid import SPEED_OF_LIGHT
 from .orbit import Orbit, hermite_state
@@ -124,7 +125,10 @@ def geo2rdr(
     ``doppler``: None (zero-Doppler grid), a Poly1D or a LUT2D (Hz). Points whose
     solution falls outside the orbit's state vectors raise
     :class:`~daskinsar.errors.OrbitCoverageError` when ``check_coverage`` is set,
-    otherwise they come back as NaN; non-finite points give NaN.
+    otherwise they come back as NaN; non-finite points give NaN. ``tol_s`` is the last
+    Newton step (s) accepted as converged: it can be met only above the float64
+    resolution of the times (:func:`attainable_tolerance_s`, ~1e-12 s for times of hours);
+    points that do not converge are NaN, with a warning saying how many and why.
     """
     x = np.asarray(xyz_m, dtype=np.float64)
     shape = x.shape[:-1]
@@ -143,9 +147,13 @@ def geo2rdr(
     status = np.empty(n, np.int8)
     _geo2rdr_many(x, guess, *orbit.kernel_args(), t_lo, t_hi, margin, float(wavelength_m), doppler_model(doppler),
                   tol_s, max_iter, t, r, status)
-    if np.any(status == _NO_CONVERGENCE):
-        raise GeometryError(f"geo2rdr did not converge for {np.count_nonzero(status == _NO_CONVERGENCE)} of {n} "
-                            f"points")
+    n_fail = int(np.count_nonzero(status == _NO_CONVERGENCE))
+    if n_fail:  # those points are NaN; the others stand
+        attainable = attainable_tolerance_s(orbit)
+        hint = (f"; tol_s={tol_s:g} s is below the float64 time resolution of this orbit's times "
+                f"(about {attainable:.1e} s)" if tol_s < attainable else "")
+        warnings.warn(f"geo2rdr: {n_fail} of {n} points did not converge in {max_iter} iterations and are NaN{hint}",
+                      stacklevel=2)
     outside = status == _OUTSIDE
     if np.any(outside) and check_coverage:
         raise OrbitCoverageError(
@@ -160,6 +168,11 @@ def geo2rdr(
 
 
 _OK, _OUTSIDE, _NO_CONVERGENCE, _INVALID = 0, 1, 2, 3
+
+
+def attainable_tolerance_s(orbit: Orbit) -> float:
+    """The smallest Newton step (s) geo2rdr can resolve: a few float64 ulps of the largest |time|."""
+    return 4.0 * float(np.spacing(max(abs(orbit.start), abs(orbit.stop), 1.0)))
 
 
 @numba.njit(cache=True, nogil=True)
