@@ -254,3 +254,21 @@ def test_deramp_makes_offsets_independent_of_doppler_ramp():
     print(f"rms vs truth: no ramp {plain:.4f}, ramp {ramped:.4f}, ramp with legacy deramp {legacy:.4f}")
     assert plain <= 0.02 and ramped <= 0.02 and abs(ramped - plain) < 0.002
     assert legacy > 5 * ramped
+
+
+def test_window_offsets_are_reported_at_the_window_middle():
+    """A window's offset is the mean over its samples, i.e. the field at the middle of lines
+    start .. start + window - 1: with a steep gradient (0.01 px/px) reporting it at start + window/2
+    would bias every window by gradient/2 = 0.005 px."""
+    g = 0.01
+    ref, sec, truth = _simulated_pair(n=384, coherence=0.99, off=(0.3, g, -0.4, g), seed=4)
+    ds = dense_offsets(ref, sec, SIM_PARAMS).compute()
+    grid = window_grid(ref.shape, SIM_PARAMS)
+    assert np.allclose(ds["azimuth_center"].values, grid.start_az + (64 - 1) / 2)
+    line, sample = np.meshgrid(ds.azimuth_center.values, ds.range_center.values, indexing="ij")
+    ta, tr = truth(line, sample)
+    bias = float(np.mean(np.concatenate([(ds["azimuth"].values - ta).ravel(), (ds["range"].values - tr).ravel()])))
+    ta2, tr2 = truth(line + 0.5, sample + 0.5)  # what the start + window/2 convention would have compared with
+    old = float(np.mean(np.concatenate([(ds["azimuth"].values - ta2).ravel(), (ds["range"].values - tr2).ravel()])))
+    print(f"mean error at the window middle {bias:+.4f} px, at start + window/2 {old:+.4f} px")
+    assert abs(bias) < 0.002 and old < -0.003

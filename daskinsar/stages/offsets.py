@@ -10,7 +10,7 @@ Conventions
   starting at ``(start_az + i * skip_azimuth, start_rg + j * skip_range)``. Its secondary *search
   window* is ``search_azimuth`` / ``search_range`` pixels larger on every side and is displaced by the
   integer gross offset. Window results are reported at the window centre (reference pixel
-  coordinates ``start + window / 2``), which is where the fitted model is evaluated.
+  coordinates ``start + (window - 1) / 2``, the middle of its samples), where the fitted model is evaluated.
 - The estimator follows ampcor as ISCE3 implements it (frequency domain algorithm):
   amplitudes (mean removed) are cross-correlated and the surface normalised by the reference
   and local secondary energy (normalised cross-correlation); the integer peak is refined by
@@ -116,13 +116,13 @@ class WindowGrid:
 
     @property
     def center_az(self) -> np.ndarray:
-        """Window centres, azimuth (reference lines, float)."""
-        return self.start_az + self.window_azimuth / 2.0
+        """Window centres, azimuth (reference lines, float): the middle of lines start .. start + window - 1."""
+        return self.start_az + (self.window_azimuth - 1) / 2.0
 
     @property
     def center_rg(self) -> np.ndarray:
-        """Window centres, range (reference samples, float)."""
-        return self.start_rg + self.window_range / 2.0
+        """Window centres, range (reference samples, float): the middle of samples start .. start + window - 1."""
+        return self.start_rg + (self.window_range - 1) / 2.0
 
 
 def window_grid(shape: tuple[int, int], params: OffsetParams, *, start: tuple[int, int] | None = None,
@@ -688,12 +688,11 @@ def run(inputs: xr.Dataset, params: OffsetParams) -> xr.Dataset:
     c = (shape[0] // 2, shape[1] // 2)
     gross = (int(round(float(geo_az[c].values))), int(round(float(geo_rg[c].values))))
     dense = dense_offsets(inputs["reference"].data, inputs["secondary"].data, params, gross_offset=gross).compute()
-    ia = np.clip(np.rint(dense["azimuth_center"].values).astype(int), 0, shape[0] - 1)
-    ir = np.clip(np.rint(dense["range_center"].values).astype(int), 0, shape[1] - 1)
     resid = dense.copy()
-    if params.method == "geometric+dense":
-        resid["azimuth"] = dense["azimuth"] - geo_az.values[np.ix_(ia, ir)]
-        resid["range"] = dense["range"] - geo_rg.values[np.ix_(ia, ir)]
+    if params.method == "geometric+dense":  # the geometric offsets at the windows' (fractional) centres
+        ca, cr = dense["azimuth_center"].values, dense["range_center"].values
+        resid["azimuth"] = dense["azimuth"] - _bilinear_at(geo_az, ca, cr)
+        resid["range"] = dense["range"] - _bilinear_at(geo_rg, ca, cr)
     try:
         model, mask = cull_offsets(resid, params)
     except ValueError as exc:
@@ -702,6 +701,20 @@ def run(inputs: xr.Dataset, params: OffsetParams) -> xr.Dataset:
     out.attrs.update(offset_model=model.model_dump_json(), method=params.method,
                      kept_fraction=float(np.mean(mask.values)), kept_windows=int(mask.values.sum()))
     return out
+
+
+def _bilinear_at(field: xr.DataArray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """A (lazy) 2-D field sampled bilinearly at rows x cols (fractional pixels); reads only those pixels."""
+    i0 = np.clip(np.floor(rows).astype(int), 0, field.shape[0] - 2)
+    j0 = np.clip(np.floor(cols).astype(int), 0, field.shape[1] - 2)
+    fi = np.clip(rows - i0, 0.0, 1.0)[:, None]
+    fj = np.clip(cols - j0, 0.0, 1.0)[None, :]
+    ii, jj = np.unique(np.concatenate([i0, i0 + 1])), np.unique(np.concatenate([j0, j0 + 1]))
+    sub = np.asarray(field.isel({field.dims[0]: ii, field.dims[1]: jj}).values, np.float64)
+    a, b = np.searchsorted(ii, i0), np.searchsorted(jj, j0)
+    v00, v01 = sub[np.ix_(a, b)], sub[np.ix_(a, b + 1)]
+    v10, v11 = sub[np.ix_(a + 1, b)], sub[np.ix_(a + 1, b + 1)]
+    return (v00 * (1 - fi) * (1 - fj) + v01 * (1 - fi) * fj + v10 * fi * (1 - fj) + v11 * fi * fj)
 
 
 def offset_fields(azimuth_offset: da.Array, range_offset: da.Array, offsets: xr.Dataset | None = None
