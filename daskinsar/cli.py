@@ -41,8 +41,18 @@ def _errors():
         if _DEBUG["on"]:
             raise
         _fail(f"{exc.filename or ''}: {exc.strerror or exc}")
+    except OSError as exc:  # a full disk, a broken connection ...
+        if _DEBUG["on"]:
+            raise
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        _fail(f"{where}{exc.strerror or exc}")
     except KeyboardInterrupt:
         _fail("interrupted; finished steps are kept, rerun to resume", 130)
+    except Exception as exc:  # a bug, not a user's input: still one line, the traceback with --debug
+        if _DEBUG["on"]:
+            raise
+        _fail(f"internal error ({type(exc).__name__}: {' '.join(str(exc).split())[:300]}); "
+              "rerun with --debug for the traceback and report it")
 
 
 @app.callback()

@@ -60,3 +60,15 @@ def as_dask(x, like: da.Array | None = None, chunks=DEFAULT_CHUNKS) -> da.Array:
     if like is not None and like.shape == x.shape:
         chunks = like.chunks
     return da.from_array(x, chunks=chunks)
+
+
+def padded_for_overlap(x: da.Array, depth: tuple[int, ...] | int) -> tuple[da.Array, tuple[slice, ...]]:
+    """``x`` padded with zeros at its end on every axis shorter than ``depth`` (what a ``map_overlap`` with a
+    zero boundary sees beyond the array anyway) and rechunked for the overlap, with the slices that crop
+    the result back: stages then work on any image size, down to one pixel."""
+    depths = (depth,) * x.ndim if isinstance(depth, int) else tuple(depth)
+    pads = tuple((0, max(0, int(d) - n)) for d, n in zip(depths, x.shape))
+    crop = tuple(slice(0, n) for n in x.shape)
+    if any(p for _, p in pads):
+        x = da.pad(x, pads, mode="constant")
+    return rechunk_for_overlap(x, depths), crop

@@ -45,7 +45,7 @@ import numpy as np
 import xarray as xr
 from scipy.special import gammaln, logsumexp
 
-from .chunking import as_dask, rechunk_for_overlap
+from .chunking import as_dask, padded_for_overlap
 
 __all__ = [
     "box_sum",
@@ -325,32 +325,33 @@ def coherence(ifg, power_reference, power_secondary, window: tuple[int, int] = (
     """
     wa, wr = _check_window(window)
     depth = (wa // 2, wr // 2)
-    c = as_dask(ifg)
-    pr = as_dask(power_reference).rechunk(c.chunks)
-    ps = as_dask(power_secondary).rechunk(c.chunks)
-    c = rechunk_for_overlap(c, depth)
+    c0 = as_dask(ifg)
+    c, crop = padded_for_overlap(c0, depth)
+    pr, _ = padded_for_overlap(as_dask(power_reference).rechunk(c0.chunks), depth)
+    ps, _ = padded_for_overlap(as_dask(power_secondary).rechunk(c0.chunks), depth)
     pr, ps = pr.rechunk(c.chunks), ps.rechunk(c.chunks)
     out = da.map_overlap(coherence_kernel, c, pr, ps, depth=depth, boundary=0, window=(wa, wr),
                          dtype=np.float32, token="coherence")
-    return _wrap(out, ifg)
+    return _wrap(out[crop], ifg)
 
 
 def coherence_from_slcs(reference, secondary, window: tuple[int, int] = (5, 15)):
     """Full-resolution sample coherence of two coregistered SLCs (float32, 0..1)."""
     wa, wr = _check_window(window)
     depth = (wa // 2, wr // 2)
-    r = rechunk_for_overlap(as_dask(reference), depth)
-    s = as_dask(secondary).rechunk(r.chunks)
+    r, crop = padded_for_overlap(as_dask(reference), depth)
+    s, _ = padded_for_overlap(as_dask(secondary), depth)
+    s = s.rechunk(r.chunks)
     out = da.map_overlap(slc_coherence_kernel, r, s, depth=depth, boundary=0, window=(wa, wr),
                          dtype=np.float32, token="coherence-slc")
-    return _wrap(out, reference)
+    return _wrap(out[crop], reference)
 
 
 def phase_sigma_coherence(ifg, window: tuple[int, int] = (5, 5)):
     """Slope-corrected phase-only coherence (``phsig``), float32 0..1; see :func:`phsig_kernel`."""
     wa, wr = _check_window(window)
     depth = (wa // 2 + 1, wr // 2 + 1)
-    c = rechunk_for_overlap(as_dask(ifg), depth)
+    c, crop = padded_for_overlap(as_dask(ifg), depth)
     out = da.map_overlap(phsig_kernel, c, depth=depth, boundary=0, window=(wa, wr),
                          dtype=np.float32, token="phsig")
-    return _wrap(out, ifg)
+    return _wrap(out[crop], ifg)

@@ -50,7 +50,7 @@ import xarray as xr
 from pydantic import Field
 
 from ..params import Params
-from .chunking import as_dask, rechunk_for_overlap
+from .chunking import as_dask, padded_for_overlap
 from .coherence import phase_sigma_coherence
 
 __all__ = ["FilterParams", "run", "goldstein_kernel", "goldstein_block", "goldstein", "patch_window"]
@@ -300,16 +300,16 @@ def goldstein(ifg, alpha: float = 0.5, psize: int = 32, step: int | None = None,
     step = psize // 2 if step is None else int(step)
     _check_params(psize, step, alpha, smooth)
     like = ifg
-    x = as_dask(ifg).astype(np.complex64)
-    # every chunk at least psize long so one neighbour supplies the whole halo
-    x = rechunk_for_overlap(x, psize)
+    # every chunk at least psize long so one neighbour supplies the whole halo (an image smaller than a
+    # patch is padded with the zeros the boundary gives anyway, then cropped)
+    x, crop = padded_for_overlap(as_dask(ifg).astype(np.complex64), psize)
     starts0 = tuple(int(v) for v in np.cumsum((0,) + x.chunks[0][:-1]))
     starts1 = tuple(int(v) for v in np.cumsum((0,) + x.chunks[1][:-1]))
     out = da.map_overlap(
         _goldstein_chunk, x, depth=psize, boundary=0, trim=False, chunks=x.chunks, dtype=np.complex64,
         starts0=starts0, starts1=starts1, halo=psize, alpha=float(alpha), psize=int(psize), step=step,
         smooth=int(smooth), planner=planner, token="goldstein",
-    )
+    )[crop]
     if isinstance(like, xr.DataArray):
         return xr.DataArray(out, dims=like.dims, coords=like.coords, attrs={
             "goldstein_alpha": float(alpha), "goldstein_psize": int(psize), "goldstein_step": step,

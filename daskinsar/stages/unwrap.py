@@ -70,6 +70,8 @@ from .chunking import as_dask
 log = logging.getLogger(__name__)
 
 TWO_PI = 2.0 * np.pi
+#: the smallest side (pixels) given to SNAPHU: its wrapped-gradient window is 7 x 7
+MIN_SNAPHU_SIDE = 16
 
 __all__ = [
     "UnwrapParams",
@@ -183,6 +185,16 @@ def unwrap_block(
     if valid.sum() < 4:
         return unw, cc
     igram = np.where(valid, igram, 0).astype(np.complex64)
+    # SNAPHU needs at least its phase-gradient window (7 x 7) of pixels: a smaller interferogram is unwrapped
+    # inside a masked border of invalid pixels (which SNAPHU ignores), then cropped back
+    n0, n1 = igram.shape
+    p0, p1 = max(0, MIN_SNAPHU_SIDE - n0), max(0, MIN_SNAPHU_SIDE - n1)
+    if p0 or p1:
+        igram = np.pad(igram, ((0, p0), (0, p1)))
+        corr = np.pad(corr, ((0, p0), (0, p1)))
+        valid_p = np.pad(valid, ((0, p0), (0, p1)))
+    else:
+        valid_p = valid
     base = _scratch_base(scratchdir)
     scratch = tempfile.mkdtemp(prefix="daskinsar-snaphu-", dir=base)
     try:
@@ -193,7 +205,7 @@ def unwrap_block(
                 nlooks=float(nlooks),
                 cost=cost,
                 init=init,
-                mask=None if valid.all() else valid.astype(np.uint8),
+                mask=None if valid_p.all() else valid_p.astype(np.uint8),
                 min_conncomp_frac=float(min(max(min_conncomp_frac, 1e-6), 1.0)),
                 scratchdir=scratch,
             )
@@ -201,8 +213,8 @@ def unwrap_block(
         raise RuntimeError(f"SNAPHU failed on a {igram.shape} block: {err}") from err
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    unw[valid] = np.asarray(out_u, dtype=np.float32)[valid]
-    cc[valid] = np.asarray(out_c).astype(np.uint32)[valid]
+    unw[valid] = np.asarray(out_u, dtype=np.float32)[:n0, :n1][valid]
+    cc[valid] = np.asarray(out_c).astype(np.uint32)[:n0, :n1][valid]
     return unw, cc
 
 
