@@ -124,3 +124,42 @@ def test_dem_not_covering_scene_names_the_file(uavsar):
     with pytest.raises(DemCoverageError, match="small_dem.tif: DEM covers"):
         check_dem_covers((-97.8, -97.7, 49.4, 49.5), topo[0], topo[1], "small_dem.tif")
     check_dem_covers(dem.bounds, topo[0], topo[1], "winnipeg_dem.tif")
+
+
+def _ground_spacing_m(lon, lat):
+    """(azimuth, range) pixel spacing (m): geodesic distances between neighbouring pixels (pyproj.Geod)."""
+    from pyproj import Geod
+
+    g = Geod(ellps="WGS84")
+    out = []
+    for axis in (0, 1):
+        a = [np.take(x, range(0, x.shape[axis] - 1), axis=axis) for x in (lon, lat)]
+        b = [np.take(x, range(1, x.shape[axis]), axis=axis) for x in (lon, lat)]
+        _, _, d = g.inv(a[0], a[1], b[0], b[1])
+        out.append(float(np.nanmedian(d)))
+    return out
+
+
+@pytest.mark.parametrize("looks", [(1, 1), (4, 4)])
+def test_default_posting_follows_the_ground_spacing(uavsar, data_dir, looks):
+    """The default posting is the multilooked grid's (finer) ground spacing: within a factor 1.5 of it on
+    the east-west UAVSAR line (where a posting from latitude steps alone gave 0.5 m) and the Sentinel-1 pair."""
+    from daskinsar.io.snap_zarr import open_snap_pair
+    from daskinsar.stages.geocode import default_posting
+    from daskinsar.stages.interferogram import multilook
+
+    scene, _, topo = uavsar
+    _, _, geo = open_snap_pair(data_dir / "sentinel1_pair_amsterdam")
+    cases = {"UAVSAR": (topo[0], topo[1]),
+             "Sentinel-1": (np.asarray(geo["longitude"].values, np.float64), np.asarray(geo["latitude"].values, np.float64))}
+    for name, (lon, lat) in cases.items():
+        lon_ml = multilook(lon, looks).compute()
+        lat_ml = multilook(lat, looks).compute()
+        spacing = min(_ground_spacing_m(lon_ml, lat_ml))
+        posting_deg = default_posting(lon_ml, lat_ml, "EPSG:4326")
+        posting_m = posting_deg * 111_132.0  # metres per degree of latitude (mid latitudes)
+        utm = default_posting(lon_ml, lat_ml, "UTM")
+        print(f"{name} {looks}: ground spacing {spacing:.2f} m, posting {posting_m:.2f} m ({posting_deg:.3g} deg), "
+              f"UTM {utm:.2f} m")
+        assert spacing / 1.5 <= posting_m <= spacing * 1.5, name
+        assert spacing / 1.5 <= utm <= spacing * 1.5, name
