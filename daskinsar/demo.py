@@ -74,7 +74,8 @@ def compare_with_truth(run_dir: Path, truth_url: str, min_coherence: float = 0.7
     if "tropo_phase" in truth:  # the troposphere's LOS-equivalent delay (same sign convention as displacement)
         fields["tropo"] = multilook(-truth["tropo_phase"].data * (ref.meta.wavelength_m / (4 * np.pi)), looks)
     dem = dem_from_dataset(xr.Dataset({"dem": ctx.dem()}))
-    g = geocode_dataset(fields, radar, grid, dem=dem, orbit=ref.orbit.shift_epoch(epoch), wavelength_m=ref.meta.wavelength_m)
+    g = geocode_dataset(fields, radar, grid, dem=dem, orbit=ref.orbit.shift_epoch(epoch), wavelength_m=ref.meta.wavelength_m,
+                        doppler=ref.meta.grid_doppler_model)
     tgeo = g["truth"].values
     tropo = g["tropo"].values if "tropo" in g else None
     est = geo["los_displacement"].values

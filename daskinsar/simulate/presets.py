@@ -139,6 +139,17 @@ class SimulationConfig(_Strict):
     secondary_azimuth_shift_lines: float = Field(3.3, description="secondary start later by this many lines")
     secondary_range_shift_pixels: float = Field(-2.6, description="secondary near range farther by this many pixels")
     secondary_prf_hz: float | None = Field(None, description="secondary PRF (Hz); None: the reference's")
+    grid_doppler_hz: float = Field(0.0, description="Doppler (Hz) of the lines of both passes' grids: 0 = "
+                                                    "zero-Doppler grids; else native-Doppler grids of a squinted "
+                                                    "geometry (the simulated SLC spectra stay at baseband: their data "
+                                                    "Doppler centroid is 0 Hz)")
+
+    @property
+    def grid_doppler(self):
+        """The grids' Doppler model (a constant Poly1D, Hz), or None for zero-Doppler grids."""
+        from ..scene import Poly1D
+
+        return Poly1D(coeffs=[self.grid_doppler_hz]) if self.grid_doppler_hz else None
     # content
     terrain: TerrainConfig = Field(default_factory=TerrainConfig)
     deformation: list[Source] = Field(default_factory=list)

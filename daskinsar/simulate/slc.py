@@ -1,4 +1,4 @@
-"""SLC-level synthesis of an interferometric pair on zero-Doppler grids, with its truth.
+"""SLC-level synthesis of an interferometric pair on zero- or native-Doppler grids, with its truth.
 
 Signal model and sign conventions (stated once; copied into the truth store attrs)
 ------------------------------------------------------------------------------------
@@ -252,11 +252,12 @@ class GeometryTable:
 
 
 def build_table(grid: RadarGrid, orbit, other_orbit, *, wavelength_m: float, look_side: str, levels,
-                dec: int, los_orbit: str) -> GeometryTable:
+                dec: int, los_orbit: str, doppler=None) -> GeometryTable:
     """Compute a :class:`GeometryTable` (eagerly; ``K * (n_az/dec) * (n_rg/dec)`` exact solves).
 
     ``los_orbit``: "self" (LOS from this grid's platform) or "other" (from the other pass at the
-    ground point's zero-Doppler time), so that both tables carry the *reference* LOS.
+    ground point's zero-Doppler time), so that both tables carry the *reference* LOS. ``doppler``: the
+    Doppler (Hz) of both grids' lines (None: zero-Doppler grids).
     """
     from ..geometry.geo2rdr import geo2rdr
     from ..geometry.los import los_enu
@@ -273,8 +274,9 @@ def build_table(grid: RadarGrid, orbit, other_orbit, *, wavelength_m: float, loo
     packed = np.empty((len(TABLE_FIELDS), len(levels), nci, ncj))
     out = {k: packed[n] for n, k in enumerate(TABLE_FIELDS)}
     for k, h in enumerate(levels):
-        xyz, lon, lat, _, sat, _ = rdr2geo_ecef(T, R, orbit, wavelength_m=wavelength_m, look_side=look_side, dem=h)
-        t_o, r_o = geo2rdr(xyz, other_orbit, wavelength_m=wavelength_m, t_guess_s=T)
+        xyz, lon, lat, _, sat, _ = rdr2geo_ecef(T, R, orbit, wavelength_m=wavelength_m, look_side=look_side, dem=h,
+                                                doppler=doppler)
+        t_o, r_o = geo2rdr(xyz, other_orbit, wavelength_m=wavelength_m, t_guess_s=T, doppler=doppler)
         if los_orbit == "other":
             sat = other_orbit.interpolate(t_o)[0]
         los = los_enu(xyz, sat)
@@ -473,6 +475,7 @@ def build_pair_model(cfg) -> PairModel:
     from .terrain import make_dem
 
     lam = cfg.wavelength_m
+    fd = cfg.grid_doppler  # None: zero-Doppler grids
     dt1 = 1.0 / cfg.prf_hz
     dt2 = 1.0 / (cfg.secondary_prf_hz or cfg.prf_hz)
     dr = SPEED_OF_LIGHT / (2.0 * cfg.range_sampling_rate_hz)
@@ -510,7 +513,7 @@ def build_pair_model(cfg) -> PairModel:
         jj = np.array([-3 * dec, grid.n_rg - 1 + 3 * dec])
         T, R = np.meshgrid(grid.azimuth_time(ii), grid.slant_range(jj), indexing="ij")
         for h in (h_lo - 100.0, h_hi + 100.0):
-            lo, la, _ = rdr2geo(T, R, orbit, wavelength_m=lam, look_side=cfg.look_side, dem=h)
+            lo, la, _ = rdr2geo(T, R, orbit, wavelength_m=lam, look_side=cfg.look_side, dem=h, doppler=fd)
             lons.append(lo.ravel())
             lats.append(la.ravel())
     lon_all, lat_all = np.concatenate(lons), np.concatenate(lats)
@@ -531,9 +534,9 @@ def build_pair_model(cfg) -> PairModel:
     levels = np.linspace(float(hdem.min()) - 10.0, float(hdem.max()) + 10.0, cfg.height_levels)
 
     ref_table = build_table(ref_grid, ref_orbit, sec_orbit, wavelength_m=lam, look_side=cfg.look_side, levels=levels,
-                            dec=dec, los_orbit="self")
+                            dec=dec, los_orbit="self", doppler=fd)
     sec_table = build_table(sec_grid, sec_orbit, ref_orbit, wavelength_m=lam, look_side=cfg.look_side, levels=levels,
-                            dec=dec, los_orbit="other")
+                            dec=dec, los_orbit="other", doppler=fd)
 
     # troposphere: coarse turbulent field on reference pixel nodes
     tdec = 8
@@ -561,9 +564,9 @@ def build_pair_model(cfg) -> PairModel:
         j = pt.range_fraction * (cfg.n_range - 1) + 0.37
         t, r = ref_grid.azimuth_time(i), ref_grid.slant_range(j)
         xyz, lon, lat, hgt, _, _ = rdr2geo_ecef(np.array([t]), np.array([r]), ref_orbit, wavelength_m=lam,
-                                                look_side=cfg.look_side, dem=dem)
-        t1, r1 = geo2rdr(xyz, ref_orbit, wavelength_m=lam, t_guess_s=np.array([t]))
-        t2, r2 = geo2rdr(xyz, sec_orbit, wavelength_m=lam, t_guess_s=np.array([t]))
+                                                look_side=cfg.look_side, dem=dem, doppler=fd)
+        t1, r1 = geo2rdr(xyz, ref_orbit, wavelength_m=lam, t_guess_s=np.array([t]), doppler=fd)
+        t2, r2 = geo2rdr(xyz, sec_orbit, wavelength_m=lam, t_guess_s=np.array([t]), doppler=fd)
         row1, col1 = ref_grid.pixel(t1[0], r1[0])
         row2, col2 = sec_grid.pixel(t2[0], r2[0])
         model.targets.append(PointTargetTruth(float(lon[0]), float(lat[0]), float(hgt[0]),
