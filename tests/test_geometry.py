@@ -250,6 +250,9 @@ def test_geometry_rejects_unsupported_models():
         rdr2geo(20.0, 850e3, orbit, wavelength_m=0.24, look_side="right", dem=lambda lo, la: 0 * lo)
     with pytest.raises(TypeError, match="Poly1D"):
         geo2rdr(np.array([6.4e6, 0.0, 0.0]), orbit, wavelength_m=0.24, doppler=lambda t, r: 0 * t)
+    # rdr2geo takes the same Doppler forms as geo2rdr, and no others
+    with pytest.raises(TypeError, match="Poly1D"):
+        rdr2geo(20.0, 850e3, orbit, wavelength_m=0.24, look_side="right", doppler=lambda t, r: 0 * t)
 
 
 def test_geo2rdr_tolerance_below_time_resolution_is_per_point_nan_with_a_message(data_dir):

@@ -281,15 +281,15 @@ def test_complex32_chunked_layer(h5path, tmp_path, raw):
     assert read_nisar_rslc(p).data["slc"].data.chunks == ((250,), (250,))
 
 
-def test_doppler_lut_exact_at_nodes_and_biquintic_between(h5path):
+def test_doppler_lut_exact_at_nodes_and_biquintic_between(h5path, tmp_path):
     """The Doppler centroid LUT is read whole (378 x 225 nodes): equal to the file at every node, and
     between nodes equal to ISCE3's biquintic (the local natural cubic spline through the 6 x 6 nodes
-    floor-1 .. floor+4, separably), computed here independently with scipy."""
-    import h5py
+    floor-1 .. floor+4, separably), computed here independently with scipy. The real file's LUT is all
+    zeros, so the file's axes get a squinted centroid with 0.5 Hz of node-to-node noise."""
     from scipy.interpolate import CubicSpline
 
-    from daskinsar.io.nisar_h5 import read_nisar_rslc
-
+    noise = np.random.default_rng(11).normal(0.0, 0.5, (378, 225))
+    h5path = _with_doppler_and_geolocation(h5path, tmp_path / "squint.h5", lambda t, r: _squint_hz(t, r) + noise, None)
     scene = read_nisar_rslc(str(h5path))
     lut = scene.meta.doppler_centroid
     with h5py.File(h5path, "r") as f:
@@ -315,3 +315,83 @@ def test_doppler_lut_exact_at_nodes_and_biquintic_between(h5path):
 
     want = np.array([biquintic(a, b) for a, b in zip(ti, ri)])
     np.testing.assert_allclose(lut(ti, ri), want, rtol=0, atol=1e-9 * np.abs(v).max() + 1e-9)
+
+
+def _with_doppler_and_geolocation(h5path, out, doppler_hz, cube_doppler):
+    """A copy of the file with its Doppler centroid LUT replaced by ``doppler_hz(t, r)`` (on the LUT's
+    own axes; the real file's LUT is all zeros) and, when ``cube_doppler`` is given, a NISAR
+    geolocation grid cube (3 heights x 6 times x 5 ranges, EPSG:4326) whose ground points look at that
+    Doppler (Hz, a function of (t, r), on the scene's epoch)."""
+    from daskinsar.geometry.rdr2geo import rdr2geo
+
+    shutil.copy(h5path, out)
+    scene = read_nisar_rslc(h5path)
+    with h5py.File(out, "r+") as f:
+        meta = f[PROD + "/metadata"]
+        par = meta["processingInformation/parameters"]
+        # the LUT's axis is on the swath's epoch (the units attributes agree), which the scene's time keeps
+        assert par["zeroDopplerTime"].attrs["units"] == f[PROD + "/swaths/zeroDopplerTime"].attrs["units"]
+        tt, rr = np.meshgrid(par["zeroDopplerTime"][()], par["slantRange"][()], indexing="ij")
+        par["frequencyA/dopplerCentroid"][...] = doppler_hz(tt, rr)
+        del meta["geolocationGrid"]
+        if cube_doppler is None:
+            return out
+        g = meta.create_group("geolocationGrid")
+        t = np.linspace(float(scene.azimuth_time[0]), float(scene.azimuth_time[-1]), 6)
+        r = np.linspace(float(scene.slant_range[0]), float(scene.slant_range[-1]), 5)
+        h = np.array([0.0, 200.0, 400.0])
+        T, R = np.meshgrid(t, r, indexing="ij")
+
+        # the cube's Doppler as the geometry takes it: a LUT2D dense enough (50 x 50 nodes, bilinear) to
+        # follow the function within 1e-3 Hz
+        tn, rn = np.linspace(t[0], t[-1], 50), np.linspace(r[0], r[-1], 50)
+        dense = LUT2D(azimuth_time=tn.tolist(), slant_range=rn.tolist(),
+                      values=cube_doppler(*np.meshgrid(tn, rn, indexing="ij")).tolist())
+        cube = [rdr2geo(T, R, scene.orbit, wavelength_m=scene.meta.wavelength_m, look_side=scene.meta.look_side,
+                        dem=hk, doppler=dense) for hk in h]
+        g["coordinateX"] = np.stack([c[0] for c in cube])
+        g["coordinateY"] = np.stack([c[1] for c in cube])
+        g["heightAboveEllipsoid"] = h
+        g["slantRange"] = r
+        g["zeroDopplerTime"] = t
+        g["zeroDopplerTime"].attrs["units"] = f"seconds since {scene.meta.epoch.replace('T', ' ')}".encode()
+        g["epsg"] = np.int32(4326)
+    return out
+
+
+def _squint_hz(t, r):
+    """A smooth, squinted Doppler centroid (Hz) of the scene's times (s) and ranges (m)."""
+    return 30.0 + 6.0 * np.sin(0.2 * (t - 172803.0)) + 2.0e-4 * (r - 14000.0)
+
+
+def test_grid_doppler_read_from_the_geolocation_grid(h5path, tmp_path):
+    """The layout always says zeroDopplerTime; the file's geolocation grid decides. Points at zero
+    Doppler: a zero-Doppler grid; points at the Doppler centroid: a native-Doppler grid whose Doppler
+    is the centroid LUT (and rdr2geo with it lands on the cube's points); at neither: refused."""
+    from daskinsar.geometry.rdr2geo import rdr2geo
+
+    zero = read_nisar_rslc(_with_doppler_and_geolocation(h5path, tmp_path / "zero.h5", _squint_hz,
+                                                         lambda t, r: np.zeros_like(t)))
+    assert zero.meta.grid == "zero_doppler" and "zero Doppler" in zero.meta.extra["grid_evidence"]
+    assert zero.meta.grid_doppler_model is None
+
+    native_file = _with_doppler_and_geolocation(h5path, tmp_path / "native.h5", _squint_hz, _squint_hz)
+    native = read_nisar_rslc(native_file)
+    assert native.meta.grid == "native_doppler" and "Doppler centroid" in native.meta.extra["grid_evidence"]
+    assert native.meta.grid_doppler_model == native.meta.doppler_centroid
+    with h5py.File(native_file, "r") as f:
+        g = f[PROD + "/metadata/geolocationGrid"]
+        T, R = np.meshgrid(g["zeroDopplerTime"][()], g["slantRange"][()], indexing="ij")
+        lon, lat, _ = rdr2geo(T, R, native.orbit, wavelength_m=native.meta.wavelength_m,
+                              look_side=native.meta.look_side, dem=200.0, doppler=native.meta.grid_doppler_model)
+        # metres apart; the LUT's biquintic interpolation of the squint is good to 1e-3 Hz (about 7 mm here)
+        east = np.radians(lon - g["coordinateX"][1]) * 6.378e6 * np.cos(np.radians(lat))
+        north = np.radians(lat - g["coordinateY"][1]) * 6.357e6
+        assert np.max(np.hypot(east, north)) < 0.02
+
+    half = _with_doppler_and_geolocation(h5path, tmp_path / "half.h5", _squint_hz, lambda t, r: 0.5 * _squint_hz(t, r))
+    _assert_input_error(half, "half.h5", "zero Doppler or at the file's dopplerCentroid", sniffable=True)
+
+    # no cube: the layout's word, said in the evidence
+    bare = read_nisar_rslc(_with_doppler_and_geolocation(h5path, tmp_path / "bare.h5", _squint_hz, None))
+    assert bare.meta.grid == "zero_doppler" and "no geolocation grid" in bare.meta.extra["grid_evidence"]

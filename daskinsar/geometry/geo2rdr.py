@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, Optional, Union
 
 import numba
 import numpy as np
@@ -22,6 +22,13 @@ from ..errors import OrbitCoverageError
 from .dem_interp import interp_point, spline_rows
 from .ellipsoid import SPEED_OF_LIGHT
 from .orbit import Orbit, hermite_state
+
+if TYPE_CHECKING:
+    from ..scene import LUT2D, Poly1D
+
+DopplerLike = Optional[Union["Poly1D", "LUT2D"]]
+"""The one set of Doppler forms (Hz) every geometry function takes: None (zero Doppler), a
+:class:`~daskinsar.scene.Poly1D` or a :class:`~daskinsar.scene.LUT2D`."""
 
 
 class DopplerModel(NamedTuple):
@@ -50,8 +57,9 @@ _EMPTY = np.zeros(1)
 _S1, _S2 = spline_rows()
 
 
-def doppler_model(doppler) -> DopplerModel:
-    """:class:`DopplerModel` of None (zero Doppler), a Poly1D or a LUT2D."""
+def doppler_model(model: DopplerLike) -> DopplerModel:
+    """:class:`DopplerModel` of None (zero Doppler), a Poly1D or a LUT2D (told apart by their ``kind``)."""
+    doppler: Any = model
     kind = getattr(doppler, "kind", None)
     if doppler is None:
         return DopplerModel(0, 0.0, 1.0, _EMPTY, False, _EMPTY, _EMPTY, np.zeros((1, 1)), _S1, _S2)
@@ -114,7 +122,7 @@ def geo2rdr(
     orbit: Orbit,
     *,
     wavelength_m: float,
-    doppler=None,
+    doppler: DopplerLike = None,
     t_guess_s=None,
     tol_s: float = 1e-9,
     max_iter: int = 50,
@@ -245,7 +253,7 @@ def _doppler_many(model, t, r, out):  # pragma: no cover - numba
         out[i] = doppler_hz(model, t[i], r[i])
 
 
-def evaluate_doppler(doppler, azimuth_time_s, slant_range_m) -> np.ndarray:
+def evaluate_doppler(doppler: DopplerLike, azimuth_time_s, slant_range_m) -> np.ndarray:
     """Doppler (Hz) of None, a Poly1D or a LUT2D at (azimuth time s, slant range m), broadcast together:
     the evaluation the compiled geometry kernels use, so every path sees the same Doppler."""
     t, r = np.broadcast_arrays(np.asarray(azimuth_time_s, np.float64), np.asarray(slant_range_m, np.float64))

@@ -20,7 +20,7 @@ depends on which other pixels share its block.
 from __future__ import annotations
 
 import math
-from typing import Callable, Union
+from typing import Union
 
 import numba
 import numpy as np
@@ -28,6 +28,7 @@ import numpy as np
 from ..errors import GeometryError
 from .dem_interp import DemRaster, dem_height
 from .ellipsoid import A, B, ecef_to_llh_point
+from .geo2rdr import DopplerLike, evaluate_doppler
 from .orbit import Orbit, hermite_state
 
 #: a constant height (m), per-pixel heights (m), or a DEM with a ``raster()`` method
@@ -68,7 +69,7 @@ def rdr2geo_ecef(
     wavelength_m: float,
     look_side: str | int,
     dem: HeightSource = 0.0,
-    doppler: Callable | None = None,
+    doppler: DopplerLike = None,
     tol_m: float = 1e-4,
     max_iter: int = 50,
     accept_m: float = 0.01,
@@ -77,8 +78,10 @@ def rdr2geo_ecef(
 
     ``azimuth_time_s`` (s since the orbit epoch) and ``slant_range_m`` broadcast
     together. ``dem`` is a constant height (m), an array of heights, or a DEM with a
-    ``raster()`` method (an in-memory :class:`~daskinsar.geometry.dem.Dem`). ``doppler`` is a callable
-    ``(azimuth_time_s, slant_range_m) -> Hz`` (None: zero Doppler).
+    ``raster()`` method (an in-memory :class:`~daskinsar.geometry.dem.Dem`). ``doppler`` is the grid's
+    Doppler (Hz) in the forms :func:`~daskinsar.geometry.geo2rdr.geo2rdr` takes: None (zero Doppler), a
+    :class:`~daskinsar.scene.Poly1D` or a :class:`~daskinsar.scene.LUT2D`, evaluated by the same
+    compiled code.
     Returns ``(xyz, lon_deg, lat_deg, hgt_m, sat_pos, sat_vel)``. Pixels whose
     DEM iteration still misses by more than ``accept_m`` after ``max_iter``
     iterations (layover: several ground points at one range) come back as NaN.
@@ -89,7 +92,7 @@ def rdr2geo_ecef(
     rng = np.ascontiguousarray(rng.reshape(-1))
     if t.size:
         orbit.check_coverage(float(np.nanmin(t)), float(np.nanmax(t)), "request")
-    fd = np.zeros_like(t) if doppler is None else np.asarray(doppler(t, rng), np.float64).reshape(-1)
+    fd = evaluate_doppler(doppler, t, rng)
     c2 = 0.5 * wavelength_m * rng * fd
     raster, heights = height_source(dem, shape)
     out = np.empty((t.size, 13))
@@ -223,7 +226,7 @@ def _newton_surface(xx, xy, xz, px, py, pz, vx, vy, vz, rng, c2, h_star, max_ite
 
 
 def rdr2geo(azimuth_time_s, slant_range_m, orbit: Orbit, *, wavelength_m: float, look_side: str | int,
-            dem: HeightSource = 0.0, doppler: Callable | None = None):
+            dem: HeightSource = 0.0, doppler: DopplerLike = None):
     """Longitude (deg), latitude (deg) and ellipsoid height (m) of radar pixels.
 
     See :func:`rdr2geo_ecef` for the arguments and the method.

@@ -30,6 +30,10 @@ Conventions of the returned :class:`~daskinsar.scene.Scene`:
   spacing attributes are checked against them);
 - every other time axis (orbit, LUTs) is converted from its own epoch to the scene
   epoch;
+- the grid is zero Doppler as the layout's names say, unless the file's own geolocation grid
+  shows its nodes look at the Doppler centroid instead (then ``grid="native_doppler"`` with the
+  centroid LUT as ``grid_doppler``); points at neither Doppler are refused
+  (:func:`grid_from_geolocation`); ``meta.extra["grid_evidence"]`` says what decided;
 - ``prf_hz`` is the sampling rate of the azimuth grid, ``1 / zeroDopplerTimeSpacing``
   (the acquisition PRF ``nominalAcquisitionPRF`` is kept in ``meta.extra``);
   ``range_sampling_rate_hz = c / (2 * slantRangeSpacing)``;
@@ -238,6 +242,72 @@ def _read_lut(params, rel: str, epoch: str, path: str, max_nodes: int | None) ->
     return thin
 
 
+GRID_DOPPLER_TOLERANCE_HZ = 1.0
+"""How close (Hz) the Doppler of the geolocation grid's ground points must come to 0 (a zero-Doppler
+grid) or to the file's Doppler centroid (a native-Doppler grid)."""
+
+
+def grid_from_geolocation(meta_grp, orbit: Orbit, doppler: LUT2D | None, wavelength_m: float, epoch: str,
+                          path: str) -> tuple[str, str]:
+    """Which Doppler the image grid is on, from the file's own geolocation grid.
+
+    The layout names the azimuth axis ``zeroDopplerTime`` and ISCE3 treats the grid as zero Doppler;
+    a processor that focused to a native-Doppler grid writes the same names. The
+    ``metadata/geolocationGrid`` cube settles it: its ground points (``coordinateX``/``coordinateY`` in
+    its ``epsg``, at ``heightAboveEllipsoid``) are where each (time, range) node looks, so their Doppler
+    ``2 v.(x - p) / (wavelength R)`` is 0 on a zero-Doppler grid and the Doppler centroid on a native one.
+
+    Returns ``(grid, evidence)``: ``grid`` is "zero_doppler" or "native_doppler"; ``evidence`` says
+    what decided it. Without a usable cube the layout's zero Doppler is taken (and the evidence says
+    so). Raises :class:`InputFileError` when the points are at neither Doppler.
+    """
+    from pyproj import CRS, Transformer
+
+    from ..geometry.ellipsoid import llh_to_ecef
+
+    g = meta_grp.get("geolocationGrid") if meta_grp is not None else None
+    needed = ("coordinateX", "coordinateY", "heightAboveEllipsoid", "zeroDopplerTime", "slantRange", "epsg")
+    if g is None or any(k not in g for k in needed):
+        return "zero_doppler", "the layout's zeroDopplerTime axis (no geolocation grid cube to check it)"
+    t = _times(g["zeroDopplerTime"], epoch, path)
+    r = np.asarray(g["slantRange"][()], dtype=np.float64).reshape(-1)
+    h = np.asarray(g["heightAboveEllipsoid"][()], dtype=np.float64).reshape(-1)
+    gx, gy = np.asarray(g["coordinateX"][()], dtype=np.float64), np.asarray(g["coordinateY"][()], dtype=np.float64)
+    if gx.shape != (len(h), len(t), len(r)) or gy.shape != gx.shape:
+        raise InputFileError(path, f"{g.name}/coordinateX and coordinateY of shape (heights, times, ranges) = "
+                                   f"{(len(h), len(t), len(r))}", f"{gx.shape} and {gy.shape}")
+    try:
+        crs = CRS.from_epsg(int(np.asarray(g["epsg"][()]).reshape(-1)[0]))
+    except Exception as exc:  # pyproj raises its own CRSError for unknown codes
+        raise InputFileError(path, f"{g.name}/epsg a known EPSG code", str(exc)) from None
+    lon, lat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(gx, gy)
+    hh = np.broadcast_to(h[:, None, None], gx.shape)
+    tt = np.broadcast_to(t[None, :, None], gx.shape)
+    ok = np.isfinite(lon) & np.isfinite(lat) & (tt >= orbit.start) & (tt <= orbit.stop)
+    if not ok.any():
+        return "zero_doppler", "the layout's zeroDopplerTime axis (its geolocation grid is outside the orbit)"
+    xyz = llh_to_ecef(lon[ok], lat[ok], hh[ok])
+    pos, vel = orbit.interpolate(tt[ok])
+    look = xyz - pos
+    rng = np.linalg.norm(look, axis=-1)
+    f_points = 2.0 * np.einsum("ij,ij->i", vel, look) / (wavelength_m * rng)
+    rr = np.broadcast_to(r[None, None, :], gx.shape)[ok]
+    if np.max(np.abs(rng - rr)) > 1.0:
+        raise InputFileError(path, f"{g.name} ground points at their slantRange from the orbit (within 1 m)",
+                             f"up to {np.max(np.abs(rng - rr)):.3g} m off")
+    zero = float(np.max(np.abs(f_points)))
+    if zero < GRID_DOPPLER_TOLERANCE_HZ:
+        return "zero_doppler", f"geolocation grid at zero Doppler (largest {zero:.2g} Hz over {ok.sum()} points)"
+    if doppler is not None:
+        native = float(np.max(np.abs(f_points - doppler(tt[ok], rr))))
+        if native < GRID_DOPPLER_TOLERANCE_HZ:
+            return "native_doppler", (f"geolocation grid at the Doppler centroid (within {native:.2g} Hz over "
+                                      f"{ok.sum()} points)")
+    raise InputFileError(path, f"{g.name} ground points at zero Doppler or at the file's dopplerCentroid "
+                               f"(within {GRID_DOPPLER_TOLERANCE_HZ:g} Hz)",
+                         f"Doppler from {np.min(f_points):.4g} to {np.max(f_points):.4g} Hz")
+
+
 def _choose_chunks(shape: tuple[int, int], h5_chunks: tuple[int, int] | None,
                    target: tuple[int, int] = DEFAULT_CHUNK) -> tuple[int, int]:
     """Dask chunks: whole multiples of the HDF5 chunks near ``target``, else ``target``."""
@@ -437,6 +507,8 @@ def _read(f, path, frequency, polarization, band, chunks, lut_max_nodes) -> Scen
         doppler = _read_lut(params, f"frequency{freq}/dopplerCentroid", epoch, path, lut_max_nodes)
         fm_rate = _read_lut(params, f"frequency{freq}/azimuthFMRate", epoch, path, lut_max_nodes)
 
+    grid, grid_evidence = grid_from_geolocation(meta_grp, orbit, doppler, SPEED_OF_LIGHT / fc, epoch, path)
+
     t_mid = float(azimuth_time[len(azimuth_time) // 2])
     speed = None
     if orbit.start <= t_mid <= orbit.stop:
@@ -451,6 +523,7 @@ def _read(f, path, frequency, polarization, band, chunks, lut_max_nodes) -> Scen
         "polarizations": pols,
         "mission_id": mission,
         "center_frequency_hz": fc,
+        "grid_evidence": grid_evidence,
     }
     for key, name in (("nominal_acquisition_prf_hz", "nominalAcquisitionPRF"),
                       ("scene_center_along_track_spacing_m", "sceneCenterAlongTrackSpacing"),
@@ -483,7 +556,7 @@ def _read(f, path, frequency, polarization, band, chunks, lut_max_nodes) -> Scen
         azimuth_line_interval_s=dt,
         range_pixel_spacing_m=dr,
         look_side=look,
-        grid="zero_doppler",
+        grid=grid,
         range_bandwidth_hz=opt_scalar(fgrp, "processedRangeBandwidth"),
         azimuth_bandwidth_hz=opt_scalar(fgrp, "processedAzimuthBandwidth"),
         platform_velocity_mps=speed,
@@ -492,6 +565,8 @@ def _read(f, path, frequency, polarization, band, chunks, lut_max_nodes) -> Scen
     )
     if doppler is not None:
         meta_kwargs["doppler_centroid"] = doppler
+        if grid == "native_doppler":
+            meta_kwargs["grid_doppler"] = doppler
     if fm_rate is not None:
         meta_kwargs["azimuth_fm_rate"] = fm_rate
     meta = RadarMetadata(**meta_kwargs)
