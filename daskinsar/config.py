@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from .errors import ConfigError
 from .io.dem import DemInput
@@ -45,12 +45,35 @@ from .stages.unwrap import UnwrapParams
 __all__ = ["RunConfig", "SceneInput", "DemInput", "load_config", "validate_config", "STAGE_SECTIONS"]
 
 
+def _map_paths(fix, path: str | list[str]) -> str | list[str]:
+    return [fix(p) for p in path] if isinstance(path, list) else fix(path)
+
+
 class SceneInput(Params):
     """One input scene."""
 
-    path: str = Field(description="sensor product (file/folder/zip) or a daskinsar scene store (.zarr)")
+    path: str | list[str] = Field(description="sensor product (file/folder/zip) or a daskinsar scene store "
+                                              "(.zarr); a list: consecutive frames of one pass, joined along "
+                                              "track (ISCE's multi-frame inputs)")
     sensor: str | None = Field(None, description="reader name (see `daskinsar ingest --list-sensors`); None: detect")
     options: dict[str, Any] = Field(default_factory=dict, description="reader options, e.g. polarization, swath")
+
+    @field_validator("path")
+    @classmethod
+    def _frames(cls, v):
+        if isinstance(v, list) and not v:
+            raise ValueError("an empty list of frames")
+        return v
+
+    @property
+    def paths(self) -> list[str]:
+        """The input's files: one, or its frames."""
+        return list(self.path) if isinstance(self.path, list) else [self.path]
+
+    @property
+    def label(self) -> str:
+        """The input as messages name it."""
+        return " + ".join(self.paths)
 
 
 class RunConfig(Params):
@@ -80,8 +103,8 @@ class RunConfig(Params):
             return p if ("://" in p or os.path.isabs(p)) else str((root / p).resolve())
 
         return self.model_copy(update={
-            "reference": self.reference.model_copy(update={"path": fix(self.reference.path)}),
-            "secondary": self.secondary.model_copy(update={"path": fix(self.secondary.path)}),
+            "reference": self.reference.model_copy(update={"path": _map_paths(fix, self.reference.path)}),
+            "secondary": self.secondary.model_copy(update={"path": _map_paths(fix, self.secondary.path)}),
             "dem": self.dem.model_copy(update={"path": fix(self.dem.path) if self.dem.path else None}),
             "output": fix(self.output)})
 

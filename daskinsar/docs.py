@@ -33,7 +33,7 @@ from pydantic_core import PydanticUndefined
 # ------------------------------------------------------------------------------------------------
 # descriptions for keys whose model field carries none (the model's own description always wins);
 # tests/test_docs.py checks that every key here is a real key path of RunConfig
-BLOCK_NAMES = ("config-reference", "products", "sensors", "cli-reference")
+BLOCK_NAMES = ("config-reference", "products", "sensors", "cli-reference", "insarapp")
 
 
 def _marker(name: str, which: str) -> str:
@@ -297,12 +297,24 @@ def cli_reference_markdown() -> str:
     return "\n".join(out)
 
 
+def insarapp_table_markdown() -> str:
+    """The insarApp.xml properties understood: ISCE's meaning beside daskinsar's (isce_xml.PROPERTIES)."""
+    from .isce_xml import ISCE_SENSOR_NAMES, PROPERTIES
+
+    out = ["| insarApp property | in ISCE2 | in daskinsar |", "| --- | --- | --- |"]
+    out += [f"| {' / '.join(f'`{n}`' for n in p.names)} | {_cell(p.isce)} | {_cell(p.daskinsar)} |" for p in PROPERTIES]
+    names = ", ".join(f"`{k}`" for k, v in ISCE_SENSOR_NAMES.items() if v is not None)
+    out += ["", f"Sensor names: {names}; `DASKINSAR` (or none) for daskinsar scene stores and detection."]
+    return "\n".join(out)
+
+
 # ------------------------------------------------------------------------------------------------
 GENERATORS: dict[str, Callable[[], str]] = {
     "config-reference": config_reference_markdown,
     "products": products_table_markdown,
     "sensors": sensors_table_markdown,
     "cli-reference": cli_reference_markdown,
+    "insarapp": insarapp_table_markdown,
 }
 
 

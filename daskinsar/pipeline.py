@@ -47,10 +47,12 @@ __all__ = ["run", "select_steps", "step_token", "claim_run_folder", "run_lock", 
 
 # ---------------------------------------------------------------------------------------------
 # tokens
-def _identity(path: str) -> list:
+def _identity(path: str | list[str] | None) -> list:
     """What identifies an input's content cheaply: its path and the size and mtime of the file, or of
-    a folder and its immediate entries (a replaced input gets a new token)."""
-    if "://" in path or not os.path.exists(path):
+    a folder and its immediate entries (a replaced input gets a new token); of each frame of a list."""
+    if isinstance(path, list):
+        return [_identity(p) for p in path]
+    if path is None or "://" in path or not os.path.exists(path):
         return [path]
     p = Path(path)
     entries = [p] + (sorted(p.iterdir()) if p.is_dir() else [])
@@ -161,7 +163,7 @@ def run(config: RunConfig, *, start: str | None = None, end: str | None = None, 
     """Run the pipeline (on whatever dask scheduler is active). Returns {step: status}."""
     selected = select_steps(start, end, dostep)
     run_dir = Path(config.output)
-    claim_run_folder(run_dir, [p for p in (config.reference.path, config.secondary.path, config.dem.path) if p])
+    claim_run_folder(run_dir, [*config.reference.paths, *config.secondary.paths, *([config.dem.path] if config.dem.path else [])])
     status: dict[str, str] = {}
     with run_lock(run_dir, wait=wait):
         ctx = RunContext(config, run_dir, progress=progress, reporter=reporter)

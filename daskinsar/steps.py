@@ -18,6 +18,7 @@ import xarray as xr
 from .config import RunConfig
 from .bursts import TopsScene
 from .errors import ConfigError, DaskInsarError, TopsSceneError
+from .frames import join_frames
 from .io import store
 from .io.store import TOKEN_ATTR
 from .geometry.dem import dem_to_dataarray
@@ -122,15 +123,24 @@ def _read_input(role: str, path: str, sensor: str | None, options: dict) -> Scen
     return scene
 
 
+def _read_scene_input(role: str, given) -> Scene:
+    """One input (a :class:`~daskinsar.config.SceneInput`): its file, or its frames joined along track."""
+    scenes = [_read_input(role, p, given.sensor, given.options) for p in given.paths]
+    if len(scenes) == 1:
+        return scenes[0]
+    joined = join_frames(scenes, given.paths)
+    check_scene(joined, given.label)
+    return joined
+
+
 def build_preprocess(ctx: RunContext) -> StepOutputs:
     """Read both inputs (lazily) and check them as a pair before anything is written."""
     cfg = ctx.config
-    scenes = {role: _read_input(role, getattr(cfg, role).path, getattr(cfg, role).sensor, getattr(cfg, role).options)
-              for role in ("reference", "secondary")}
-    check_pair(scenes["reference"], scenes["secondary"], cfg.reference.path, cfg.secondary.path)
+    scenes = {role: _read_scene_input(role, getattr(cfg, role)) for role in ("reference", "secondary")}
+    check_pair(scenes["reference"], scenes["secondary"], cfg.reference.label, cfg.secondary.label)
     out = {}
     for role, scene in scenes.items():
-        scene.attrs["source"] = getattr(cfg, role).path
+        scene.attrs["source"] = getattr(cfg, role).label
         ctx.reporter(f"preprocess: {role} {scene.meta.sensor} {scene.shape[0]} x {scene.shape[1]} "
                      f"({scene.main_variable})")
         out[f"{role}.zarr"] = scene.with_data(scene.data.chunk(cfg.processing.chunks)).to_dataset()

@@ -107,13 +107,15 @@ def test_yaml_and_insarapp_xml_runs_are_identical(good_run, sim, tmp_path):
     <property name="geocode list">[filt_topophase.unw, topophase.cor, los_displacement]</property>
   </component>
 </insarApp>""")
-    # the XML has no patch size or chunking: give the YAML run's through the CLI's config of record
+    # the XML has no patch size or chunking: give the YAML run's through the CLI's config of record;
+    # snaphu_mcf is SNAPHU's MCF initialisation alone (tests/test_config.py): the YAML run's unwrapper here
     from daskinsar.config import load_config
 
     xcfg = load_config(xml)
+    assert xcfg.unwrap.init_only and xcfg.unwrap.init == "mcf"
     ycfg = RunConfig.model_validate(_config(sim, tmp_path / "xml_run"))
     xcfg = xcfg.model_copy(update={"output": str(tmp_path / "xml_run"), "filter": ycfg.filter,
-                                   "processing": ycfg.processing})
+                                   "processing": ycfg.processing, "unwrap": ycfg.unwrap})
     run(xcfg, progress=False, reporter=lambda s: None)
     a, b = _products(good_run), _products(tmp_path / "xml_run")
     assert a.keys() == b.keys()

@@ -19,6 +19,7 @@ a CRS via rioxarray (``spatial_ref``), so it writes straight to GeoTIFF.
 
 from __future__ import annotations
 
+import difflib
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +39,7 @@ from ..geometry.geo2rdr import geo2rdr
 from ..geometry.grid import MapGrid, RadarGrid, map_grid_for
 from ..geometry.orbit import Orbit
 from ..params import Params
+from ..products import ISCE_PRODUCT_NAMES, resolve_product
 from .chunking import as_dask
 from ..scene import radar_info
 from .topo import dem_from_dataset
@@ -67,6 +69,19 @@ class GeocodeParams(Params):
                 CRS.from_user_input(v)
             except Exception:
                 raise ValueError(f"unknown CRS {v!r} (use EPSG:4326, UTM or an EPSG code such as EPSG:32633)") from None
+        return v
+
+    @field_validator("products")
+    @classmethod
+    def _known_products(cls, v: list[str]) -> list[str]:
+        """Every name is an ISCE or daskinsar product name (checked when the configuration is loaded,
+        not after the steps before geocoding have run)."""
+        for name in v:
+            try:
+                resolve_product(name)
+            except ConfigError as exc:
+                close = difflib.get_close_matches(name.replace(" ", "_"), list(ISCE_PRODUCT_NAMES), n=1, cutoff=0.6)
+                raise ValueError(f"did you mean {close[0]!r}? " + str(exc) if close else str(exc)) from None
         return v
 
 

@@ -69,10 +69,10 @@ __all__ = [
 class InterferogramParams(Params):
     """Interferogram formation: looks (given, or from a posting as insarApp chooses them) and coherence."""
 
-    azimuth_looks: int | None = Field(None, ge=1, description="looks in azimuth; give with range_looks (they "
-                                                               "override posting_m)")
-    range_looks: int | None = Field(None, ge=1, description="looks in range; give with azimuth_looks (they "
-                                                             "override posting_m)")
+    azimuth_looks: int | None = Field(None, ge=1, description="looks in azimuth (overrides posting_m for this "
+                                                               "axis); alone only with posting_m")
+    range_looks: int | None = Field(None, ge=1, description="looks in range (overrides posting_m for this "
+                                                             "axis); alone only with posting_m")
     posting_m: float | None = Field(None, gt=0, description="multilooked ground posting (m), insarApp's 'posting': "
                                                             "looks from the ground spacings at the scene centre")
     coherence_window: tuple[int, int] = Field((5, 5), description="(azimuth, range) coherence window on the "
@@ -80,8 +80,8 @@ class InterferogramParams(Params):
 
     @model_validator(mode="after")
     def _looks_together(self):
-        if (self.azimuth_looks is None) != (self.range_looks is None):
-            raise ValueError("give both azimuth_looks and range_looks, or neither (then posting_m decides)")
+        if (self.azimuth_looks is None) != (self.range_looks is None) and self.posting_m is None:
+            raise ValueError("give both azimuth_looks and range_looks, or posting_m for the one not given")
         if any(w < 1 or w % 2 == 0 for w in self.coherence_window):
             raise ValueError(f"coherence_window must be two odd sizes >= 1, got {list(self.coherence_window)}")
         return self
@@ -566,7 +566,7 @@ def ground_spacing(lon_deg: np.ndarray, lat_deg: np.ndarray, hgt_m: np.ndarray, 
 def choose_looks(params: InterferogramParams, geometry: xr.Dataset, slant_range_spacing_m: float
                  ) -> tuple[int, int]:
     """(azimuth, range) looks: as given, from ``posting_m`` and the ground spacings of ``geometry``
-    (lon, lat, hgt, incidence at full resolution), or 1 x 1."""
+    (lon, lat, hgt, incidence at full resolution) for an axis not given (as insarApp does), or 1 x 1."""
     if params.azimuth_looks is not None and params.range_looks is not None:
         return int(params.azimuth_looks), int(params.range_looks)
     if params.posting_m is None:
@@ -576,7 +576,8 @@ def choose_looks(params: InterferogramParams, geometry: xr.Dataset, slant_range_
     g = geometry[["lon", "lat", "hgt", "incidence"]].isel(win).compute()
     az_m, rg_m = ground_spacing(g["lon"].values, g["lat"].values, g["hgt"].values, g["incidence"].values,
                                 slant_range_spacing_m)
-    return looks_from_posting(params.posting_m, az_m, rg_m)
+    la, lr = looks_from_posting(params.posting_m, az_m, rg_m)
+    return (int(params.azimuth_looks or la), int(params.range_looks or lr))
 
 
 def run(inputs: xr.Dataset, params: InterferogramParams) -> xr.Dataset:

@@ -66,6 +66,7 @@ from pydantic import Field
 
 from ..params import Params
 from .chunking import as_dask
+from .snaphu_call import snaphu_unwrap
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,11 @@ class UnwrapParams(Params):
                                                                 "smooth: smooth, topography-like)")
     init: Literal["mcf", "mst"] = Field("mcf", description="SNAPHU initialisation (minimum cost flow or minimum "
                                                            "spanning tree)")
+    init_only: bool = Field(False, description="stop after SNAPHU's initialisation (its -i: no statistical-cost "
+                                               "optimisation), as ISCE's snaphu_mcf does")
+    defo_max_cycles: float = Field(1.2, gt=0, description="SNAPHU's DEFOMAX_CYCLE: the largest phase "
+                                                          "discontinuity (cycles) the defo cost allows (ISCE's "
+                                                          "snaphu: 4, snaphu_mcf: 2, SNAPHU's own default 1.2)")
     tile_pixels: int = Field(2048 * 2048, ge=10_000, description="most pixels (overlap included) per SNAPHU call; "
                                                                  "larger interferograms are unwrapped in tiles")
     tile_overlap: int = Field(128, ge=8, description="pixels shared by neighbouring unwrapping tiles")
@@ -150,6 +156,8 @@ def unwrap_block(
     nlooks: float,
     cost: str = "defo",
     init: str = "mcf",
+    init_only: bool = False,
+    defo_max_cycles: float = 1.2,
     min_conncomp_frac: float = 0.01,
     scratchdir: str | os.PathLike | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -161,6 +169,8 @@ def unwrap_block(
         pixels are invalid (masked out for SNAPHU).
     coherence : float (rows, cols), 0..1; non-finite pixels are invalid.
     nlooks : equivalent number of independent looks of ``coherence``.
+    cost, init, init_only, defo_max_cycles : SNAPHU's STATCOSTMODE, INITMETHOD, -i and DEFOMAX_CYCLE
+        (see :mod:`daskinsar.stages.snaphu_call`).
     scratchdir : parent folder of SNAPHU's scratch files; a private, unique subfolder is
         made there per call and removed afterwards (safe for concurrent tasks).
 
@@ -169,8 +179,6 @@ def unwrap_block(
     unw : float32 (rows, cols), unwrapped phase in rad, NaN where invalid.
     conncomp : uint32 (rows, cols), connected-component labels, 0 = unreliable/invalid.
     """
-    import snaphu
-
     ifg = np.asarray(ifg)
     coherence = np.asarray(coherence)
     if ifg.ndim != 2 or ifg.shape != coherence.shape:
@@ -199,16 +207,10 @@ def unwrap_block(
     scratch = tempfile.mkdtemp(prefix="daskinsar-snaphu-", dir=base)
     try:
         with _quiet_stdout():
-            out_u, out_c = snaphu.unwrap(
-                igram,
-                corr,
-                nlooks=float(nlooks),
-                cost=cost,
-                init=init,
-                mask=None if valid_p.all() else valid_p.astype(np.uint8),
-                min_conncomp_frac=float(min(max(min_conncomp_frac, 1e-6), 1.0)),
-                scratchdir=scratch,
-            )
+            out_u, out_c = snaphu_unwrap(
+                igram, corr, None if valid_p.all() else valid_p.astype(np.uint8), nlooks=float(nlooks), cost=cost,
+                init=init, init_only=init_only, defo_max_cycles=defo_max_cycles,
+                min_conncomp_frac=float(min(max(min_conncomp_frac, 1e-6), 1.0)), scratch=scratch)
     except RuntimeError as err:  # SNAPHU reports its own reason on stderr
         raise RuntimeError(f"SNAPHU failed on a {igram.shape} block: {err}") from err
     finally:
@@ -462,6 +464,8 @@ def unwrap(
     nlooks: float,
     cost: Literal["defo", "smooth"] = "defo",
     init: Literal["mcf", "mst"] = "mcf",
+    init_only: bool = False,
+    defo_max_cycles: float = 1.2,
     tile_pixels_budget: int = 2048 * 2048,
     overlap: int = 128,
     ntiles: tuple[int, int] | None = None,
@@ -482,6 +486,7 @@ def unwrap(
     nlooks : equivalent number of independent looks of ``coherence`` (SNAPHU's NCORRLOOKS).
     cost, init : SNAPHU cost mode ("defo" for deformation, "smooth" for topography) and
         initialisation ("mcf" or "mst").
+    init_only, defo_max_cycles : stop after the initialisation; SNAPHU's DEFOMAX_CYCLE (cycles).
     tile_pixels_budget : largest number of pixels (incl. overlap) given to one SNAPHU call;
         larger interferograms are unwrapped in tiles.
     overlap : rows/cols shared by neighbouring tiles (pixels).
@@ -517,10 +522,12 @@ def unwrap(
         raise ValueError(f"unwrap: nlooks must be a positive number of looks, got {nlooks}")
     shape = ifg.shape
     ny, nx = shape
-    token = dask.base.tokenize(ifg, coherence, nlooks, cost, init, tile_pixels_budget, overlap, ntiles, guide,
-                               guide_looks, guide_weight, offset_min_coherence, min_conncomp_frac, min_link_pixels)
+    token = dask.base.tokenize(ifg, coherence, nlooks, cost, init, init_only, defo_max_cycles, tile_pixels_budget,
+                               overlap, ntiles, guide, guide_looks, guide_weight, offset_min_coherence,
+                               min_conncomp_frac, min_link_pixels)
     nt = ntiles if ntiles is not None else choose_ntiles(shape, tile_pixels_budget, overlap)
-    snaphu_kw = dict(nlooks=nlooks, cost=cost, init=init, scratchdir=scratchdir)
+    snaphu_kw = dict(nlooks=nlooks, cost=cost, init=init, init_only=init_only, defo_max_cycles=defo_max_cycles,
+                     scratchdir=scratchdir)
 
     if tuple(nt) == (1, 1):
         res = dask.delayed(unwrap_block, pure=True)(
@@ -611,6 +618,7 @@ def run(inputs: xr.Dataset, params: UnwrapParams) -> xr.Dataset:
             raise KeyError(f"unwrap: input dataset has no variable {v!r} (has {list(inputs.data_vars)})")
     nlooks = float(inputs.attrs["effective_looks"])
     unw, cc = unwrap(inputs["ifg"].data, inputs["coherence"].data, nlooks=nlooks, cost=params.cost, init=params.init,
+                     init_only=params.init_only, defo_max_cycles=params.defo_max_cycles,
                      tile_pixels_budget=params.tile_pixels, overlap=params.tile_overlap, guide=params.guide,
                      guide_looks=params.guide_looks, guide_weight=params.guide_weight,
                      offset_min_coherence=params.offset_min_coherence, min_conncomp_frac=params.min_conncomp_frac,
@@ -627,4 +635,5 @@ def run(inputs: xr.Dataset, params: UnwrapParams) -> xr.Dataset:
         "los_displacement": (dims, disp, {"units": "m", "long_name": "line-of-sight displacement, positive towards "
                                           "the platform", "note": "relative: unwrapped phase has an unknown "
                                           "constant 2*pi*k"}),
-    }, coords=coords, attrs={"nlooks": nlooks, "cost": params.cost, "init": params.init})
+    }, coords=coords, attrs={"nlooks": nlooks, "cost": params.cost, "init": params.init,
+                             "init_only": int(params.init_only), "defo_max_cycles": params.defo_max_cycles})
