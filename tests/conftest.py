@@ -30,3 +30,20 @@ def _single_threaded_dask_by_default():
 
     with dask.config.set(scheduler="threads"):
         yield
+
+
+@pytest.fixture
+def egm2008_grid(tmp_path, monkeypatch):
+    """A (synthetic) EGM2008 grid where PROJ's grids are looked for (none ships offline)."""
+    from dem_test_helpers import write_synthetic_geoid
+
+    from daskinsar.geometry import geoid as G
+
+    d = tmp_path / "proj"
+    d.mkdir()
+    write_synthetic_geoid(str(d / "us_nga_egm08_25.tif"))
+    dirs = G._proj_dirs()
+    monkeypatch.setattr(G, "_proj_dirs", lambda: [str(d)] + dirs)
+    G.geoid_grid.cache_clear()
+    yield
+    G.geoid_grid.cache_clear()

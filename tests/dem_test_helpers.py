@@ -88,3 +88,24 @@ def write_synthetic_geoid(path: str) -> str:
                        crs="EPSG:4326", transform=from_origin(-180.5, 90.5, 1.0, 1.0)) as dst:
         dst.write(n, 1)
     return path
+
+
+def copernicus_tiles(root, heights, lats=(41, 42), lon=12, n=360):
+    """Tiles laid out as the Copernicus GLO-30 bucket (one folder per tile), 1/n deg samples (sample
+    centres on whole multiples, ``AREA_OR_POINT=Point``) of ``heights(lon, lat)`` (m)."""
+    import numpy as np
+    import rasterio
+    from rasterio.transform import from_origin
+
+    d = 1.0 / n
+    for lat in lats:
+        name = f"Copernicus_DSM_COG_10_N{lat:02d}_00_E{lon:03d}_00_DEM"
+        os.makedirs(os.path.join(root, name), exist_ok=True)
+        i, j = np.mgrid[0:n, 0:n]
+        lo, la = lon + j * d, lat + 1 - i * d
+        t = from_origin(lon - d / 2, lat + 1 + d / 2, d, d)
+        with rasterio.open(os.path.join(root, name, name + ".tif"), "w", driver="GTiff", width=n, height=n,
+                           count=1, dtype="float32", crs="EPSG:4326", transform=t,
+                           tiled=True, blockxsize=256, blockysize=256, compress="deflate") as dst:
+            dst.write(heights(lo, la).astype(np.float32), 1)
+            dst.update_tags(AREA_OR_POINT="Point")

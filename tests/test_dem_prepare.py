@@ -14,11 +14,10 @@ import pydantic
 import pytest
 import rasterio
 import zarr
-from dem_test_helpers import serve, synthetic_geoid_n, write_synthetic_geoid
+from dem_test_helpers import copernicus_tiles, serve, synthetic_geoid_n
 from rasterio.transform import from_origin
 
 from daskinsar.errors import DemCoverageError
-from daskinsar.geometry import geoid as G
 from daskinsar.io.dem import DemInput, open_dem, write_dem_geotiff
 from daskinsar.io.dem_fetch import DemDownloadError
 from daskinsar.io.dem_prepare import fill_voids_laplace, open_dem_store, prepare_dem
@@ -143,36 +142,11 @@ def test_24000_squared_dem_peak_rss_under_1_gib(tmp_path):
 
 # ----------------------------------------------------------------------------- download
 def _copernicus_tiles(root, lats=(41, 42), lon=12, n=360):
-    """Tiles laid out as the Copernicus GLO-30 bucket (one folder per tile), 1/n deg samples."""
-    d = 1.0 / n
-    for lat in lats:
-        name = f"Copernicus_DSM_COG_10_N{lat:02d}_00_E{lon:03d}_00_DEM"
-        os.makedirs(os.path.join(root, name), exist_ok=True)
-        i, j = np.mgrid[0:n, 0:n]
-        lo, la = lon + j * d, lat + 1 - i * d
-        t = from_origin(lon - d / 2, lat + 1 + d / 2, d, d)
-        with rasterio.open(os.path.join(root, name, name + ".tif"), "w", driver="GTiff", width=n, height=n,
-                           count=1, dtype="float32", crs="EPSG:4326", transform=t,
-                           tiled=True, blockxsize=256, blockysize=256, compress="deflate") as dst:
-            dst.write(_tile_heights(lo, la).astype(np.float32), 1)
-            dst.update_tags(AREA_OR_POINT="Point")
+    return copernicus_tiles(root, _tile_heights, lats=lats, lon=lon, n=n)
 
 
 def _tile_heights(lon, lat):
     return 100.0 + 50.0 * np.sin(lon * 40.0) + 30.0 * np.cos(lat * 30.0)
-
-
-@pytest.fixture
-def egm2008_grid(tmp_path, monkeypatch):
-    """A (synthetic) EGM2008 grid where PROJ's grids are looked for."""
-    d = tmp_path / "proj"
-    d.mkdir()
-    write_synthetic_geoid(str(d / "us_nga_egm08_25.tif"))
-    dirs = G._proj_dirs()
-    monkeypatch.setattr(G, "_proj_dirs", lambda: [str(d)] + dirs)
-    G.geoid_grid.cache_clear()
-    yield
-    G.geoid_grid.cache_clear()
 
 
 def test_no_dem_given_downloads_one(tmp_path, egm2008_grid):
