@@ -16,6 +16,39 @@ configuration's section is.
 
 __version__ = "0.1.0"
 
+import os as _os
+import sys as _sys
+import tempfile as _tempfile
+
+
+def _writable(folder: str) -> bool:
+    try:
+        _os.makedirs(folder, exist_ok=True)
+        _tempfile.TemporaryFile(dir=folder).close()
+        return True
+    except OSError:
+        return False
+
+
+def _ensure_numba_cache() -> None:
+    """numba caches compiled kernels next to the sources or in the user's cache folder; where neither is
+    writable (a read-only install, an unwritable HOME) it would refuse to compile at all. Then the cache
+    goes to a private folder in the system's temporary directory (NUMBA_CACHE_DIR)."""
+    if _os.environ.get("NUMBA_CACHE_DIR"):
+        return
+    user = _os.path.join(_os.environ.get("XDG_CACHE_HOME") or _os.path.join(_os.path.expanduser("~"), ".cache"), "numba")
+    if _writable(_os.path.join(_os.path.dirname(__file__), "__pycache__")) or _writable(user):
+        return
+    folder = _os.path.join(_tempfile.gettempdir(), f"daskinsar-numba-cache-{_os.getuid()}")
+    if not _writable(folder):
+        folder = _tempfile.mkdtemp(prefix="daskinsar-numba-cache-")
+    _os.environ["NUMBA_CACHE_DIR"] = folder
+    if "numba" in _sys.modules:  # numba read its configuration already
+        _sys.modules["numba"].config.CACHE_DIR = folder
+
+
+_ensure_numba_cache()
+
 from .config import RunConfig, load_config  # noqa: E402
 from .errors import DaskInsarError  # noqa: E402
 from .geometry.orbit import Orbit  # noqa: E402
