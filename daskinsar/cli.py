@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
+import threading
 import warnings
 from pathlib import Path
 from typing import Any, NoReturn, Optional
@@ -25,10 +27,20 @@ def _fail(msg: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM (a batch system's or a user's kill), raised in the main thread like Ctrl-C."""
+
+
+def _on_sigterm(signum, frame):
+    raise _Terminated()
+
+
 @contextlib.contextmanager
 def _errors():
     from .errors import DaskInsarError
 
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         yield
     except typer.Exit:
@@ -46,6 +58,8 @@ def _errors():
             raise
         where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
         _fail(f"{where}{exc.strerror or exc}")
+    except _Terminated:
+        _fail("terminated (SIGTERM); finished steps are kept, rerun to resume", 128 + signal.SIGTERM)
     except KeyboardInterrupt:
         _fail("interrupted; finished steps are kept, rerun to resume", 130)
     except Exception as exc:  # a bug, not a user's input: still one line, the traceback with --debug

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -159,6 +160,25 @@ def test_concurrent_runs_with_two_filter_strengths_keep_products_and_tokens_toge
             assert attrs["daskinsar_step_token"] == tokens[group], group
         assert xr.open_zarr(str(prod), group="filter", consolidated=False).attrs["alpha"] == strength
         assert all(stored_file_token(f) == tokens["export"] for f in (out / "geo").glob("*.tif"))
+
+
+def test_sigterm_mid_step_is_one_line_and_the_rerun_completes(sim, tmp_path):
+    out = tmp_path / "run"
+    p = tmp_path / "run.yaml"
+    p.write_text(yaml.safe_dump(_config(sim, out)))
+    proc = _stalled_run(p, "filter")
+    prod = out / "products.zarr"
+    _wait_for(lambda: prod.exists() and any(p.name.startswith(".filter.tmp-") for p in prod.iterdir()), proc)
+    proc.send_signal(signal.SIGTERM)
+    output = proc.communicate(timeout=60)[0].decode()
+    assert proc.returncode == 128 + signal.SIGTERM, output
+    last = output.strip().splitlines()[-1]
+    assert last == "error: terminated (SIGTERM); finished steps are kept, rerun to resume", output
+    assert "Traceback" not in output
+    assert not (prod / "filter").exists()  # the interrupted step left nothing presented as a product
+    status = run(RunConfig.model_validate(yaml.safe_load(p.read_text())), progress=False, reporter=lambda s: None)
+    assert status["interferogram"] == "up to date" and status["filter"] == "done"
+    assert not [q for q in prod.iterdir() if q.name.startswith(".")]
 
 
 def test_export_killed_midway_then_rerun_completes_every_geotiff(sim, tmp_path):
