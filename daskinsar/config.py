@@ -189,7 +189,31 @@ def load_yaml(path: Path) -> dict:
         raise ConfigError(f"{path}: not valid YAML ({' '.join(str(exc).split())})") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of settings at the top level")
+    n = _expanded_size(data, {})
+    if n > MAX_CONFIG_VALUES:
+        raise ConfigError(f"{path}: expands to {n:.3g} values through YAML aliases (*name); a run configuration "
+                          f"holds at most {MAX_CONFIG_VALUES}")
     return data
+
+
+#: the most values (mapping entries and list items, aliases counted each time they are used) a configuration holds
+MAX_CONFIG_VALUES = 100_000
+
+
+def _expanded_size(obj, memo: dict) -> int:
+    """Values in ``obj`` with every YAML alias expanded (each shared object counted once per use, computed
+    once: an alias bomb costs its number of anchors, not its expansion)."""
+    key = id(obj)
+    if key in memo:
+        return memo[key]
+    if isinstance(obj, dict):
+        n = 1 + sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in obj.items())
+    elif isinstance(obj, (list, tuple)):
+        n = 1 + sum(_expanded_size(v, memo) for v in obj)
+    else:
+        return 1
+    memo[key] = n
+    return n
 
 
 def load_config(path: str | os.PathLike) -> RunConfig:

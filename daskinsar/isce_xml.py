@@ -133,7 +133,11 @@ class _Reader:
             if tag == "constant":
                 self.constants[name] = self.sub(_text(child), f"constant {name!r}")
             elif tag == "property":
-                out[_norm(name)] = self.sub(_text(child), f"property {name!r}")
+                value = self.sub(_text(child), f"property {name!r}")
+                if _norm(name) in out and out[_norm(name)] != value:
+                    raise ConfigError(f"{self.path}: property {name!r} given twice in one component "
+                                      f"({out[_norm(name)][:40]!r} and {value[:40]!r}); keep one")
+                out[_norm(name)] = value
                 self.names[_norm(name)] = name
             elif tag == "component":
                 out.setdefault("__components__", {})[_norm(name)] = self.collect(child, base)
@@ -161,10 +165,17 @@ def _bool(v: str) -> bool:
 
 
 def _number(v: str, what: str, src: Path, kind=float):
+    """``v`` as a float, or as an int (``kind=int``: a whole number, written ``50`` or ``50.0``)."""
     try:
-        return kind(float(v)) if kind is int and float(v).is_integer() else kind(v)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{src}: {what} {v!r}: expected a number") from None
+        x = float(v)
+        if kind is int:
+            if not x.is_integer():
+                raise ValueError
+            return int(x)
+        return x
+    except (TypeError, ValueError, OverflowError):
+        raise ConfigError(f"{src}: {what} {v[:40]!r}: expected {'a whole number' if kind is int else 'a number'}") \
+            from None
 
 
 def _list(raw: str) -> list[str]:
@@ -172,9 +183,9 @@ def _list(raw: str) -> list[str]:
     raw = raw.strip()
     try:
         items = ast.literal_eval(raw)
-        if isinstance(items, str):
-            items = [items]
-    except (ValueError, SyntaxError):
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        items = None
+    if not isinstance(items, (list, tuple)):  # bare names, or a single value
         items = [s for s in re.split(r"[,\s]+", raw.strip("[]")) if s]
     return [str(s).strip().strip("'\"") for s in items]
 

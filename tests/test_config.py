@@ -189,8 +189,11 @@ def _rewrite(p, old, new):
     ("useDEFAULT", "useMAGIC", r"doppler method 'useMAGIC' is not known \(ISCE's are useDOPIQ"),
     ("offsetprf", "phasecorr", r"SLC offset method 'phasecorr' is not known"),
     ("snaphu_mcf", "grass", r"unwrapper name 'grass' is not supported"),
-    (">50<", ">fifty<", r"culling error limit 'fifty': expected a number"),
+    (">50<", ">fifty<", r"culling error limit 'fifty': expected a whole number"),
     ("$dir$/20080218", "$dir/$date1$", r"unclosed constant reference '\$dir'"),
+    ('<property name="range looks">4</property>', '<property name="range looks">4</property>'
+                                                   '<property name="Range Looks">8</property>',
+     r"property 'Range Looks' given twice in one component \('4' and '8'\)"),
     ("$dir$/20080218", "$dri$/20080218", r"constant \$dri\$ is used but not defined \(defined: date1, dir\)"),
     ("</component>\n</insarApp>", "</component>\n</component>\n</insarApp>",
      r"not well-formed XML at line \d+, column \d+: .*\(a closing tag without its opening tag: written twice\?\): "
