@@ -12,7 +12,8 @@ and underscores alike):
   FILE_NAME, or ``demFilename``);
 - ``sensor name``, ``posting``, ``filter strength``, ``unwrap``, ``unwrapper name``,
   ``culling error limit``, ``slc offset method`` (ampcor -> geometric+dense, else
-  geometric), ``doppler method``, ``geocode list``, ``range looks``, ``azimuth looks``.
+  geometric), ``doppler method``, ``geocode list``, ``geocode bounding box`` ([S, N, W, E] deg),
+  ``range looks``, ``azimuth looks``.
 
 Anything else gives a warning naming the property: it is never silently ignored.
 The XML is parsed with defusedxml (no entities, no external references).
@@ -44,7 +45,7 @@ _IGNORED_SCENE_KEYS = {"leaderfile", "output", "orbitdirectory", "orbitdir", "au
 _HANDLED = {
     "sensorname", "posting", "filterstrength", "unwrap", "unwrappername", "cullingerrorlimit",
     "slcoffsetmethod", "dopplermethod", "geocodelist", "rangelooks", "azimuthlooks", "demfilename",
-    "output", "outputdirectory",
+    "output", "outputdirectory", "geocodeboundingbox",
 }
 
 
@@ -220,6 +221,15 @@ def insarapp_to_dict(path: str | Path) -> dict:
         except (ValueError, SyntaxError):
             items = [s for s in re.split(r"[\s,]+", raw.strip("[]")) if s]
         data["geocode"] = {"products": [str(s).strip("'\" ") for s in items]}
+    if "geocodeboundingbox" in props:  # ISCE: [south, north, west, east] in degrees
+        raw = props["geocodeboundingbox"].strip()
+        try:
+            snwe = [float(v) for v in re.split(r"[\s,]+", raw.strip("[]()")) if v]
+        except ValueError:
+            snwe = []
+        if len(snwe) != 4:
+            raise ConfigError(f"{src}: geocode bounding box {raw!r}: expected [south, north, west, east] in degrees")
+        data.setdefault("geocode", {})["bbox"] = [snwe[2], snwe[0], snwe[3], snwe[1]]
     for k in props:
         if k not in _HANDLED:
             warnings.warn(f"{src}: insarApp property {r.names.get(k, k)!r} is not supported by daskinsar and is ignored",
