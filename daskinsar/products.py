@@ -77,8 +77,9 @@ PRODUCTS: dict[str, Product] = {
     "topo/incidence": _p("degree", "float32", "incidence angle of the line of sight at the target",
                          "LOS incidence at the target, from the ellipsoid normal (ISCE los.rdr band 1)",
                          isce=("los.rdr", "los.rdr.incidence")),
-    "topo/heading": _p("degree", "float32", "azimuth of the line of sight from north, anticlockwise",
-                       "LOS azimuth from north, anticlockwise, target to platform (ISCE los.rdr band 2)",
+    "topo/heading": _p("degree", "float32", "azimuth of the look direction from north, anticlockwise",
+                       "azimuth of the look direction (platform towards target) from north, anticlockwise, "
+                       "in (-180, 180] (ISCE los.rdr band 2)",
                        isce=("los.rdr.heading",)),
     "topo/azimuth_offset": _p("1", "float32", "geometric azimuth offset (lines)",
                               "geometric offset, secondary minus reference line"),
@@ -124,8 +125,9 @@ PRODUCTS: dict[str, Product] = {
                             "averaged per look cell", standard_name="height_above_reference_ellipsoid"),
     "interferogram/incidence": _p("degree", "float32", "incidence angle of the line of sight at the target",
                                   "LOS incidence at the target, averaged per look cell"),
-    "interferogram/heading": _p("degree", "float32", "azimuth of the line of sight from north, anticlockwise",
-                                "LOS azimuth from north, anticlockwise, averaged per look cell"),
+    "interferogram/heading": _p("degree", "float32", "azimuth of the look direction from north, anticlockwise",
+                                "azimuth of the look direction (platform towards target) from north, "
+                                "anticlockwise, averaged per look cell"),
     # filter
     "filter/ifg": _p("1", _SLC, "Goldstein-Werner filtered interferogram", isce=("filt_topophase.flat",)),
     "filter/phsig": _p("1", "float32", "phase-sigma coherence of the filtered interferogram",
@@ -231,6 +233,11 @@ def azimuth_time_units(epoch: str) -> str:
     return f"seconds since {iso}Z"
 
 
+_MAP_AXES = {"longitude": "longitude of the pixel centre", "latitude": "latitude of the pixel centre",
+             "projection_x_coordinate": "easting of the pixel centre",
+             "projection_y_coordinate": "northing of the pixel centre"}
+
+
 def _describe(target: dict[str, Any], info: Product) -> None:
     target["units"] = info.units
     target["long_name"] = info.long_name
@@ -261,6 +268,8 @@ def cf_attributes(ds: xr.Dataset, group: str, *, step: str, version: str, epoch:
             attrs["grid_mapping"] = "spatial_ref"
         var.attrs = attrs
     for name, coord in ds.coords.items():
+        if name in ("x", "y") and "long_name" not in coord.attrs and coord.attrs.get("standard_name"):
+            coord.attrs = {**coord.attrs, "long_name": _MAP_AXES.get(coord.attrs["standard_name"], str(name))}
         info = COORDINATES.get(str(name))
         if info is None:
             continue

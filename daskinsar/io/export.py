@@ -579,8 +579,8 @@ METADATA_TAGS: dict[str, tuple[str, str]] = {
     "HEADING_DEG": ("platform_heading_deg", "platform flight direction at the scene centre, clockwise from north "
                                             "(deg)"),
     "INCIDENCE_CENTRE_DEG": ("incidence_centre_deg", "LOS incidence at the scene centre (deg)"),
-    "LOS_AZIMUTH_CENTRE_DEG": ("los_azimuth_centre_deg", "LOS azimuth from north, anticlockwise, at the scene "
-                                                         "centre (deg)"),
+    "LOS_AZIMUTH_CENTRE_DEG": ("los_azimuth_centre_deg", "azimuth of the look direction (platform towards target) "
+                                                         "from north, anticlockwise, at the scene centre (deg)"),
     "CENTRE_LON_DEG": ("centre_lon_deg", "scene centre longitude (deg)"),
     "CENTRE_LAT_DEG": ("centre_lat_deg", "scene centre latitude (deg)"),
     "PERPENDICULAR_BASELINE_M": ("perpendicular_baseline_m", "perpendicular baseline at the scene centre (m)"),

@@ -327,6 +327,18 @@ def default_posting(lon_deg: np.ndarray, lat_deg: np.ndarray, crs: str) -> float
     return posting_m
 
 
+def choose_grid(lon_deg: np.ndarray, lat_deg: np.ndarray, params: GeocodeParams) -> tuple[MapGrid, float]:
+    """The output grid and posting for ground points (deg): ``params.posting``, or the points' ground spacing
+    rounded to the fixed ladder (:func:`~daskinsar.geometry.grid.nice_posting`); pixel centres on the global
+    lattice of the posting; the extent of the points or of ``params.bbox``."""
+    if params.posting is not None:
+        posting = params.posting
+    else:
+        geographic = params.crs.strip().upper() != "UTM" and CRS.from_user_input(params.crs).is_geographic
+        posting = nice_posting(default_posting(lon_deg, lat_deg, params.crs), geographic)
+    return map_grid_for(lon_deg, lat_deg, posting, params.crs, bbox=params.bbox), posting
+
+
 def run(inputs: xr.Dataset, params: GeocodeParams) -> xr.Dataset:
     """Every product variable of ``inputs`` onto one map grid, from one shared lookup.
 
@@ -337,13 +349,7 @@ def run(inputs: xr.Dataset, params: GeocodeParams) -> xr.Dataset:
     Returns the geocoded products with a CRS (``spatial_ref``), attributes ``posting`` and ``crs``.
     """
     meta, orbit = radar_info(inputs.attrs, "reference")
-    lon, lat = inputs["lon"].values, inputs["lat"].values
-    if params.posting is not None:
-        posting = params.posting
-    else:
-        geographic = params.crs.strip().upper() != "UTM" and CRS.from_user_input(params.crs).is_geographic
-        posting = nice_posting(default_posting(lon, lat, params.crs), geographic)
-    grid = map_grid_for(lon, lat, posting, params.crs, bbox=params.bbox)
+    grid, posting = choose_grid(inputs["lon"].values, inputs["lat"].values, params)
     radar = RadarGrid.from_coords(inputs["azimuth_time"].values, inputs["slant_range"].values)
     names = [v for v in inputs.data_vars if v not in ("lon", "lat", "dem")]
     out = geocode_dataset({str(v): inputs[v].data for v in names}, radar, grid, dem=dem_from_dataset(inputs), orbit=orbit,
