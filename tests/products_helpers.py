@@ -13,7 +13,7 @@ import zarr
 _CACHE: dict = {}
 
 GEOCODE_PRODUCTS = ["filt_topophase.unw", "topophase.cor", "phsig.cor", "los_displacement", "topophase.flat",
-                    "filt_topophase.flat"]
+                    "filt_topophase.flat", "filt_topophase.unw.conncomp"]
 
 
 def run_config(pair_dir: Path, output: str) -> dict:
