@@ -1,9 +1,10 @@
 """Progress of long dask computations, per pipeline step, on any scheduler.
 
 - local schedulers (threads, processes, sync): a dask callback counts finished tasks;
-- a distributed client: a thread polls the scheduler's task groups (the tasks the dashboard's
-  progress view counts) that appeared after the block started, so a run against a remote
-  scheduler shows its progress in its own output, not only on the dashboard.
+- a distributed client: a thread polls the scheduler's per-prefix task counts (cumulative, so
+  tasks that finished and were forgotten between two polls still count) since the block started,
+  so a run against a remote scheduler shows its progress in its own output, not only on the
+  dashboard.
 
 On a terminal the count is a redrawn rich bar on stderr; otherwise (logs, CI, a pipe) it is
 printed as lines through ``reporter`` (``"topo: writing products.zarr/topo: 120/480 tasks (25%)"``),
@@ -112,44 +113,43 @@ class RichDaskProgress(Callback):
                 self._line.update(self._done, self._total)
 
 
-def _task_group_counts_fn():
+def _task_prefix_counts_fn():
     # a closure, so that cloudpickle sends it by value: the scheduler need not have daskinsar installed
-    def task_group_counts(dask_scheduler) -> dict[str, tuple[int, int]]:
-        """On the scheduler: {task group: (tasks, finished tasks)}."""
-        done_states = ("memory", "released", "forgotten", "erred")
+    def task_prefix_counts(dask_scheduler) -> dict[str, tuple[int, int]]:
+        """On the scheduler: {task prefix: (tasks that ever waited, tasks that ever finished)}: the prefixes'
+        cumulative state counts, which outlive the tasks (unlike task groups, forgotten with their tasks)."""
         out = {}
-        for name, tg in dask_scheduler.task_groups.items():
-            states = dict(tg.states)
-            out[str(name)] = (int(sum(states.values())), int(sum(states.get(s, 0) for s in done_states)))
+        for name, tp in dask_scheduler.task_prefixes.items():
+            c = tp.state_counts
+            out[str(name)] = (int(c.get("waiting", 0)), int(c.get("memory", 0) + c.get("erred", 0)))
         return out
 
-    return task_group_counts
+    return task_prefix_counts
 
 
-task_group_counts = _task_group_counts_fn()
+task_prefix_counts = _task_prefix_counts_fn()
 
 
 class DistributedProgress:
-    """Polls a distributed client's scheduler for the task groups that appear inside the block."""
+    """Polls a distributed client's scheduler: tasks that entered the scheduler, and finished, since the block
+    started (every task waits once before it runs)."""
 
     def __init__(self, client, line: ProgressLine, poll_s: float = 1.0):
         self.client = client
         self.line = line
         self.poll_s = poll_s
         self._stop = threading.Event()
-        self._seen: dict[str, tuple[int, int]] = {}
-        self._before: set[str] = set()
+        self._before: dict[str, tuple[int, int]] = {}
         self._thread = threading.Thread(target=self._loop, name="daskinsar-progress", daemon=True)
 
     def _poll(self) -> None:
-        counts = self.client.run_on_scheduler(task_group_counts)
-        for name, (total, done) in counts.items():
-            if name not in self._before:
-                self._seen[name] = (max(total, self._seen.get(name, (0, 0))[0]), done)
-        for name, (total, _) in list(self._seen.items()):
-            if name not in counts:  # every task of the group finished and was forgotten
-                self._seen[name] = (total, total)
-        self.line.update(sum(d for _, d in self._seen.values()), sum(t for t, _ in self._seen.values()))
+        counts = self.client.run_on_scheduler(task_prefix_counts)
+        total = done = 0
+        for name, (waited, finished) in counts.items():
+            w0, f0 = self._before.get(name, (0, 0))
+            total += waited - w0
+            done += finished - f0
+        self.line.update(min(done, total), total)
 
     def _loop(self) -> None:
         while not self._stop.wait(self.poll_s):
@@ -158,7 +158,7 @@ class DistributedProgress:
 
     def __enter__(self):
         with contextlib.suppress(Exception):
-            self._before = set(self.client.run_on_scheduler(task_group_counts))
+            self._before = self.client.run_on_scheduler(task_prefix_counts)
         self._thread.start()
         return self
 

@@ -552,14 +552,27 @@ def stored_file_token(path: str | os.PathLike) -> str | None:
             fs, p = fsspec.core.url_to_fs(str(path))
             if not fs.isfile(p):
                 return None
-            with rasterio.open(p, opener=fs.open) as src:
-                return src.tags().get(TOKEN_TAG)
+            with fs.open(p, "rb") as fh:  # tifffile seeks to the first IFD and its GDAL metadata: a few requests
+                return _gdal_metadata(fh).get(TOKEN_TAG)
         if not os.path.isfile(path):
             return None
         with rasterio.open(path) as src:
             return src.tags().get(TOKEN_TAG)
     except Exception:
         return None
+
+
+def _gdal_metadata(fh) -> dict[str, str]:
+    """The dataset-level items of a GeoTIFF's GDAL_METADATA tag (42112), read from an open binary file."""
+    import tifffile
+    from defusedxml import ElementTree
+
+    with tifffile.TiffFile(fh) as tf:
+        tag = tf.pages.first.tags.get(42112)
+        if tag is None:
+            return {}
+        root = ElementTree.fromstring(str(tag.value))
+    return {str(i.get("name")): i.text or "" for i in root.iter("Item") if i.get("sample") is None}
 
 
 #: GeoTIFF metadata tag -> (key of :func:`daskinsar.io.run_metadata.pair_metadata`, what it is)
