@@ -207,7 +207,7 @@ def ingest(
         from .progress import RichDaskProgress
 
         if list_sensors:
-            rows = [("sensor", "levels", "tested on", "format")]
+            rows: list[tuple[str, ...]] = [("sensor", "levels", "tested on", "format")]
             rows += [(r.name, ", ".join(r.levels), "real data" if r.tested_on_real_data else "generated data",
                       r.description) for r in readers()]
             for line in aligned_table(rows):

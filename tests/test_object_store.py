@@ -161,7 +161,7 @@ def test_killed_mid_step_leaves_no_half_written_group_and_the_rerun_completes(s3
             "orig = st.mark_complete\n"
             "def stalled(url, group=None):\n"
             "    if '/.interferogram.tmp-' in str(url):\n"
-            "        open(sys.argv[1], 'w').close()\n"
+            f"        open({str(tmp_path / 'stalled')!r}, 'w').close()\n"
             "        time.sleep(300)\n"
             "    return orig(url, group)\n"
             "st.mark_complete = stalled\n"
@@ -171,7 +171,7 @@ def test_killed_mid_step_leaves_no_half_written_group_and_the_rerun_completes(s3
     flag = tmp_path / "stalled"
     log = tmp_path / "run.log"
     with open(log, "w") as out:
-        proc = subprocess.Popen([sys.executable, "-c", code, str(flag)], stdout=out, stderr=subprocess.STDOUT,
+        proc = subprocess.Popen([sys.executable, "-c", code], stdout=out, stderr=subprocess.STDOUT,
                                 env=dict(os.environ, **s3))
     t0 = time.time()
     while not flag.exists():

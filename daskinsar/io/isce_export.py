@@ -75,7 +75,7 @@ def _band(groups: dict[str, xr.Dataset], group: str, var: str, dtype: str) -> xr
             src = "ifg"
         if src not in ds:
             return None
-        arr = np.abs(ds[src])
+        arr: xr.DataArray = abs(ds[src])
     elif var in ds:
         arr = ds[var]
     else:
