@@ -16,10 +16,26 @@ from typing import Any, NoReturn, Optional
 
 import typer
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+app = typer.Typer(add_completion=True, no_args_is_help=True,
                   help="InSAR processing on Dask + Zarr: raw or SLC pairs in, geocoded displacement out.")
 
 _DEBUG = {"on": False}
+_SCHEDULER_HELP = "threads | processes | local | tcp://HOST:PORT"
+_WORKERS_HELP = "workers (local cluster) or threads"
+
+
+def _format_warning(message, category, filename, lineno, line=None) -> str:
+    """A warning as one line: ``warning: <message> (<Category>)``, without source lines."""
+    text = " ".join(str(message).split())
+    return f"warning: {text} ({category.__name__})\n"
+
+
+def _version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        typer.echo(f"daskinsar {__version__}")
+        raise typer.Exit()
 
 
 def _fail(msg: str, code: int = 1) -> NoReturn:
@@ -70,9 +86,13 @@ def _errors():
 
 
 @app.callback()
-def _main(debug: bool = typer.Option(False, "--debug", help="show tracebacks")):
+def _main(debug: bool = typer.Option(False, "--debug", help="show tracebacks"),
+          version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="print the daskinsar version and exit")):
     _DEBUG["on"] = debug
     warnings.filterwarnings("default", module="daskinsar")
+    if not debug:
+        warnings.formatwarning = _format_warning
 
 
 # --------------------------------------------------------------------------------------- scheduler
@@ -137,8 +157,8 @@ def steps():
 @app.command()
 def run(
     config: Path = typer.Argument(..., help="run configuration: YAML or ISCE insarApp.xml"),
-    scheduler: str = typer.Option("threads", help="threads | processes | local | tcp://HOST:PORT"),
-    workers: Optional[int] = typer.Option(None, help="workers (local cluster) or threads"),
+    scheduler: str = typer.Option("threads", help=_SCHEDULER_HELP),
+    workers: Optional[int] = typer.Option(None, help=_WORKERS_HELP),
     memory_limit: Optional[str] = typer.Option(None, help="memory limit per worker (local cluster), e.g. 4GiB"),
     tls_ca_file: Optional[str] = typer.Option(None, help="CA certificate(s) for a tls:// scheduler (PEM)"),
     tls_cert: Optional[str] = typer.Option(None, help="client certificate for a tls:// scheduler (PEM)"),
@@ -155,7 +175,7 @@ def run(
 
         cfg = load_config(config)
         if output:
-            cfg = cfg.model_copy(update={"output": str(Path(output).resolve())})
+            cfg = cfg.model_copy(update={"output": output if "://" in output else str(Path(output).resolve())})
         select_steps(start, end, dostep)
         with scheduler_context(scheduler, workers, memory_limit, tls=(tls_ca_file, tls_cert, tls_key)):
             status = run_pipeline(cfg, start=start, end=end, dostep=dostep)
@@ -171,8 +191,8 @@ def simulate(
     out: Path = typer.Option(..., "-o", "--out", help="output folder"),
     seed: Optional[int] = typer.Option(None, help="random seed"),
     level: str = typer.Option("slc", help="slc, or raw: also write raw echoes (reference_raw.zarr, secondary_raw.zarr)"),
-    scheduler: str = typer.Option("threads"),
-    workers: Optional[int] = typer.Option(None),
+    scheduler: str = typer.Option("threads", help=_SCHEDULER_HELP),
+    workers: Optional[int] = typer.Option(None, help=_WORKERS_HELP),
 ):
     """Simulate an InSAR pair (reference, secondary, DEM, truth) from physics."""
     with _errors():
@@ -200,7 +220,7 @@ def ingest(
     option: list[str] = typer.Option([], "--option", help="reader option KEY=VALUE (e.g. polarization=VV)"),
     overwrite: bool = typer.Option(False, "--overwrite", help="replace a daskinsar scene store at -o (never "
                                                                    "anything else)"),
-    scheduler: str = typer.Option("threads", help="threads | processes | local | tcp://HOST:PORT"),
+    scheduler: str = typer.Option("threads", help=_SCHEDULER_HELP),
 ):
     """Read a sensor product into a daskinsar scene store (Zarr v3)."""
     with _errors():
@@ -211,9 +231,11 @@ def ingest(
         from .progress import RichDaskProgress
 
         if list_sensors:
-            for r in readers():
-                tested = "tested on real data" if r.tested_on_real_data else "tested on generated data"
-                typer.echo(f"{r.name:<12} {', '.join(r.levels):<10} {tested:<26} {r.description}")
+            rows: list[tuple[str, ...]] = [("sensor", "levels", "tested on", "format")]
+            rows += [(r.name, ", ".join(r.levels), "real data" if r.tested_on_real_data else "generated data",
+                      r.description) for r in readers()]
+            for line in aligned_table(rows):
+                typer.echo(line)
             return
         if not input or not out:
             _fail("ingest needs INPUT and -o STORE (or --list-sensors)")
@@ -279,8 +301,8 @@ def show(
 @app.command()
 def demo(
     out: Path = typer.Option(Path("daskinsar-demo"), "-o", "--out", help="folder for the demo"),
-    scheduler: str = typer.Option("threads"),
-    workers: Optional[int] = typer.Option(None),
+    scheduler: str = typer.Option("threads", help=_SCHEDULER_HELP),
+    workers: Optional[int] = typer.Option(None, help=_WORKERS_HELP),
 ):
     """Simulate the built-in pair, run it end to end, write quicklooks and compare with truth."""
     with _errors():
@@ -288,6 +310,31 @@ def demo(
 
         with scheduler_context(scheduler, workers, None):
             run_demo(out, echo=typer.echo)
+
+
+@app.command("export")
+def export_cmd(
+    run: str = typer.Argument(..., help="run folder (local path or s3:// / gs:// / az:// URL)"),
+    format: str = typer.Option(..., "--format", "-f", help="isce: ISCE2 rasters + .xml/.vrt/.rsc in RUN/isce/; "
+                                                         "stac: a STAC item RUN/item.json"),
+    out: Optional[str] = typer.Option(None, "-o", "--out", help="local folder (isce) or file (stac) instead of "
+                                                                 "the run folder"),
+):
+    """Export a run's geocoded products: ISCE layout (filt_topophase.unw.geo, topophase.cor.geo, los.rdr.geo, ...)
+    or a STAC item."""
+    with _errors():
+        from .io.run_exports import export_run
+
+        if format not in ("isce", "stac"):
+            _fail(f"--format {format!r}: expected isce or stac")
+        for f in export_run(run, format, out):
+            typer.echo(f"  {f}")
+
+
+def aligned_table(rows: list[tuple[str, ...]]) -> list[str]:
+    """Rows as lines with every column but the last padded to its widest cell."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    return ["  ".join([c.ljust(w) for c, w in zip(r, widths)] + [r[-1]]).rstrip() for r in rows]
 
 
 def main():  # console script

@@ -6,7 +6,7 @@ pair ``<!-- NAME:start -->`` / ``<!-- NAME:end -->``:
 - ``config-reference``: every key of :class:`daskinsar.config.RunConfig` and of its
   nested sections (key path, type, default, constraints, description);
 - ``products``: the product names (ISCE name next to the daskinsar group/variable,
-  units), from :data:`daskinsar.products.ISCE_NAMES`;
+  units, descriptions), from the one table :data:`daskinsar.products.PRODUCTS`;
 - ``sensors``: the reader registry (:func:`daskinsar.io.readers.readers`);
 - ``cli-reference``: every ``daskinsar`` command with its arguments and options.
 
@@ -158,66 +158,31 @@ def config_reference_markdown(model: type[BaseModel] | None = None) -> str:
 
 # ------------------------------------------------------------------------------------------------
 # products
-#: (group, variable) -> (units / type, description); every ISCE_NAMES target must be here
-PRODUCT_INFO: dict[tuple[str, str], tuple[str, str]] = {
-    ("focus", "reference"): ("complex64", "focused reference SLC (raw inputs only; RUN/reference_slc.zarr)"),
-    ("focus", "secondary"): ("complex64", "focused secondary SLC (raw inputs only; RUN/secondary_slc.zarr)"),
-    ("topo", "lat"): ("deg (float64)", "latitude of each reference pixel on the DEM"),
-    ("topo", "lon"): ("deg (float64)", "longitude of each reference pixel on the DEM"),
-    ("topo", "hgt"): ("m (float32)", "height above the WGS84 ellipsoid"),
-    ("topo", "incidence"): ("deg (float32)", "LOS incidence at the target (ISCE los.rdr band 1)"),
-    ("topo", "heading"): ("deg (float32)", "LOS azimuth from north, anticlockwise (ISCE los.rdr band 2)"),
-    ("topo", "azimuth_offset"): ("pixels (float32)", "geometric offset, secondary minus reference line"),
-    ("topo", "range_offset"): ("pixels (float32)", "geometric offset, secondary minus reference column"),
-    ("topo", "geometric_phase"): ("rad (float64)", "flat-earth + topographic phase removed by flattening"),
-    ("offsets", "azimuth"): ("pixels", "dense (ampcor) offsets, azimuth, on the window grid"),
-    ("offsets", "range"): ("pixels", "dense (ampcor) offsets, range, on the window grid"),
-    ("offsets", "snr"): ("1", "correlation SNR of each window"),
-    ("offsets", "kept"): ("bool", "window kept by culling"),
-    ("resample", "secondary"): ("complex64", "secondary SLC resampled onto the reference grid"),
-    ("interferogram", "ifg"): ("complex64", "flattened, multilooked reference * conj(secondary)"),
-    ("interferogram", "coherence"): ("1 (0..1, float32)", "sample coherence"),
-    ("interferogram", "phsig"): ("1 (0..1, float32)", "phase-sigma (slope-corrected phase-only) coherence"),
-    ("interferogram", "amplitude"): ("SLC amplitude", "sqrt(mean|ref|^2 * mean|sec|^2) per look cell"),
-    ("filter", "ifg"): ("complex64", "Goldstein-Werner filtered interferogram"),
-    ("unwrap", "unw"): ("rad (float32)", "unwrapped phase of the filtered interferogram (relative)"),
-    ("unwrap", "conncomp"): ("label (uint32)", "SNAPHU connected component, 0 = not unwrapped"),
-    ("unwrap", "los_displacement"): ("m (float32)", "LOS displacement, positive towards the platform (relative)"),
-    ("geocode", "<name>"): ("as the source", "map-projected product with a CRS (`spatial_ref`); "
-                                             "RUN/geo/<name>.tif"),
-}
-
-
 def products_table_markdown() -> str:
-    """ISCE product names next to daskinsar's group/variable, with units."""
-    from .products import ISCE_NAMES
+    """ISCE product names next to daskinsar's group/variable, with units: from the one product table
+    (:data:`daskinsar.products.PRODUCTS`)."""
+    from .products import GEOMETRY_FIELDS, GEOMETRY_GROUP, ISCE_NAMES, PRODUCTS, geocoded_variable, product_info
 
-    isce_by_target: dict[tuple[str, str], list[str]] = {}
-    for isce, target in ISCE_NAMES.items():
-        isce_by_target.setdefault(target, []).append(isce)
-    missing = [t for t in isce_by_target if t not in PRODUCT_INFO]
-    if missing:
-        raise KeyError(f"daskinsar.docs.PRODUCT_INFO lacks units for {missing}: add them")
-    rows = ["| ISCE name | daskinsar `group/variable` | units, type | what it is |", "| --- | --- | --- | --- |"]
-    for (group, var), (units, desc) in PRODUCT_INFO.items():
-        names = isce_by_target.get((group, var), [])
-        if (group, var) == ("geocode", "<name>"):
-            names = ["`*.geo`"]
-        isce = ", ".join(n if n.startswith("`") else f"`{n}`" for n in names) or "-"
-        rows.append(f"| {isce} | `{group}/{var}` | {_cell(units)} | {_cell(desc)} |")
-    # geocoded products: `<ISCE name>.geo` -> geocode/<variable>
-    from .products import geocoded_variable
-
+    rows = ["| ISCE name | daskinsar `group/variable` | units (type) | what it is |", "| --- | --- | --- | --- |"]
+    for key, p in PRODUCTS.items():
+        isce = ", ".join(f"`{n}`" for n in p.isce) or "-"
+        rows.append(f"| {isce} | `{key}` | {_cell(p.units)} ({p.dtype}) | {_cell(p.description)} |")
+    rows.append("| `*.geo` | `geocode/<name>` | as the source | map-projected product with a CRS (`spatial_ref`); "
+                "RUN/geo/<name>.tif |")
+    rows.append(f"| `los.rdr.geo`, `z.rdr.geo` | `{GEOMETRY_GROUP}/<name>` | as the source | geocoded "
+                f"{', '.join(GEOMETRY_FIELDS)} (always); RUN/geo/geometry/<name>.tif |")
     geo_rows = []
     for isce, (group, var) in ISCE_NAMES.items():
         if group in ("interferogram", "filter", "unwrap"):
             gvar = geocoded_variable(f"{group}/{var}")
-            tif = f"{gvar}_phase.tif" if PRODUCT_INFO[(group, var)][0].startswith("complex") else f"{gvar}.tif"
-            geo_rows.append(f"| `{isce}.geo` | `geocode/{gvar}` | `RUN/geo/{tif}` |")
-    if geo_rows:
-        rows += ["", "Geocoded products (those listed in `geocode.products`; a complex interferogram is written to "
-                     "GeoTIFF as its phase in rad, `<name>_phase.tif`):", "",
-                 "| ISCE name | daskinsar `group/variable` | GeoTIFF |", "| --- | --- | --- |"] + geo_rows
+            tif = f"{gvar}_phase.tif" if PRODUCTS[f"{group}/{var}"].dtype.startswith("complex") else f"{gvar}.tif"
+            info = product_info("geocode", tif.removesuffix(".tif"))
+            units = info.units if info else ""
+            geo_rows.append(f"| `{isce}.geo` | `geocode/{gvar}` | `RUN/geo/{tif}` | {_cell(units)} |")
+    rows += ["", "Geocoded products (those listed in `geocode.products`; a complex interferogram is written to "
+                 "GeoTIFF as its phase in rad, `<name>_phase.tif`):", "",
+             "| ISCE name | daskinsar `group/variable` | GeoTIFF | GeoTIFF unit type |", "| --- | --- | --- | --- |"]
+    rows += geo_rows
     return "\n".join(rows)
 
 

@@ -19,7 +19,13 @@ stored checkpoint per step is what makes resume and bounded memory possible; wit
 graph is whole and lazy.
 
 The run folder is daskinsar's: created by it (marked ``.daskinsar/run.json``) or refused, and
-written by one run at a time (an OS lock, ``.daskinsar/lock``).
+written by one run at a time (an OS lock, ``.daskinsar/lock``; on an object store a heartbeat lock
+object created by a conditional PUT, :class:`daskinsar.io.run_folder.ObjectStoreLock`). The run folder
+may be a local path or an fsspec URL (``s3://bucket/run``, ``gs://``, ``az://``).
+
+Every Dataset is given its CF attributes (:func:`daskinsar.products.cf_attributes`: units, long names,
+``Conventions``, ``grid_mapping``, ``azimuth_time`` units with the epoch, provenance) just before it is
+written: the one place products are described.
 """
 
 from __future__ import annotations
@@ -40,7 +46,10 @@ from .config import RunConfig
 from .errors import ConfigError, OutputPathError, RunLockedError
 from .io import store
 from .io.export import stored_file_token
+from .io.run_folder import ObjectStoreLock, RunFolder, is_url
+from .products import cf_attributes
 from .progress import task_progress
+from .scene import SCENE_ROLE
 from .steps import STEP_NAMES, STEPS, RunContext, Step
 
 __all__ = ["run", "select_steps", "step_token", "claim_run_folder", "run_lock", "STEPS", "STEP_NAMES"]
@@ -87,9 +96,13 @@ def _up_to_date(ctx: RunContext, step: Step, token: str) -> bool:
 RUN_MARKER = ".daskinsar/run.json"
 
 
-def claim_run_folder(run_dir: Path, inputs: list[str]) -> None:
+def claim_run_folder(run_dir: Path | str, inputs: list[str]) -> None:
     """Create the run folder, or accept it if empty or already a daskinsar run folder; refuse anything
-    else, and refuse a folder that is (or holds, or lies inside) an input."""
+    else, and refuse a folder that is (or holds, or lies inside) an input. ``run_dir``: a local path or
+    an fsspec URL (``s3://bucket/run``)."""
+    if is_url(run_dir):
+        return _claim_url_folder(RunFolder(run_dir), inputs)
+    run_dir = Path(run_dir)
     here = run_dir.resolve()
     for inp in inputs:
         if "://" in inp:
@@ -111,9 +124,37 @@ def claim_run_folder(run_dir: Path, inputs: list[str]) -> None:
         marker.write_text(json.dumps({"created_by": f"daskinsar {__version__}", "time": time.time()}))
 
 
+def _claim_url_folder(folder: RunFolder, inputs: list[str]) -> None:
+    here = folder.url.rstrip("/") + "/"
+    for inp in inputs:
+        there = str(inp).rstrip("/") + "/"
+        if here.startswith(there) or there.startswith(here):
+            raise OutputPathError(f"{folder}: the run folder would hold or overwrite the input {inp}; choose "
+                                  "an output folder apart from the inputs")
+    if folder.exists() and not folder.isdir():
+        raise OutputPathError(f"{folder}: exists and is not a folder; choose another output")
+    if not folder.exists(RUN_MARKER):
+        names = folder.listdir()
+        if names:
+            raise OutputPathError(f"{folder}: exists, is not empty ({', '.join(names[:5])}) and is not a daskinsar "
+                                  "run folder; daskinsar writes only into a new or empty folder or one of its own runs")
+        folder.write_text(RUN_MARKER, json.dumps({"created_by": f"daskinsar {__version__}", "time": time.time()}))
+
+
 @contextlib.contextmanager
-def run_lock(run_dir: Path, wait: bool = False) -> Iterator[None]:
-    """Hold the run folder's exclusive lock (released when the process ends, even if killed)."""
+def run_lock(run_dir: Path | str, wait: bool = False) -> Iterator[Callable[[], None]]:
+    """Hold the run folder's exclusive lock: an OS lock on a local folder (released when the process ends,
+    even if killed), a heartbeat lock object on an object store (:class:`ObjectStoreLock`). Yields a check
+    to call before each write (it raises when an object-store lock was lost)."""
+    if is_url(run_dir):
+        lock = ObjectStoreLock(RunFolder(run_dir))
+        lock.acquire(wait=wait)
+        try:
+            yield lock.check
+        finally:
+            lock.release()
+        return
+    run_dir = Path(run_dir)
     path = run_dir / ".daskinsar" / "lock"
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -126,23 +167,33 @@ def run_lock(run_dir: Path, wait: bool = False) -> Iterator[None]:
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()} since {time.strftime('%Y-%m-%d %H:%M:%S')}"
                   .encode(), 0)
-        yield
+        yield lambda: None
     finally:
         os.close(fd)
 
 
 def _remove_stale_temporaries(ctx: RunContext) -> None:
     """Temporaries left by a killed run (we hold the lock: no live writer owns them) are never products."""
-    for folder in (ctx.run_dir, ctx.run_dir / "products.zarr"):
-        if folder.is_dir():
-            for p in folder.iterdir():
-                if p.name.startswith(".") and (".tmp-" in p.name or ".old-" in p.name):
-                    store.remove(str(p))
-    geo = ctx.run_dir / "geo"  # the export writes each GeoTIFF under a hidden name, then renames it
-    if geo.is_dir():
-        for p in geo.iterdir():
-            if p.name.startswith(".") and p.is_file():
-                p.unlink()
+    folder = ctx.folder
+    for sub in ("", "products.zarr"):
+        for name in folder.listdir(sub):
+            if name.startswith(".") and (".tmp-" in name or ".old-" in name):
+                store.remove(folder.join(f"{sub}/{name}" if sub else name))
+    # the export writes each GeoTIFF under a hidden name, then renames it (locally; one PUT on a store)
+    for sub in ("geo", "geo/geometry"):
+        for name in folder.listdir(sub):
+            if name.startswith(".") and not folder.isdir(f"{sub}/{name}"):
+                folder.remove(f"{sub}/{name}")
+
+
+def _epoch(ctx: RunContext, name: str, ds: Any) -> str | None:
+    """The epoch (ISO UTC) ``azimuth_time`` counts from in an output: its own scene's, else the reference's."""
+    own = ds.attrs.get(f"{SCENE_ROLE}_radar_metadata")
+    if own:
+        return str(json.loads(own)["epoch"])
+    if store.is_complete(ctx.url("reference.zarr")):
+        return ctx.scene("reference").meta.epoch
+    return None
 
 
 def select_steps(start: str | None = None, end: str | None = None, dostep: str | None = None) -> list[str]:
@@ -160,12 +211,15 @@ def select_steps(start: str | None = None, end: str | None = None, dostep: str |
 
 def run(config: RunConfig, *, start: str | None = None, end: str | None = None, dostep: str | None = None,
         progress: bool = True, reporter: Callable[[str], None] = print, wait: bool = False) -> dict[str, str]:
-    """Run the pipeline (on whatever dask scheduler is active). Returns {step: status}."""
+    """Run the pipeline (on whatever dask scheduler is active). Returns {step: status}.
+
+    ``config.output``: a local folder or an fsspec URL (``s3://bucket/run``; credentials from the
+    environment)."""
     selected = select_steps(start, end, dostep)
-    run_dir = Path(config.output)
+    run_dir: Path | str = config.output if is_url(config.output) else Path(config.output)
     claim_run_folder(run_dir, [*config.reference.paths, *config.secondary.paths, *([config.dem.path] if config.dem.path else [])])
     status: dict[str, str] = {}
-    with run_lock(run_dir, wait=wait):
+    with run_lock(run_dir, wait=wait) as still_ours:
         ctx = RunContext(config, run_dir, progress=progress, reporter=reporter)
         store.ensure_group(ctx.products_url)
         _remove_stale_temporaries(ctx)
@@ -179,6 +233,7 @@ def run(config: RunConfig, *, start: str | None = None, end: str | None = None, 
             if step.name not in selected:
                 status[step.name] = "not selected"
                 continue
+            still_ours()
             ctx.token = token
             outputs = step.build(ctx)
             if outputs is None:
@@ -188,15 +243,17 @@ def run(config: RunConfig, *, start: str | None = None, end: str | None = None, 
                         store.remove(ctx.url(name))
                 continue
             for name, ds in outputs.items():
+                group = name.removeprefix("products.zarr/").removesuffix(".zarr")
+                ds = cf_attributes(ds, group, step=step.name, version=__version__, epoch=_epoch(ctx, name, ds))
                 ds.attrs["daskinsar_config"] = config.model_dump_json()
                 ds.attrs["daskinsar_version"] = __version__
-                with task_progress(f"{step.name}: writing {name}", enabled=progress):
+                still_ours()
+                with task_progress(f"{step.name}: writing {name}", enabled=progress, reporter=reporter):
                     store.write_product(ds, ctx.url(name), token)
             ctx.cache.clear()
             status[step.name] = "done"
             reporter(f"{step.name}: done in {time.perf_counter() - t0:.1f} s")
         # the configuration that made the products, written once the run has finished
-        tmp = run_dir / ".config.json.tmp"
-        tmp.write_text(config.model_dump_json(indent=2))
-        os.replace(tmp, run_dir / "config.json")
+        still_ours()
+        ctx.folder.write_text("config.json", config.model_dump_json(indent=2))
     return status

@@ -8,6 +8,8 @@ every format an io module's (``io/``).
 
 from __future__ import annotations
 
+import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -15,6 +17,7 @@ from typing import Callable
 import numpy as np
 import xarray as xr
 
+from . import __version__
 from .config import RunConfig
 from .bursts import TopsScene
 from .errors import ConfigError, DaskInsarError, TopsSceneError
@@ -25,10 +28,12 @@ from .geometry.dem import dem_to_dataarray
 from .io.dem import open_dem
 from .io.dem_fetch import fetch_dem
 from .io.dem_prepare import open_dem_store, prepare_dem
-from .io.export import export_geotiffs, geotiff_variables
+from .io.export import TOKEN_TAG, export_geotiffs, geotiff_variables, metadata_tags
+from .io.run_folder import RunFolder
+from .io.run_metadata import pair_metadata, reference_point
 from .io.readers import read_scene
 from .io.validate import check_scene
-from .products import geocoded_variable, resolve_product
+from .products import GEOMETRY_FIELDS, GEOMETRY_GROUP, geocoded_variable, resolve_product
 from .scene import Scene, pair_dataset, radar_attrs
 from .stages import filter as filter_stage
 from .stages import focus, geocode, interferogram, offsets, resample, topo, unwrap
@@ -59,22 +64,27 @@ class Step:
 
 @dataclass
 class RunContext:
-    """What a step needs: the config, the run folder, the current step's token and opened inputs."""
+    """What a step needs: the config, the run folder (a local path or an fsspec URL), the current step's
+    token and opened inputs."""
 
     config: RunConfig
-    run_dir: Path
+    run_dir: Path | str
     progress: bool = True
     reporter: Callable[[str], None] = print
     token: str = ""
     cache: dict = field(default_factory=dict)
 
     @property
+    def folder(self) -> RunFolder:
+        return RunFolder(self.run_dir)
+
+    @property
     def products_url(self) -> str:
-        return str(self.run_dir / "products.zarr")
+        return self.url("products.zarr")
 
     def url(self, name: str) -> str:
-        """The URL of an output named by its path in the run folder."""
-        return str(self.run_dir / name)
+        """The URL (or local path) of an output named by its path in the run folder."""
+        return self.folder.join(name)
 
     def group_url(self, group: str) -> str:
         return f"{self.products_url}/{group}"
@@ -176,7 +186,10 @@ def build_verifydem(ctx: RunContext) -> StepOutputs:
     cfg = ctx.config.dem
     ref = ctx.scene("reference")
     wide = _footprint_box(ref, PLAUSIBLE_HEIGHTS_M)
-    path = cfg.path or fetch_dem(wide, cfg.source, str(ctx.run_dir / "dem_download"), tile_server=cfg.tile_server)
+    # a downloaded DEM is kept in the run folder, or (run folder on an object store) in the local cache
+    download = (ctx.url("dem_download") if ctx.folder.is_local else
+                os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "daskinsar", "dem"))
+    path = cfg.path or fetch_dem(wide, cfg.source, download, tile_server=cfg.tile_server)
     dem = open_dem(path, interpolation=cfg.interpolation, vertical_datum=cfg.vertical_datum, edge="clamp")
     b = dem.bounds
     clipped = (max(wide[0], b[0]), min(wide[1], b[1]), max(wide[2], b[2]), min(wide[3], b[3]))
@@ -245,6 +258,8 @@ def build_unwrap(ctx: RunContext) -> StepOutputs | None:
 
 
 def build_geocode(ctx: RunContext) -> StepOutputs:
+    """The chosen products and the geometry (incidence, heading, height: ``geocode_geometry``) onto one map
+    grid, from one shared lookup."""
     ref = ctx.scene("reference")
     ifg = ctx.open("interferogram")
     inputs = xr.Dataset({"lon": ifg["lon"], "lat": ifg["lat"]}, attrs=radar_attrs(ref.meta, ref.orbit, "reference"))
@@ -259,26 +274,55 @@ def build_geocode(ctx: RunContext) -> StepOutputs:
         if src[var].shape != ifg["ifg"].shape:
             raise ConfigError(f"geocode list: {name!r} is not on the multilooked grid; geocode multilooked products")
         inputs[geocoded_variable(f"{group}/{var}")] = src[var]
+    products = [str(v) for v in inputs.data_vars if v not in ("lon", "lat")]
+    geometry = [f"_geometry_{v}" for v in GEOMETRY_FIELDS if v in ifg]
+    for v in geometry:
+        inputs[v] = ifg[v.removeprefix("_geometry_")]
     out = geocode.run(inputs.assign(dem=ctx.dem()), ctx.config.geocode)
-    n = len([v for v in out.data_vars if v != "spatial_ref"])
-    ctx.reporter(f"geocode: {n} products on a {out.sizes['y']} x {out.sizes['x']} grid ({out.attrs['crs']}, "
-                 f"posting {out.attrs['posting']:.3g})")
-    return {"products.zarr/geocode": out}
+    ctx.reporter(f"geocode: {len(products)} products and {len(geometry)} geometry fields on a {out.sizes['y']} x "
+                 f"{out.sizes['x']} grid ({out.attrs['crs']}, posting {out.attrs['posting']:.6g})")
+    geo = out[products]
+    geo.attrs = dict(out.attrs)
+    result = {"products.zarr/geocode": geo}
+    if geometry:
+        geom = out[geometry].rename({v: v.removeprefix("_geometry_") for v in geometry})
+        geom.attrs = dict(out.attrs)
+        result[f"products.zarr/{GEOMETRY_GROUP}"] = geom
+    return result
+
+
+def _geotiff_sets(ctx: RunContext) -> list[tuple[str, str]]:
+    """(group, folder in the run) of each GeoTIFF set: the products in geo/, the geometry in geo/geometry/."""
+    return [(g, d) for g, d in (("geocode", "geo"), (GEOMETRY_GROUP, "geo/geometry")) if ctx.has(g)]
 
 
 def _geotiff_names(ctx: RunContext) -> list[str]:
-    if not ctx.has("geocode"):
-        return []
-    return [str(v) for v in geotiff_variables(ctx.open("geocode")).data_vars]
+    return [f"{folder}/{v}.tif" for group, folder in _geotiff_sets(ctx)
+            for v in geotiff_variables(ctx.open(group)).data_vars]
 
 
 def build_export(ctx: RunContext) -> StepOutputs | None:
+    """GeoTIFF / COG of every geocoded product and of the geometry, tagged with the pair's metadata and the step
+    token. On an object store each file is written locally, then uploaded as one object."""
     cfg = ctx.config.geocode
     if not (cfg.geotiff or cfg.cog) or not ctx.has("geocode"):
         return None
-    tifs = geotiff_variables(ctx.open("geocode"))
-    files = export_geotiffs(tifs, ctx.run_dir / "geo", cog=cfg.cog, tags={"DASKINSAR_STEP_TOKEN": ctx.token})
-    ctx.reporter(f"export: wrote {len(files)} GeoTIFFs to {ctx.run_dir / 'geo'}")
+    geo = ctx.open("geocode")
+    meta = pair_metadata(ctx.scene("reference"), ctx.scene("secondary"), ctx.open("interferogram"), __version__)
+    tags = {TOKEN_TAG: ctx.token, **metadata_tags(meta, reference_point(geo))}
+    n = 0
+    for group, folder in _geotiff_sets(ctx):
+        tifs = geotiff_variables(ctx.open(group))
+        if ctx.folder.is_local:
+            n += len(export_geotiffs(tifs, Path(ctx.url(folder)), cog=cfg.cog, tags=tags))
+            continue
+        with tempfile.TemporaryDirectory(prefix="daskinsar-export-") as tmp:
+            for name in tifs.data_vars:  # one file at a time: local disk holds one GeoTIFF
+                for f in export_geotiffs(tifs, tmp, cog=cfg.cog, names=[str(name)], tags=tags):
+                    ctx.folder.upload(f, f"{folder}/{f.name}")
+                    f.unlink()
+                    n += 1
+    ctx.reporter(f"export: wrote {n} GeoTIFFs to {ctx.url('geo')}")
     return {}
 
 
@@ -307,9 +351,10 @@ STEPS: tuple[Step, ...] = (
          after=("interferogram",), config=("filter",)),
     Step("unwrap", "SNAPHU unwrapping (tiled when large); LOS displacement (m)", build_unwrap, _group("unwrap"),
          after=("filter", "interferogram"), config=("unwrap",)),
-    Step("geocode", "products onto a map grid", build_geocode, _group("geocode"),
+    Step("geocode", "products and geometry (incidence, heading, height) onto a map grid", build_geocode,
+         lambda ctx: ["products.zarr/geocode", f"products.zarr/{GEOMETRY_GROUP}"],
          after=("unwrap", "filter", "interferogram", "verifydem"), config=("geocode",)),
-    Step("export", "GeoTIFF / COG of every geocoded product (RUN/geo/)", build_export,
-         lambda ctx: [f"geo/{n}.tif" for n in _geotiff_names(ctx)], after=("geocode",), config=("geocode",)),
+    Step("export", "GeoTIFF / COG of every geocoded product (RUN/geo/) and of the geometry (RUN/geo/geometry/)",
+         build_export, _geotiff_names, after=("geocode",), config=("geocode",)),
 )
 STEP_NAMES: tuple[str, ...] = tuple(s.name for s in STEPS)

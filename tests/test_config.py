@@ -148,6 +148,7 @@ TUTORIAL = """<?xml version="1.0" encoding="UTF-8"?>
     <property name="range looks">4</property>
     <property name="geocode list">['filt_topophase.unw', 'topophase.cor', 'los.rdr']</property>
     <property name="geo posting">0.0002</property>
+    <property name="geocode bounding box">[34.1, 34.6, -118.4, -117.9]</property>
 </component>
 </insarApp>
 """
@@ -170,6 +171,7 @@ def test_insarapp_tutorial_means_what_isce_means(tmp_path):
     assert cfg.interferogram.range_looks == 4 and cfg.interferogram.azimuth_looks is None
     assert cfg.interferogram.posting_m == 15.0
     assert cfg.geocode.posting == 0.0002 and cfg.geocode.crs == "EPSG:4326"
+    assert tuple(cfg.geocode.bbox) == (-118.4, 34.1, -117.9, 34.6)
     assert cfg.dem.path is None  # no DEM given: one is fetched for the scene, as ISCE does
     # the same with an ISCE snaphu unwrapper
     cfg = load_config(_rewrite(p, "snaphu_mcf<", "snaphu<"))
@@ -198,6 +200,7 @@ def _rewrite(p, old, new):
     ("</component>\n</insarApp>", "</component>\n</component>\n</insarApp>",
      r"not well-formed XML at line \d+, column \d+: .*\(a closing tag without its opening tag: written twice\?\): "
      r"'</component>'"),
+    ("[34.1, 34.6, -118.4, -117.9]", "[34.1, 34.6]", r"expected \[south, north, west, east\]"),
 ])
 def test_insarapp_mistakes_are_one_clear_error_at_load(tmp_path, old, new, message):
     p = tmp_path / "insarApp.xml"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from pyproj import CRS, Transformer
 
-__all__ = ["RadarGrid", "MapGrid", "map_grid_for", "utm_crs_for"]
+__all__ = ["RadarGrid", "MapGrid", "map_grid_for", "utm_crs_for", "nice_posting", "POSTING_MANTISSAS"]
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,12 @@ def utm_crs_for(lon_deg: float, lat_deg: float) -> str:
 
 @dataclass(frozen=True)
 class MapGrid:
-    """Output map grid: pixel centres ``x0 + j*dx``, ``y0 + i*dy`` in ``crs`` units (dy < 0, north up)."""
+    """Output map grid: pixel centres ``x0 + j*dx``, ``y0 + i*dy`` in ``crs`` units (dy < 0, north up).
+
+    A grid on the global lattice of its posting (:func:`map_grid_for`) also knows its pixel centres as
+    integers ``ix0``, ``iy0`` (``x0 = ix0*dx``, ``y0 = iy0*|dy|``): its coordinates are then computed as
+    ``(ix0 + j)*dx`` and ``(iy0 - i)*|dy|``, so the same lattice pixel has bit-identical coordinates in
+    every grid that holds it."""
 
     crs: str
     x0: float
@@ -83,13 +88,19 @@ class MapGrid:
     dx: float
     dy: float
     shape: tuple[int, int]
+    ix0: int | None = None
+    iy0: int | None = None
 
     @property
     def x(self) -> np.ndarray:
+        if self.ix0 is not None:
+            return (self.ix0 + np.arange(self.shape[1])) * self.dx
         return self.x0 + self.dx * np.arange(self.shape[1])
 
     @property
     def y(self) -> np.ndarray:
+        if self.iy0 is not None:
+            return (self.iy0 - np.arange(self.shape[0])) * abs(self.dy)
         return self.y0 + self.dy * np.arange(self.shape[0])
 
     @property
@@ -105,22 +116,70 @@ class MapGrid:
         return tr.transform(xx, yy)
 
 
-def map_grid_for(lon, lat, posting: float, crs: str = "EPSG:4326", margin_px: int = 2) -> MapGrid:
-    """A north-up grid covering the given lon/lat points (deg) at ``posting``
-    (deg for geographic CRSs, m otherwise); ``crs='UTM'`` picks the UTM zone of the centre."""
+#: mantissas of the postings a default (derived) posting is rounded to: 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 x 10^k
+#: (m for a projected CRS, arcseconds for a geographic one)
+POSTING_MANTISSAS = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0)
+
+
+def nice_posting(posting: float, geographic: bool) -> float:
+    """``posting`` (deg for a geographic CRS, m otherwise) rounded, in log scale, to the nearest of a fixed
+    ladder (:data:`POSTING_MANTISSAS` x 10^k m, or arcseconds for degrees), so that runs over one area whose
+    derived postings differ in the 4th digit (5.5546e-05 vs 5.5543e-05 deg) get the same one (0.2")."""
+    if not (posting > 0 and math.isfinite(posting)):
+        raise ValueError(f"posting must be a positive number, got {posting!r}")
+    value = posting * 3600.0 if geographic else posting
+    k = math.floor(math.log10(value))
+    ladder = [m * 10.0 ** e for e in (k - 1, k, k + 1) for m in POSTING_MANTISSAS]
+    best = min(ladder, key=lambda c: abs(math.log(c / value)))
+    best = float(f"{best:.12g}")
+    return best / 3600.0 if geographic else best
+
+
+def _resolve_crs(crs: str, lon_c: float, lat_c: float) -> CRS:
+    if crs.strip().upper() == "UTM":
+        return CRS.from_user_input(utm_crs_for(lon_c, lat_c))
+    return CRS.from_user_input(crs)
+
+
+def map_grid_for(lon, lat, posting: float, crs: str = "EPSG:4326", margin_px: int = 2,
+                 bbox: tuple[float, float, float, float] | None = None) -> MapGrid:
+    """A north-up grid at ``posting`` (deg for geographic CRSs, m otherwise) whose pixel centres lie on the
+    global lattice ``k * posting`` of the CRS, so any two grids of one posting and CRS share their pixels
+    exactly. It covers the given lon/lat points (deg) plus ``margin_px``, or, with ``bbox`` = (west,
+    south, east, north) in deg of longitude / latitude (WGS84), exactly the lattice pixels whose centres
+    lie inside the box (in a projected CRS: inside the box's projected envelope), whatever the points:
+    every run with the same box, posting and CRS gets the same grid. ``crs='UTM'`` picks the UTM zone of
+    the centre (of the box when given)."""
     lon = np.asarray(lon, np.float64)
     lat = np.asarray(lat, np.float64)
     lon = lon[np.isfinite(lon)]
     lat = lat[np.isfinite(lat)]
-    if crs.upper() == "UTM":
-        crs = utm_crs_for(float(np.mean(lon)), float(np.mean(lat)))
-    c = CRS.from_user_input(crs)
-    if c.is_geographic:
-        x, y = lon, lat
+    if bbox is not None:
+        west, south, east, north = (float(v) for v in bbox)
+        c = _resolve_crs(crs, 0.5 * (west + east), 0.5 * (south + north))
+        edge = np.linspace(0.0, 1.0, 21)
+        bx = np.concatenate([west + (east - west) * edge, np.full(21, east), east - (east - west) * edge,
+                             np.full(21, west)])
+        by = np.concatenate([np.full(21, south), south + (north - south) * edge, np.full(21, north),
+                             north - (north - south) * edge])
+        if not c.is_geographic:
+            bx, by = Transformer.from_crs("EPSG:4326", c, always_xy=True).transform(bx, by)
+        eps = 1e-9
+        ix0 = math.ceil(float(np.min(bx)) / posting - eps)
+        ix1 = math.floor(float(np.max(bx)) / posting + eps)
+        iy0 = math.floor(float(np.max(by)) / posting + eps)
+        iy1 = math.ceil(float(np.min(by)) / posting - eps)
     else:
-        x, y = Transformer.from_crs("EPSG:4326", c, always_xy=True).transform(lon, lat)
-    x_min = math.floor(np.min(x) / posting) * posting - margin_px * posting
-    y_max = math.ceil(np.max(y) / posting) * posting + margin_px * posting
-    nx = int(math.ceil((np.max(x) - x_min) / posting)) + margin_px + 1
-    ny = int(math.ceil((y_max - np.min(y)) / posting)) + margin_px + 1
-    return MapGrid(c.to_string(), x_min, y_max, posting, -posting, (ny, nx))
+        c = _resolve_crs(crs, float(np.mean(lon)), float(np.mean(lat)))
+        if c.is_geographic:
+            x, y = lon, lat
+        else:
+            x, y = Transformer.from_crs("EPSG:4326", c, always_xy=True).transform(lon, lat)
+        ix0 = math.floor(float(np.min(x)) / posting) - margin_px
+        ix1 = math.ceil(float(np.max(x)) / posting) + margin_px
+        iy0 = math.ceil(float(np.max(y)) / posting) + margin_px
+        iy1 = math.floor(float(np.min(y)) / posting) - margin_px
+    nx, ny = ix1 - ix0 + 1, iy0 - iy1 + 1
+    if nx < 1 or ny < 1:
+        raise ValueError(f"the bounding box {bbox} holds no pixel centre at posting {posting}")
+    return MapGrid(c.to_string(), ix0 * posting, iy0 * posting, posting, -posting, (ny, nx), ix0, iy0)

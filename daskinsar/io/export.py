@@ -40,6 +40,9 @@ __all__ = [
     "write_kmz",
     "latlon_box",
     "export_geotiffs",
+    "metadata_tags",
+    "stored_file_token",
+    "METADATA_TAGS",
 ]
 
 _SPATIAL_DIMS = [("x", "y"), ("lon", "lat"), ("longitude", "latitude"), ("easting", "northing")]
@@ -99,7 +102,8 @@ def write_geotiff(
 
     Float/complex arrays get ``nodata=NaN`` unless ``nodata`` is given; integer arrays
     get no nodata unless given (or found in the array's ``_FillValue`` attribute).
-    ``units`` and ``long_name`` attributes are stored as band tags/description.
+    The ``units`` attribute becomes GDAL's band unit type (and a ``units`` band tag), ``long_name``
+    the band description, ``standard_name`` and ``comment`` band tags; ``tags``: file metadata.
     """
     import rasterio
     from rasterio.windows import Window
@@ -132,7 +136,11 @@ def write_geotiff(
         else:
             dst.write(np.asarray(data), 1)
         if arr.attrs.get("units"):
+            dst.set_band_unit(1, str(arr.attrs["units"]))
             dst.update_tags(1, units=str(arr.attrs["units"]))
+        band_tags = {k: str(arr.attrs[k]) for k in ("standard_name", "comment") if arr.attrs.get(k)}
+        if band_tags:
+            dst.update_tags(1, **band_tags)
         desc = arr.attrs.get("long_name") or arr.name
         if desc:
             dst.set_band_description(1, str(desc))
@@ -534,32 +542,111 @@ TOKEN_TAG = "DASKINSAR_STEP_TOKEN"
 
 
 def stored_file_token(path: str | os.PathLike) -> str | None:
-    """The step token in a GeoTIFF's tags (None when the file is missing, unreadable or has none)."""
+    """The step token in a GeoTIFF's tags (None when the file is missing, unreadable or has none); ``path``
+    a local path or an fsspec URL (only the header is read)."""
+    import fsspec
     import rasterio
 
-    if not os.path.isfile(path):
-        return None
     try:
+        if "://" in str(path):
+            fs, p = fsspec.core.url_to_fs(str(path))
+            if not fs.isfile(p):
+                return None
+            with fs.open(p, "rb") as fh:  # tifffile seeks to the first IFD and its GDAL metadata: a few requests
+                return _gdal_metadata(fh).get(TOKEN_TAG)
+        if not os.path.isfile(path):
+            return None
         with rasterio.open(path) as src:
             return src.tags().get(TOKEN_TAG)
     except Exception:
         return None
 
 
+def _gdal_metadata(fh) -> dict[str, str]:
+    """The dataset-level items of a GeoTIFF's GDAL_METADATA tag (42112), read from an open binary file."""
+    import tifffile
+    from defusedxml import ElementTree
+
+    with tifffile.TiffFile(fh) as tf:
+        tag = tf.pages.first.tags.get(42112)
+        if tag is None:
+            return {}
+        root = ElementTree.fromstring(str(tag.value))
+    return {str(i.get("name")): i.text or "" for i in root.iter("Item") if i.get("sample") is None}
+
+
+#: GeoTIFF metadata tag -> (key of :func:`daskinsar.io.run_metadata.pair_metadata`, what it is)
+METADATA_TAGS: dict[str, tuple[str, str]] = {
+    "SENSOR": ("sensor", "sensor (reader name)"),
+    "PLATFORM": ("platform", "platform (satellite or aircraft)"),
+    "WAVELENGTH_M": ("wavelength_m", "radar wavelength (m)"),
+    "LOOK_SIDE": ("look_side", "look side of the flight direction (left/right)"),
+    "POLARIZATION": ("polarization", "polarisation"),
+    "REFERENCE_DATE": ("reference_date", "reference acquisition date (UTC)"),
+    "REFERENCE_START_UTC": ("reference_start_utc", "reference first line time (UTC)"),
+    "REFERENCE_STOP_UTC": ("reference_stop_utc", "reference last line time (UTC)"),
+    "SECONDARY_DATE": ("secondary_date", "secondary acquisition date (UTC)"),
+    "SECONDARY_START_UTC": ("secondary_start_utc", "secondary first line time (UTC)"),
+    "SECONDARY_STOP_UTC": ("secondary_stop_utc", "secondary last line time (UTC)"),
+    "ORBIT_DIRECTION": ("orbit_direction", "ascending or descending at the scene centre"),
+    "HEADING_DEG": ("platform_heading_deg", "platform flight direction at the scene centre, clockwise from north "
+                                            "(deg)"),
+    "INCIDENCE_CENTRE_DEG": ("incidence_centre_deg", "LOS incidence at the scene centre (deg)"),
+    "LOS_AZIMUTH_CENTRE_DEG": ("los_azimuth_centre_deg", "azimuth of the line of sight from the target towards the "
+                                                         "platform, from north, anticlockwise, at the scene centre "
+                                                         "(deg; ISCE los.rdr band 2)"),
+    "CENTRE_LON_DEG": ("centre_lon_deg", "scene centre longitude (deg)"),
+    "CENTRE_LAT_DEG": ("centre_lat_deg", "scene centre latitude (deg)"),
+    "PERPENDICULAR_BASELINE_M": ("perpendicular_baseline_m", "perpendicular baseline at the scene centre (m)"),
+    "PARALLEL_BASELINE_M": ("parallel_baseline_m", "parallel baseline at the scene centre (m)"),
+    "PROCESSING_VERSION": ("daskinsar_version", "daskinsar version that made the file"),
+}
+
+
+def metadata_tags(meta: dict, refpoint: dict | None) -> dict[str, str]:
+    """GeoTIFF metadata tags of a run (:data:`METADATA_TAGS`) and its reference point: the pixel of highest
+    coherence inside a connected component (``REFERENCE_POINT_X``/``_Y`` in the CRS, ``_ROW``/``_COLUMN``,
+    ``REFERENCE_POINT_UNW_RAD``: the unwrapped phase there; the phase is *not* shifted to zero there)."""
+    tags = {"PROCESSOR": "daskinsar",
+            "DISPLACEMENT_CONVENTION": "LOS displacement positive towards the platform = -wavelength/(4 pi) * "
+                                       "unwrapped phase; relative (unknown constant)"}
+    for tag, (key, _) in METADATA_TAGS.items():
+        if meta.get(key) is not None:
+            v = meta[key]
+            tags[tag] = repr(float(v)) if isinstance(v, float) else str(v)
+    if refpoint:
+        for k in ("x", "y", "row", "column", "coherence", "unw_rad"):
+            if k in refpoint:
+                tags[f"REFERENCE_POINT_{k.upper()}"] = repr(refpoint[k]) if isinstance(refpoint[k], float) \
+                    else str(refpoint[k])
+        tags["REFERENCE_POINT"] = "pixel of highest coherence inside a connected component; the unwrapped phase is " \
+                                  "not shifted to zero there (subtract REFERENCE_POINT_UNW_RAD)"
+    else:
+        tags["REFERENCE_POINT"] = "none: the unwrapped phase is relative (unknown constant)"
+    return tags
+
+
 def geotiff_variables(geo: xr.Dataset) -> xr.Dataset:
     """The 2-D variables of a geocoded Dataset as GIS tools read them: complex interferograms as their
-    phase (``<name>_phase``, rad), everything else as is; the CRS kept."""
+    phase (``<name>_phase``, rad), everything else as is; the CRS kept; units and names from the one
+    product table (:func:`daskinsar.products.product_info`)."""
     import rioxarray  # noqa: F401  (registers .rio)
+
+    from ..products import product_info
 
     out = xr.Dataset(coords={"y": geo["y"], "x": geo["x"]})
     for name, arr in geo.data_vars.items():
         if name == "spatial_ref" or arr.ndim != 2:
             continue
         if np.issubdtype(arr.dtype, np.complexfloating):
-            out[f"{name}_phase"] = xr.apply_ufunc(np.angle, arr, dask="allowed").astype(np.float32).assign_attrs(
-                units="rad", long_name=f"phase of {name}")
-        else:
-            out[str(name)] = arr
+            name, arr = f"{name}_phase", xr.apply_ufunc(np.angle, arr, dask="allowed").astype(np.float32)
+        info = product_info("geocode", str(name))
+        attrs = {k: v for k, v in arr.attrs.items() if k in ("units", "long_name", "standard_name", "comment")}
+        if info is not None:
+            attrs.update(units=info.units, long_name=info.long_name, comment=info.description)
+            if info.standard_name:
+                attrs["standard_name"] = info.standard_name
+        out[str(name)] = arr.assign_attrs(attrs)
     return out.rio.write_crs(geo.rio.crs if geo.rio.crs is not None else geo.attrs["crs"])
 
 

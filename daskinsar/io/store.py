@@ -6,8 +6,8 @@ interrupted write therefore never leaves something that opens as a valid scene
 or product, and an existing store of the same name survives a failed write.
 
 Works with local paths and fsspec URLs (``s3://``, ``gs://``, ``memory://`` ...).
-On object stores the final move is a copy + delete (not atomic), but the
-completion marker still guards readers.
+On object stores the final move is a copy + delete, the root ``zarr.json`` (with the completion
+marker) copied last: readers see the whole store or none.
 """
 
 from __future__ import annotations
@@ -67,9 +67,32 @@ def move_into_place(tmp_url: str, final_url: str) -> None:
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     else:
-        if fs.exists(final):
-            fs.rm(final, recursive=True)
-        fs.mv(tmp, final, recursive=True)
+        _move_on_object_store(fs, tmp.rstrip("/"), final.rstrip("/"))
+
+
+#: object written into a store's final place while daskinsar moves a store there (object stores only):
+#: what lets a rerun replace a store whose move was interrupted (it is daskinsar's, not foreign)
+MOVING_MARKER = ".daskinsar-moving"
+
+
+def _move_on_object_store(fs, tmp: str, final: str) -> None:
+    """An object store has no rename: copy the objects, the root ``zarr.json`` (holding the completion
+    marker) last, so the store under its final name is complete or, to readers, absent; the old store's
+    root ``zarr.json`` is removed first, so an old store never passes for the new one."""
+    fs.pipe_file(f"{final}/{MOVING_MARKER}", b"")
+    root = f"{final}/zarr.json"
+    if fs.exists(root):
+        fs.rm_file(root)
+    old = [f for f in fs.find(final) if not f.endswith("/" + MOVING_MARKER)]
+    if old:
+        fs.rm(old)
+    files = fs.find(tmp)
+    rest = [f for f in files if f != f"{tmp}/zarr.json"]
+    if rest:
+        fs.copy(rest, [final + f[len(tmp):] for f in rest])
+    fs.copy(f"{tmp}/zarr.json", root)
+    fs.rm_file(f"{final}/{MOVING_MARKER}")
+    fs.rm(tmp, recursive=True)
 
 
 def remove(url: str) -> None:
@@ -87,7 +110,7 @@ def atomic_store(final_url: str) -> Iterator[str]:
     """
     final_url = str(final_url).rstrip("/")
     fs, final = url_to_fs(final_url)
-    if fs.exists(final) and not is_complete(final_url):
+    if fs.exists(final) and not is_complete(final_url) and not fs.exists(f"{final}/{MOVING_MARKER}"):
         raise OutputPathError(f"{final_url}: exists and is not a daskinsar store; daskinsar never replaces what it "
                               "did not write (remove it or choose another path)")
     parent = final.rpartition("/")[0]

@@ -36,7 +36,7 @@ from ..errors import ConfigError
 from ..geometry.dem import Dem, LazyWindow
 from ..geometry.ellipsoid import llh_to_ecef
 from ..geometry.geo2rdr import geo2rdr
-from ..geometry.grid import MapGrid, RadarGrid, map_grid_for
+from ..geometry.grid import MapGrid, RadarGrid, map_grid_for, nice_posting
 from ..geometry.orbit import Orbit
 from ..params import Params
 from ..products import ISCE_PRODUCT_NAMES, resolve_product
@@ -56,7 +56,14 @@ class GeocodeParams(Params):
                                 description="products to geocode (ISCE or daskinsar names)")
     crs: str = Field("EPSG:4326", description="EPSG:4326, 'UTM' (the zone of the scene centre) or any EPSG code")
     posting: float | None = Field(None, gt=0, description="output posting (deg for a geographic CRS, m otherwise); "
-                                                          "None: the multilooked grid's ground spacing")
+                                                          "None: the multilooked grid's ground spacing rounded to "
+                                                          "1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 x 10^k m (arcsec "
+                                                          "for a geographic CRS). Pixel centres lie on the global "
+                                                          "lattice k * posting of the CRS")
+    bbox: tuple[float, float, float, float] | None = Field(
+        None, description="[west, south, east, north] in degrees of longitude / latitude (WGS84) whatever the CRS: "
+                          "the grid is the lattice pixels whose centres lie inside (the same for every pair); None: "
+                          "the scene's footprint")
     tile: int = Field(512, ge=16, description="output tile edge (pixels): one lookup and one task per tile")
     geotiff: bool = Field(True, description="also write RUN/geo/<name>.tif")
     cog: bool = Field(True, description="write the GeoTIFFs as Cloud-Optimised GeoTIFFs")
@@ -82,6 +89,16 @@ class GeocodeParams(Params):
             except ConfigError as exc:
                 close = difflib.get_close_matches(name.replace(" ", "_"), list(ISCE_PRODUCT_NAMES), n=1, cutoff=0.6)
                 raise ValueError(f"did you mean {close[0]!r}? " + str(exc) if close else str(exc)) from None
+        return v
+
+    @field_validator("bbox")
+    @classmethod
+    def _valid_bbox(cls, v):
+        if v is not None:
+            w, so, e, n = v
+            if not (-180.0 <= w < e <= 360.0 and -90.0 <= so < n <= 90.0):
+                raise ValueError(f"bbox must be [west, south, east, north] in degrees with west < east and "
+                                 f"south < north, got {list(v)}")
         return v
 
 
@@ -325,6 +342,18 @@ def default_posting(lon_deg: np.ndarray, lat_deg: np.ndarray, crs: str) -> float
     return posting_m
 
 
+def choose_grid(lon_deg: np.ndarray, lat_deg: np.ndarray, params: GeocodeParams) -> tuple[MapGrid, float]:
+    """The output grid and posting for ground points (deg): ``params.posting``, or the points' ground spacing
+    rounded to the fixed ladder (:func:`~daskinsar.geometry.grid.nice_posting`); pixel centres on the global
+    lattice of the posting; the extent of the points or of ``params.bbox``."""
+    if params.posting is not None:
+        posting = params.posting
+    else:
+        geographic = params.crs.strip().upper() != "UTM" and CRS.from_user_input(params.crs).is_geographic
+        posting = nice_posting(default_posting(lon_deg, lat_deg, params.crs), geographic)
+    return map_grid_for(lon_deg, lat_deg, posting, params.crs, bbox=params.bbox), posting
+
+
 def run(inputs: xr.Dataset, params: GeocodeParams) -> xr.Dataset:
     """Every product variable of ``inputs`` onto one map grid, from one shared lookup.
 
@@ -335,9 +364,7 @@ def run(inputs: xr.Dataset, params: GeocodeParams) -> xr.Dataset:
     Returns the geocoded products with a CRS (``spatial_ref``), attributes ``posting`` and ``crs``.
     """
     meta, orbit = radar_info(inputs.attrs, "reference")
-    lon, lat = inputs["lon"].values, inputs["lat"].values
-    posting = params.posting if params.posting is not None else default_posting(lon, lat, params.crs)
-    grid = map_grid_for(lon, lat, posting, params.crs)
+    grid, posting = choose_grid(inputs["lon"].values, inputs["lat"].values, params)
     radar = RadarGrid.from_coords(inputs["azimuth_time"].values, inputs["slant_range"].values)
     names = [v for v in inputs.data_vars if v not in ("lon", "lat", "dem")]
     out = geocode_dataset({str(v): inputs[v].data for v in names}, radar, grid, dem=dem_from_dataset(inputs), orbit=orbit,
