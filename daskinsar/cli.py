@@ -231,8 +231,11 @@ def ingest(
         from .progress import RichDaskProgress
 
         if list_sensors:
-            rows: list[tuple[str, ...]] = [("sensor", "levels", "tested on", "format")]
-            rows += [(r.name, ", ".join(r.levels), "real data" if r.tested_on_real_data else "generated data",
+            from .isce_xml import ISCE_SENSOR_NAMES
+
+            rows: list[tuple[str, ...]] = [("sensor", "ISCE sensor names", "levels", "tested on", "format")]
+            rows += [(r.name, ",".join(k for k, v in ISCE_SENSOR_NAMES.items() if v == r.name) or "-",
+                      ", ".join(r.levels), "real data" if r.tested_on_real_data else "generated data",
                       r.description) for r in readers()]
             for line in aligned_table(rows):
                 typer.echo(line)

@@ -133,8 +133,9 @@ def test_sensors_table_lists_every_registered_reader(readme):
     assert not missing, f"README.md's sensors table lacks the registered readers {sorted(missing)}"
     assert not set(rows) - set(registered), "README.md's sensors table lists readers that are not registered"
     for name, r in registered.items():
-        assert rows[name][3] == ("real data" if r.tested_on_real_data else "generated data only"), name
-        assert rows[name][2] == ", ".join(r.levels), name
+        assert rows[name][3] == ", ".join(r.levels), name
+        assert rows[name][5].startswith("none found") != r.tested_on_real_data, name
+        assert rows[name][1].count("`") >= 2, name  # the ISCE sensor names it answers to
 
 
 def test_products_table_names_every_isce_product(readme):
@@ -199,3 +200,14 @@ def test_update_and_check_commands(tmp_path, readme, capsys):
     p.write_text("# no markers\n")
     with pytest.raises(ValueError, match="config-reference:start"):
         docs.main(["--update", str(p)])
+
+
+def test_every_reader_has_a_real_data_record_consistent_with_its_flag():
+    """The README's sensor table says, per reader, what real file it was checked against or that none was
+    found, and agrees with each reader's own tested_on_real_data flag."""
+    from daskinsar.docs import REAL_DATA_RECORD
+    from daskinsar.io.readers import readers
+
+    for r in readers():
+        assert r.name in REAL_DATA_RECORD, r.name
+        assert r.tested_on_real_data == (not REAL_DATA_RECORD[r.name].startswith("none found")), r.name
