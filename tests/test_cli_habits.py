@@ -62,9 +62,9 @@ def test_warnings_are_one_formatted_line(tmp_path):
 
 def test_list_sensors_is_an_aligned_table():
     lines = [ln for ln in runner.invoke(app, ["ingest", "--list-sensors"]).output.splitlines() if ln.strip()]
-    assert lines[0].split()[:2] == ["sensor", "levels"] and len(lines) > 10
+    assert lines[0].split()[:4] == ["sensor", "ISCE", "sensor", "names"] and len(lines) > 10
     starts = [m.start() for m in re.finditer(r"(?<=  )\S", lines[0])]  # where the header's columns begin
-    assert len(starts) == 3
+    assert len(starts) == 4
     for ln in lines[1:]:
         for s in starts:
             assert ln[s - 2: s] == "  " and ln[s] != " ", (ln, s)
