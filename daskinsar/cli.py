@@ -278,27 +278,30 @@ def info(store: str = typer.Argument(..., help="scene store")):
 
 @app.command()
 def show(
-    product: str = typer.Argument(..., help="run folder / products.zarr, or a GeoTIFF"),
-    name: list[str] = typer.Option([], "--name", "-n", help="product(s) to show (ISCE or daskinsar names)"),
-    out: Optional[Path] = typer.Option(None, "-o", "--out", help="folder for PNG/KMZ (default RUN/quicklook)"),
+    product: str = typer.Argument(..., help="run folder / products.zarr, or one GeoTIFF (drawn alone)"),
+    name: list[str] = typer.Option([], "--name", "-n", help="product(s) of a run to show (ISCE or daskinsar "
+                                                            "names); default: interferogram, coherence, "
+                                                            "unwrapped phase, displacement"),
+    out: Optional[Path] = typer.Option(None, "-o", "--out", help="folder for PNG/KMZ/HTML (default: the run's "
+                                                                 "quicklook/, or quicklook/ beside the GeoTIFF)"),
+    wrap: Optional[float] = typer.Option(None, "--wrap", help="fringes of unwrapped phase or displacement: one "
+                                                              "colour cycle per RATE, in the product's units "
+                                                              "(rad or m), as mdx -wrap"),
+    zoom: Optional[float] = typer.Option(None, "--zoom", "-z", help="screen pixels per product pixel (2: "
+                                                                    "magnify, 0.5: average 2 x 2), as mdx -z"),
+    page: bool = typer.Option(False, "--html", help="also one HTML page with the products side by side and "
+                                                    "their colour bars (OUT/index.html)"),
 ):
-    """Quicklook PNGs (phase over amplitude, unwrapped phase, coherence) and KMZ overlays (mdx.py)."""
+    """Quicklooks with mdx.py's habits: PNG with a colour bar, KMZ for geocoded products, an HTML page."""
     with _errors():
-        from .show import show_product
+        from .show import show as draw
 
         path = Path(product)
         if path.is_dir() and (path / "products.zarr").exists():
             path = path / "products.zarr"
         out_dir = out or (path.parent / "quicklook")
-        names = name or ["filt_topophase.flat", "topophase.cor", "filt_topophase.unw", "geocode/los_displacement"]
-        for n in names:
-            try:
-                files = show_product(str(path), n, out_dir)
-            except KeyError as exc:
-                typer.echo(f"  {n}: not in {path} ({exc})", err=True)
-                continue
-            for f in files:
-                typer.echo(f"  {f}")
+        for f in draw(str(path), name, out_dir, wrap=wrap, zoom=zoom, page=page, echo=typer.echo):
+            typer.echo(f"  {f}")
 
 
 @app.command()

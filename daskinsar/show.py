@@ -1,4 +1,4 @@
-"""``daskinsar show``: quicklooks (PNG, and KMZ/KML for geocoded grids) of a product.
+"""``daskinsar show``: quicklooks (PNG, KMZ for geocoded grids, one HTML page) with mdx.py's habits.
 
 Products are named ``group/variable`` in a run's ``products.zarr`` (see DESIGN.md), or by
 their ISCE file names (``topophase.flat``, ``filt_topophase.unw``, ``los.rdr`` ...), see
@@ -16,6 +16,7 @@ import xarray as xr
 
 from .errors import InputFileError
 from .products import ISCE_PRODUCT_NAMES, geocoded_variable, resolve_product_name  # noqa: F401
+from .quicklook import QuicklookError, html_page, kind_of, quicklook_png, write_kmz
 
 
 class ProductNotFoundError(InputFileError, KeyError):
@@ -83,26 +84,73 @@ def _has_crs(arr: xr.DataArray) -> bool:
         return False
 
 
-def show_product(path_or_dataset, name: str, out_dir, *, max_size: int = 2048) -> list[Path]:
-    """Write quicklooks of one product; return the files written.
+#: what ``daskinsar show RUN`` draws when no product is named
+DEFAULT_PRODUCTS = ("filt_topophase.flat", "topophase.cor", "filt_topophase.unw", "geocode/los_displacement")
 
-    Always a PNG with a colour bar (``<group>_<variable>.png``); for a geocoded grid (a
-    CRS) also a KMZ (GroundOverlay + legend). Complex products are shown as wrapped phase
-    over amplitude; ``*coherence*``/``phsig`` as 0..1 greyscale; ``unw`` with a rad colour
-    bar; labels (``conncomp``) as categories.
+
+def _is_geotiff(path) -> bool:
+    return isinstance(path, (str, os.PathLike)) and Path(os.fspath(path)).suffix.lower() in (".tif", ".tiff")
+
+
+def show_product(path_or_dataset, name: str, out_dir, *, max_size: int = 2048, wrap: float | None = None,
+                 zoom: float | None = None) -> list[Path]:
+    """Write quicklooks of one product of a run (or products.zarr, or a Dataset); return the files written.
+
+    Always a PNG with a colour bar (``<group>_<variable>.png``); for a geocoded grid (a CRS) also a KMZ
+    (GroundOverlay + legend). ``wrap``/``zoom`` as mdx's ``-wrap``/``-z`` (see :mod:`daskinsar.quicklook`).
     """
-    from .io.export import quicklook_png, write_kmz
-
     product = resolve_product_name(name)
     label = str(path_or_dataset) if isinstance(path_or_dataset, (str, os.PathLike)) else "dataset"
     arr = _open_variable(path_or_dataset, product, label)
+    title = f"{product} ({name})" if name != product else product
+    return _draw(arr, Path(out_dir), product.replace("/", "_"), title, max_size=max_size, wrap=wrap, zoom=zoom)
+
+
+def show_file(path, out_dir, *, max_size: int = 2048, wrap: float | None = None, zoom: float | None = None
+              ) -> list[Path]:
+    """Quicklooks of exactly one GeoTIFF: ``<file stem>.png`` (+ ``.kmz``), titled with the file's name and
+    its band description."""
+    path = Path(os.fspath(path))
+    arr = _open_variable(path, path.stem, str(path))
+    what = arr.attrs.get("long_name")
+    return _draw(arr, Path(out_dir), path.stem, f"{path.name}" + (f": {what}" if what else ""), max_size=max_size,
+                 wrap=wrap, zoom=zoom)
+
+
+def _draw(arr: xr.DataArray, out_dir: Path, stem: str, title: str, *, max_size: int, wrap, zoom) -> list[Path]:
     if arr.ndim != 2:
-        raise ValueError(f"{label}: product {product!r} has dims {arr.dims}; show expects a 2-D grid")
-    out_dir = Path(out_dir)
+        raise QuicklookError(f"{title}: dims {arr.dims}; show draws a 2-D grid")
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = product.replace("/", "_")
-    files = [quicklook_png(arr, out_dir / f"{stem}.png", title=f"{product} ({name})" if name != product else product,
-                           max_size=max_size)]
+    files = [quicklook_png(arr, out_dir / f"{stem}.png", title=title, max_size=max_size, wrap=wrap, zoom=zoom)]
     if _has_crs(arr):
-        files.append(write_kmz(arr, out_dir / f"{stem}.kmz", max_size=max_size))
+        files.append(write_kmz(arr, out_dir / f"{stem}.kmz", max_size=max_size, wrap=wrap))
+    return files
+
+
+def show(target, names: list[str], out_dir, *, wrap: float | None = None, zoom: float | None = None,
+         page: bool = False, echo=print) -> list[Path]:
+    """``daskinsar show``: a GeoTIFF draws exactly that file; a run folder (or products.zarr) the named
+    products (or :data:`DEFAULT_PRODUCTS`, those present). ``page``: also one HTML page with all of them
+    side by side (``index.html`` in ``out_dir``). ``wrap`` applies to unwrapped phase and displacement."""
+    out_dir = Path(out_dir)
+    if _is_geotiff(target):
+        if names:
+            raise QuicklookError(f"{target}: a GeoTIFF is one product; --name chooses products of a run folder")
+        files = show_file(target, out_dir, wrap=wrap, zoom=zoom)
+        shown = [(Path(os.fspath(target)).name, _open_variable(target, Path(target).stem, str(target)))]
+    else:
+        files, shown = [], []
+        for n in names or DEFAULT_PRODUCTS:
+            try:
+                arr = _open_variable(target, resolve_product_name(n), str(target))
+            except ProductNotFoundError:
+                if names:
+                    raise
+                echo(f"  {n}: not in {target} (skipped)")
+                continue
+            w = wrap if kind_of(arr) in ("unwrapped", "displacement") or names else None
+            files += show_product(target, n, out_dir, wrap=w, zoom=zoom)
+            shown.append((n, arr))
+    if page and shown:
+        files.append(html_page(shown, out_dir / "index.html", title=f"daskinsar: {target}", wrap=wrap))
     return files

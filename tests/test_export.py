@@ -17,17 +17,8 @@ from defusedxml import ElementTree as ET
 from pyproj import Transformer
 
 from daskinsar.errors import InputFileError
-from daskinsar.io.export import (
-    export_geotiffs,
-    latlon_box,
-    quicklook_png,
-    render_rgba,
-    validate_cog,
-    write_cog,
-    write_geotiff,
-    write_kml,
-    write_kmz,
-)
+from daskinsar.io.export import export_geotiffs, validate_cog, write_cog, write_geotiff
+from daskinsar.quicklook import latlon_box, quicklook_png, render_rgba, write_kml, write_kmz
 from daskinsar.show import ISCE_PRODUCT_NAMES, resolve_product_name, show_product
 
 KML_NS = "{http://www.opengis.net/kml/2.2}"
