@@ -183,6 +183,19 @@ PRODUCT_INFO: dict[tuple[str, str], tuple[str, str]] = {
     ("unwrap", "unw"): ("rad (float32)", "unwrapped phase of the filtered interferogram (relative)"),
     ("unwrap", "conncomp"): ("label (uint32)", "SNAPHU connected component, 0 = not unwrapped"),
     ("unwrap", "los_displacement"): ("m (float32)", "LOS displacement, positive towards the platform (relative)"),
+    ("commonband", "reference"): ("complex64", "reference SLC filtered to the common range / Doppler band (only "
+                                                "when an axis is filtered; the plan is in the group's attributes)"),
+    ("commonband", "secondary"): ("complex64", "resampled secondary SLC filtered to the common band"),
+    ("ionosphere", "dispersive_phase"): ("rad (float32)", "dispersive (ionospheric) phase in the interferogram at "
+                                                          "f0_hz, filtered (plane fit, window in m)"),
+    ("ionosphere", "nondispersive_phase"): ("rad (float32)", "unw - dispersive_phase: the unwrapped phase without "
+                                                             "the ionosphere (also named `unwrap/unw_corrected`)"),
+    ("ionosphere", "dispersive_phase_raw"): ("rad (float32)", "split-spectrum dispersive estimate before filtering"),
+    ("ionosphere", "nondispersive_phase_raw"): ("rad (float32)", "split-spectrum non-dispersive estimate before "
+                                                                 "filtering"),
+    ("ionosphere", "mask"): ("bool (uint8)", "pixels the dispersive estimate used"),
+    ("ionosphere", "los_displacement_corrected"): ("m (float32)", "LOS displacement without the ionosphere "
+                                                                  "(also named `unwrap/los_displacement_corrected`)"),
     ("geocode", "<name>"): ("as the source", "map-projected product with a CRS (`spatial_ref`); "
                                              "RUN/geo/<name>.tif"),
 }

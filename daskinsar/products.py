@@ -28,6 +28,17 @@ ISCE_PRODUCT_NAMES: dict[str, str] = {
     "filt_topophase.unw.conncomp": "unwrap/conncomp",
     "filt_topophase.conncomp": "unwrap/conncomp",
     "los_displacement": "unwrap/los_displacement",
+    "dispersive.bil": "ionosphere/dispersive_phase_raw",
+    "nondispersive.bil": "ionosphere/nondispersive_phase_raw",
+    "dispersive.bil.unwCor.filt": "ionosphere/dispersive_phase",
+    "mask.bil": "ionosphere/mask",
+}
+
+#: daskinsar names that stand for another product (the ionosphere step's corrected unwrapped phase and
+#: displacement, named as if in the unwrap group, live in the ionosphere group)
+ALIASES: dict[str, str] = {
+    "unwrap/unw_corrected": "ionosphere/nondispersive_phase",
+    "unwrap/los_displacement_corrected": "ionosphere/los_displacement_corrected",
 }
 
 
@@ -46,6 +57,8 @@ def geocoded_variable(product: str) -> str:
 def resolve_product_name(name: str) -> str:
     """Map a user-given product name (daskinsar or ISCE) to ``group/variable``."""
     key = name.strip().strip("/")
+    if key in ALIASES:
+        return ALIASES[key]
     if key in ISCE_PRODUCT_NAMES:
         return ISCE_PRODUCT_NAMES[key]
     if key.endswith(".geo"):

@@ -155,7 +155,7 @@ def _band_matched(ctx: RunContext, ref: Scene, sec: Scene) -> Scene:
 
 
 def build_focus(ctx: RunContext) -> StepOutputs | None:
-    out = {}
+    out: StepOutputs = {}
     for role in ("reference", "secondary"):
         raw = store.open_scene(ctx.url(f"{role}.zarr"))
         if raw.meta.level != "raw":
@@ -229,7 +229,7 @@ def build_resample(ctx: RunContext) -> StepOutputs:
     return {"products.zarr/resample": resample.run(inputs, ctx.config.resample)}
 
 
-def _spectral_pair(ctx: RunContext) -> xr.Dataset:
+def spectral_pair(ctx: RunContext) -> xr.Dataset:
     """The coregistered pair on the reference grid with what spectral stages need: topo's geometric phase and
     offsets, the secondary's own grid (coordinates) and both scenes' metadata."""
     ref, sec = ctx.scene("reference"), ctx.scene("secondary")
@@ -243,7 +243,7 @@ def _spectral_pair(ctx: RunContext) -> xr.Dataset:
 
 def build_commonband(ctx: RunContext) -> StepOutputs:
     """Always written: the plan (bands, decisions) in the attributes, the filtered SLCs when an axis is filtered."""
-    inputs = _spectral_pair(ctx)
+    inputs = spectral_pair(ctx)
     plan = common_band.plan(inputs, ctx.config.commonband)
     ctx.reporter(f"commonband: {plan.summary()}")
     return {"products.zarr/commonband": common_band.apply(inputs, plan)}
@@ -283,12 +283,9 @@ def build_unwrap(ctx: RunContext) -> StepOutputs | None:
     return {"products.zarr/unwrap": unwrap.run(inputs, ctx.config.unwrap)}
 
 
-def build_ionosphere(ctx: RunContext) -> StepOutputs | None:
-    if not ctx.has("unwrap"):
-        if ctx.config.ionosphere.enabled is True:
-            raise ConfigError("ionosphere.enabled: the split-spectrum correction needs the unwrapped phase; "
-                              "unwrapping is off (unwrap.enabled: false)")
-        return None
+def ionosphere_inputs(ctx: RunContext) -> xr.Dataset:
+    """What the ionosphere stage takes: the coregistered SLCs and geometric phase on the reference grid, the
+    unwrapped phase, coherence and geometry on the multilooked grid (dims ``ml_*``), both scenes' metadata."""
     ifg, unw = ctx.open("interferogram"), ctx.open("unwrap")
     r, s, plan = _coregistered(ctx)
     t = ctx.open("topo")
@@ -307,6 +304,16 @@ def build_ionosphere(ctx: RunContext) -> StepOutputs | None:
     inputs.attrs = {**plan, **{k: ifg.attrs[k] for k in ("looks", "effective_looks")},
                     **radar_attrs(ctx.scene("reference").meta, ctx.scene("reference").orbit, "reference"),
                     **radar_attrs(sec.meta, sec.orbit, "secondary")}
+    return inputs
+
+
+def build_ionosphere(ctx: RunContext) -> StepOutputs | None:
+    if not ctx.has("unwrap"):
+        if ctx.config.ionosphere.enabled is True:
+            raise ConfigError("ionosphere.enabled: the split-spectrum correction needs the unwrapped phase; "
+                              "unwrapping is off (unwrap.enabled: false)")
+        return None
+    inputs = ionosphere_inputs(ctx)
     go, why = ionosphere.decide(inputs, ctx.config.ionosphere)
     ctx.reporter(f"ionosphere: {'split-spectrum correction' if go else 'skipped'} ({why})")
     if not go:

@@ -57,6 +57,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numba
 import numpy as np
@@ -458,7 +459,7 @@ class PairModel:
     baseline: dict
     centre_lon_deg: float
     centre_lat_deg: float
-    spectra: object = None  # per-scene spectra (simulate.spectra.SpectralModel) when configured
+    spectra: Any = None  # per-scene spectra (simulate.spectra.SpectralModel) when configured
 
     @property
     def wavelength_m(self) -> float:

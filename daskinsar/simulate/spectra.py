@@ -54,6 +54,7 @@ from scipy import ndimage
 
 from ..errors import ConfigError
 from ..geometry.ellipsoid import SPEED_OF_LIGHT
+from .presets import IonosphereConfig
 from .slc import PairModel, pixel_geometry, sinc_interp, white_noise
 
 __all__ = ["SpectralModel", "build_spectral_model", "band_response", "lowpass_taps", "TEC_CONSTANT", "TECU",
@@ -135,7 +136,7 @@ class SpectralModel:
     prf1: float
     prf2: float
     nu_mean_hz: float
-    ionosphere: object
+    ionosphere: IonosphereConfig | None
 
     # ------------------------------------------------------------------ reflectivity fields
     def _azimuth(self, w: np.ndarray, a0: int, fdc: float, ba: float) -> np.ndarray:
@@ -163,7 +164,8 @@ class SpectralModel:
                            lowpass_taps(self.b2 / (self.fs1 * self.os)), out)
         return out
 
-    def nu_field(self, model: PairModel, a0: int, a1: int, c0: int, c1: int) -> tuple[np.ndarray, np.ndarray]:
+    def nu_field(self, model: PairModel, a0: int, a1: int, c0: int, c1: int
+                 ) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray]:
         """``nu2`` (Hz) on coarse nodes covering reference lines ``[a0, a1)`` x pixels ``[c0, c1)``: returns
         (nodes' (rows, cols) in reference pixels, values)."""
         g, dec = model.ref_grid, model.ref_table.dec
@@ -314,14 +316,14 @@ assert tuple(SPECTRAL_TRUTH_DOC) == SPECTRAL_TRUTH_FIELDS
 
 def spectral_truth_block(model: PairModel, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
     """Block kernel of the extra truth fields (float64)."""
-    return model.spectra.truth_block(model, r0, r1, c0, c1)  # type: ignore[attr-defined]
+    return model.spectra.truth_block(model, r0, r1, c0, c1)
 
 
 def scene_metadata(model: PairModel, which: str) -> dict:
     """Metadata fields of one scene under per-scene spectra (an update of the default metadata)."""
     from ..scene import Chirp, Poly1D
 
-    sm: SpectralModel = model.spectra  # type: ignore[assignment]
+    sm: SpectralModel = model.spectra
     cfg = model.config
     ref = which == "reference"
     b = sm.b1 if ref else sm.b2

@@ -216,15 +216,15 @@ def plan(inputs: xr.Dataset, params: CommonBandParams) -> BandPlan:
         rfilt = bool(params.range)
         rreason = "as configured"
     # azimuth
-    az_ok = ref.azimuth_bandwidth_hz is not None and sec.azimuth_bandwidth_hz is not None
+    ba1_m, ba2_m = ref.azimuth_bandwidth_hz, sec.azimuth_bandwidth_hz
     t_coord = inputs["azimuth_time"].values
     prf = 1.0 / float(t_coord[1] - t_coord[0]) if t_coord.size > 1 else ref.prf_hz
     dband1 = dband2 = common_d = None
     afilt, areason, aguard, afrac = False, "no azimuth bandwidth in the metadata", 0.0, 1.0
-    if az_ok:
+    if ba1_m is not None and ba2_m is not None:
         fd1, fd2 = doppler_fields(inputs, ref, sec)
         d1, d2 = float(np.median(_sample(fd1, rows, cols))), float(np.median(_sample(fd2, rows, cols)))
-        ba1, ba2 = float(ref.azimuth_bandwidth_hz), float(sec.azimuth_bandwidth_hz)
+        ba1, ba2 = float(ba1_m), float(ba2_m)
         dband1, dband2 = (d1 - 0.5 * ba1, d1 + 0.5 * ba1), (d2 - 0.5 * ba2, d2 + 0.5 * ba2)
         dd = (d2 - d1 + 0.5 * prf) % prf - 0.5 * prf
         a_lo, a_hi = d1 + max(-0.5 * ba1, dd - 0.5 * ba2), d1 + min(0.5 * ba1, dd + 0.5 * ba2)
@@ -271,8 +271,9 @@ def apply(inputs: xr.Dataset, p: BandPlan) -> xr.Dataset:
         s = bandpass(s, *e2, axis=1, name="commonband-range-secondary")
     if p.azimuth_filter:
         fd1, fd2 = doppler_fields(inputs, ref, sec)
-        lo, hi = azimuth_edges(fd1, fd2, float(ref.azimuth_bandwidth_hz), float(sec.azimuth_bandwidth_hz),
-                               p.guard_hz[1], p.prf_hz)
+        ba = (p.reference_doppler_band_hz, p.secondary_doppler_band_hz)
+        assert ba[0] is not None and ba[1] is not None  # the plan filters only with both bandwidths
+        lo, hi = azimuth_edges(fd1, fd2, ba[0][1] - ba[0][0], ba[1][1] - ba[1][0], p.guard_hz[1], p.prf_hz)
         r = bandpass(r, lo, hi, axis=0, name="commonband-azimuth-reference")
         s = bandpass(s, lo, hi, axis=0, name="commonband-azimuth-secondary")
     out = xr.Dataset({"reference": (dims, r, {"long_name": "reference SLC, common-band filtered", "units": "1"}),

@@ -270,7 +270,7 @@ def run(inputs: xr.Dataset, params: IonosphereParams) -> xr.Dataset:
     f2 = SPEED_OF_LIGHT / sec.wavelength_m
     fs = float(p["range_sampling_rate_hz"])
     f0 = SPEED_OF_LIGHT / float(p["displacement_wavelength_m"])
-    looks = tuple(int(v) for v in inputs.attrs["looks"])
+    looks = (int(inputs.attrs["looks"][0]), int(inputs.attrs["looks"][1]))
     r = inputs["reference"].data
     s = inputs["secondary"].data.rechunk(r.chunks)
     phi = inputs["geometric_phase"].data.rechunk(r.chunks)
