@@ -32,7 +32,10 @@ filter with the same mask).
 
 from __future__ import annotations
 
+import math
+
 import dask.array as da
+import numba
 import numpy as np
 import scipy.fft as sfft
 
@@ -75,13 +78,73 @@ def _segment_window(hop: int) -> np.ndarray:
     return (np.sin(np.pi * (k + 0.5) / (2 * hop)) ** 2).astype(np.float64)
 
 
-def _weighted_edge(edge: np.ndarray, win: np.ndarray) -> np.ndarray:
-    """Hann-weighted mean of ``edge`` (lines, segments, 2 hop) over the last axis, NaNs left out."""
-    ok = np.isfinite(edge)
-    w = np.where(ok, win, 0.0)
-    s = w.sum(axis=-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(s > 0, np.sum(np.where(ok, edge, 0.0) * w, axis=-1) / s, np.nan)
+@numba.njit(cache=True, nogil=True)
+def _segments(x, lo, hi, start, hop, win, segs, seg_lo, seg_hi):  # pragma: no cover - numba
+    """Windowed segments of the lines of ``x`` (segment s starts at local sample start + s hop; samples
+    outside ``x`` are zeros) and the Hann-weighted means of the band edges over them (NaN edges left out)."""
+    n_lines, n = x.shape
+    n_seg, seg = segs.shape[1], segs.shape[2]
+    for i in range(n_lines):
+        for s in range(n_seg):
+            a = start + s * hop
+            wl = 0.0
+            sl = 0.0
+            sh = 0.0
+            for k in range(seg):
+                j = a + k
+                if 0 <= j < n:
+                    segs[i, s, k] = x[i, j] * np.float32(win[k])
+                    e0, e1 = lo[i, j], hi[i, j]
+                    if e0 == e0 and e1 == e1:
+                        wl += win[k]
+                        sl += win[k] * e0
+                        sh += win[k] * e1
+                else:
+                    segs[i, s, k] = 0
+            seg_lo[i, s] = sl / wl if wl > 0 else np.nan
+            seg_hi[i, s] = sh / wl if wl > 0 else np.nan
+
+
+@numba.njit(cache=True, nogil=True)
+def _apply_mask(spec, seg_lo, seg_hi, transition):  # pragma: no cover - numba
+    """spec[i, s, :] *= band_mask(fftfreq(n_fft), seg_lo[i, s], seg_hi[i, s], transition), in place."""
+    n_lines, n_seg, n_fft = spec.shape
+    for i in range(n_lines):
+        for s in range(n_seg):
+            lo, hi = seg_lo[i, s], seg_hi[i, s]
+            width = hi - lo
+            if not (width == width):
+                spec[i, s, :] = 0
+                continue
+            if width >= 1.0:
+                continue
+            t = max(min(transition, 0.5 * width), 1e-12)
+            for k in range(n_fft):
+                f = k / n_fft if 2 * k < n_fft else (k - n_fft) / n_fft
+                u = f - lo
+                u -= np.floor(u)
+                if u > width:
+                    spec[i, s, k] = 0
+                elif u < t or width - u < t:
+                    a = math.sin(0.5 * math.pi * min(u / t, 1.0))
+                    b = math.sin(0.5 * math.pi * min((width - u) / t, 1.0))
+                    spec[i, s, k] *= np.float32(a * a * b * b)
+
+
+@numba.njit(cache=True, nogil=True)
+def _overlap_add(y, start, hop, pad, out):  # pragma: no cover - numba
+    """Add each filtered segment (support + pad spill each side; negative lags at the end of the FFT
+    buffer) into the lines of ``out`` (local samples)."""
+    n_lines, n = out.shape
+    n_seg, n_fft = y.shape[1], y.shape[2]
+    seg = 2 * hop
+    for i in range(n_lines):
+        for s in range(n_seg):
+            a = start + s * hop
+            for k in range(-pad, seg + pad):
+                j = a + k
+                if 0 <= j < n:
+                    out[i, j] += y[i, s, k if k >= 0 else n_fft + k]
 
 
 def bandpass_block(x: np.ndarray, lo: np.ndarray, hi: np.ndarray, first: int, *, hop: int = HOP, pad: int = PAD,
@@ -92,37 +155,26 @@ def bandpass_block(x: np.ndarray, lo: np.ndarray, hi: np.ndarray, first: int, *,
     beyond the block counts as zero); ``lo``, ``hi``: band edges per sample, cycles/sample, same shape.
     Returns complex64 (lines, n); samples within :func:`halo` of the block's ends are incomplete
     (a caller keeps only the block's interior, see :func:`bandpass`)."""
-    x = np.asarray(x)
+    x = np.ascontiguousarray(x, np.complex64)
     n_lines, n = x.shape
     seg = 2 * hop
     n_fft = sfft.next_fast_len(seg + 2 * pad)
     s_min = int(np.floor(first / hop))
     s_max = int(np.ceil((first + n) / hop))
     n_seg = s_max - s_min + 1
-    # the block's samples on a padded canvas that holds every segment's support and spill
     start = s_min * hop - hop - first  # local start of the first segment's support
-    left = pad - start if start < pad else 0
-    canvas_len = left + max(n, start + n_seg * hop + hop + pad) + pad
-    xs = np.zeros((n_lines, canvas_len), np.complex64)
-    xs[:, left:left + n] = x
-    los = np.full((n_lines, canvas_len), np.nan)
-    his = np.full((n_lines, canvas_len), np.nan)
-    los[:, left:left + n] = lo
-    his[:, left:left + n] = hi
-    idx = left + start + hop * np.arange(n_seg)[:, None] + np.arange(seg)[None, :]  # (n_seg, seg)
-    win = _segment_window(hop)
-    segs = xs[:, idx] * win.astype(np.float32)  # (lines, n_seg, seg)
-    seg_lo = _weighted_edge(los[:, idx], win)
-    seg_hi = _weighted_edge(his[:, idx], win)
+    segs = np.empty((n_lines, n_seg, seg), np.complex64)
+    seg_lo = np.empty((n_lines, n_seg))
+    seg_hi = np.empty((n_lines, n_seg))
+    _segments(x, np.ascontiguousarray(np.broadcast_to(lo, x.shape), np.float64),
+              np.ascontiguousarray(np.broadcast_to(hi, x.shape), np.float64), start, hop, _segment_window(hop),
+              segs, seg_lo, seg_hi)
     spec = sfft.fft(segs, n=n_fft, axis=-1, workers=1)
-    spec *= band_mask(sfft.fftfreq(n_fft), seg_lo, seg_hi, transition)
-    y = sfft.ifft(spec, axis=-1, workers=1).astype(np.complex64)
-    out = np.zeros_like(xs)
-    for s in range(n_seg):
-        a = left + start + s * hop
-        out[:, a:a + seg + pad] += y[:, s, :seg + pad]
-        out[:, a - pad:a] += y[:, s, n_fft - pad:]
-    return out[:, left:left + n]
+    _apply_mask(spec, seg_lo, seg_hi, float(transition))
+    y = sfft.ifft(spec, axis=-1, workers=1, overwrite_x=True)
+    out = np.zeros((n_lines, n), np.complex64)
+    _overlap_add(y, start, hop, pad, out)
+    return out
 
 
 def bandpass(x: da.Array, lo, hi, *, axis: int, hop: int = HOP, pad: int = PAD, transition: float = TRANSITION,
