@@ -15,11 +15,13 @@ Signal model and sign conventions (stated once; copied into the truth store attr
   secondary pixel ``(t2, R2)`` the ground point ``X = rdr2geo(t2, R2, secondary orbit,
   DEM)``, its reference coordinates ``(t1', R1') = geo2rdr(X, reference orbit)`` and
 
-      sec = [g A(t1', R1') + sqrt(1 - g^2) N] * exp(-j 4 pi / lambda (R2 - R1'))
+      sec = [g A(t1', R1' + d_los - dR_tropo) + sqrt(1 - g^2) N] * exp(-j 4 pi / lambda (R2 - R1'))
                                                 * exp(+j 4 pi d_los(X) / lambda) * exp(-j phi_tropo)
 
-  ``A(t1', R1')`` is the reference reflectivity interpolated with a Kaiser-windowed
-  sinc (16 taps) at the fractional reference pixel, ``N`` independent speckle of the
+  ``A(t1', R1' + ...)`` is the reference reflectivity interpolated with a Kaiser-windowed
+  sinc (16 taps) at the fractional reference pixel, moved by the motion and the tropospheric path
+  ``dR_tropo = phi_tropo lambda / (4 pi)`` (their envelope shift: both are non-dispersive, so every
+  frequency of the band carries the same delay), ``N`` independent speckle of the
   same spectrum on the secondary grid, ``g`` the true coherence, ``d_los`` the LOS
   displacement (m, positive towards the platform: the range shrinks by ``d_los``
   between the passes), ``phi_tropo`` the differential tropospheric phase.
@@ -33,7 +35,9 @@ Signal model and sign conventions (stated once; copied into the truth store attr
   (all in rad, on the reference grid, in ``truth.zarr``).
 - Not modelled: baseline (spectral-shift) decorrelation -- the secondary sees exactly
   the reference's band of ground wavenumbers, so its spectrum is offset by the local
-  fringe frequency -- and volume/temporal changes of the speckle other than ``g``.
+  fringe frequency -- and volume/temporal changes of the speckle other than ``g``. (With
+  ``spectra`` or ``ionosphere`` in the configuration, :mod:`daskinsar.simulate.spectra` gives each
+  scene its own band instead.)
 
 Geometry per pixel
 ------------------
@@ -751,11 +755,14 @@ def secondary_block(model: PairModel, r0: int, r1: int, c0: int, c1: int, strip:
     N = speckle_window(model.config.seed, STREAM_SECONDARY_NOISE, r0, r1, c0, c1, model.frac_az, model.frac_rg)
     out = np.empty((r1 - r0, c1 - c0), np.complex64)
     for rows, g, rr, cc in parts:
-        a = sinc_interp(A, rr - wr0, cc - wc0, model.lut)
         gam = coherence_at(model, g["lon"], g["lat"])
         los = np.stack([g["los_e"], g["los_n"], g["los_u"]], axis=-1)
         dlos = los_displacement(deformation_enu(model, g["lon"], g["lat"]), los)
         phi_t = tropo_at(model, rr, cc, g["hgt"])
+        # the motion and the tropospheric path move the echo's envelope as well as its phase (both
+        # non-dispersive): the reflectivity is taken d closer and the path delay farther
+        shift_px = (dlos - phi_t * lam / (4.0 * np.pi)) / model.ref_grid.dr_m
+        a = sinc_interp(A, rr - wr0, cc - wc0 + shift_px, model.lut)
         phase = -4.0 * np.pi / lam * (R2 - g["r_other"]) + 4.0 * np.pi / lam * dlos - phi_t
         val = (gam * a + np.sqrt(1.0 - gam * gam) * N[rows - r0]) * np.exp(1j * phase)
         out[rows - r0] = val.astype(np.complex64)

@@ -29,8 +29,9 @@ Model (frequencies in Hz; ``f1``, ``f2`` the centre frequencies, ``B1``, ``B2`` 
       sec = [g S + sqrt(1 - g^2) N] exp(j (-4 pi R2/lambda2 + 4 pi R1'/lambda1 + 4 pi f2 d / c
                                           + 4 pi K T / (c f2) - phi_tropo))
 
-  ``S`` is ``A_2`` at ``R1' + d - K T / f2^2`` (the envelope moved by the deformation and delayed by the
-  ionosphere's group delay), interpolated at baseband (demodulated by ``fdc2`` and the mean ``nu2``,
+  ``S`` is ``A_2`` at ``R1' + d - K T / f2^2 - phi_tropo c / (4 pi f2)`` (the envelope moved by the
+  deformation, delayed by the ionosphere's group delay and by the troposphere's path), interpolated at
+  baseband (demodulated by ``fdc2`` and the mean ``nu2``,
   16-tap sinc, remodulated), with each component's envelope phase taken about the secondary's carrier;
   ``N`` independent speckle of the secondary's own band on its own grid (stream 11); ``K = 40.31``.
   To first order in ``(f - f2)/f2`` this is every frequency component ``f`` of the secondary carrying
@@ -223,7 +224,7 @@ class SpectralModel:
             tec = self.tec_tecu(model, g["lon"], g["lat"]) * TECU
             parts.append((rows, g, rr, cc, d, tec))
         shift = max(float(np.max(np.abs(p[4]))) + float(np.max(np.abs(p[5]))) * TEC_CONSTANT / self.f2**2
-                    for p in parts) / model.ref_grid.dr_m
+                    for p in parts) / model.ref_grid.dr_m + 1.0  # + 1: the troposphere's path (< 1 pixel)
         pad = model.lut.shape[1] // 2 + 2 + int(np.ceil(shift))
         wr0 = min(int(np.floor(p[2].min())) for p in parts) - pad
         wr1 = max(int(np.ceil(p[2].max())) for p in parts) + pad + 1
@@ -244,15 +245,16 @@ class SpectralModel:
         n_sec = self._noise(model.config.seed, r0, r1, c0, c1)
         out = np.empty((r1 - r0, c1 - c0), np.complex64)
         for rows, g, rr, cc, d, tec in parts:
+            phi_t = tropo_at(model, rr, cc, g["hgt"])
             group = TEC_CONSTANT * tec / self.f2**2  # m, group delay of the ionosphere
-            delta = (d - group) / model.ref_grid.dr_m * os_  # fine samples the envelope moves (positive: closer)
+            path = phi_t * SPEED_OF_LIGHT / (4.0 * np.pi * self.f2)  # m, the troposphere's (non-dispersive) delay
+            delta = (d - group - path) / model.ref_grid.dr_m * os_  # fine samples the envelope moves (+: closer)
             us = cc * os_ + delta
             sv = sinc_interp(dem, rr - wr0, us - u0, model.lut)
             nu_here = self.interp_nodes(nodes, nu_hz, rr.ravel(), cc.ravel()).reshape(rr.shape)
             sv = sv * np.exp(2j * np.pi * (self.fdc2 / self.prf1 * rr + self.nu_mean_hz / fine * (cc * os_)))
             sv = sv * np.exp(-2j * np.pi * (nu_here - self.nu_mean_hz) / fine * delta)
             gam = coherence_at(model, g["lon"], g["lat"])
-            phi_t = tropo_at(model, rr, cc, g["hgt"])
             phase = (-4.0 * np.pi * (R2 / lam2 - g["r_other"] / lam1) + 4.0 * np.pi * self.f2 * d / SPEED_OF_LIGHT
                      + 4.0 * np.pi * TEC_CONSTANT * tec / (SPEED_OF_LIGHT * self.f2) - phi_t)
             val = (gam * sv + np.sqrt(1.0 - gam * gam) * n_sec[rows - r0]) * np.exp(1j * phase)
