@@ -326,3 +326,52 @@ def test_doppler_centroids_raw_pair_azimuth_filter(tmp_path):
           f"azimuth-filtered {filt:.4f} (theory {g})")
     assert expect_raw < 0.7
     assert abs(raw - expect_raw) < 0.02 and abs(filt - g) < 0.02
+
+
+def test_overlap_below_the_minimum_is_refused(mixed_pairs):
+    from daskinsar.errors import PairError
+    from daskinsar.stages.pair import MIN_COMMON_BAND_FRACTION, check_pair
+
+    sim, _ = mixed_pairs["same"]
+    d = Path(sim.out_dir)
+    ref, sec = open_scene(str(d / "reference.zarr")), open_scene(str(d / "secondary.zarr"))
+    assert check_pair(ref, sec, "ref.zarr", "sec.zarr") == pytest.approx((1233e6, 1253e6))
+    # 20 MHz bands 18.5 MHz apart share 1.5 MHz, 7.5 % of either: below the 10 % minimum
+    moved = sec.__class__(sec.data, sec.meta.model_copy(update={"wavelength_m": C / (1243e6 + 18.5e6)}), sec.orbit)
+    assert MIN_COMMON_BAND_FRACTION == 0.1
+    with pytest.raises(PairError, match=r"sec\.zarr: range band 1251\.500\..1271\.500 MHz overlaps the reference's "
+                                        r"1233\.000\.\.1253\.000 MHz \(ref\.zarr\) by 1\.500 MHz, below the minimum"):
+        check_pair(ref, moved, "ref.zarr", "sec.zarr")
+
+
+def test_fbs_secondary_on_an_fbd_reference_is_band_matched(tmp_path):
+    """ALOS-like FBD (14 MHz, 16 MHz sampling) reference and FBS (28 MHz, 32 MHz) secondary: the simulated
+    spectra have the configured widths (measured from the data), and preprocess cuts the FBS scene to what
+    the FBD grid holds, on its own grid, before anything is resampled."""
+    cfg = preset("small", chirp_bandwidth_hz=14e6, range_sampling_rate_hz=16e6, n_azimuth=128, n_range=128,
+                 point_targets=[], deformation=[], spectra=SpectraConfig(secondary_chirp_bandwidth_hz=28e6,
+                                                                           secondary_range_sampling_rate_hz=32e6))
+    sim = simulate_pair(cfg, tmp_path / "pair", chunks=128)
+    widths = {}
+    for role in ("reference", "secondary"):
+        s = open_scene(getattr(sim, role))
+        fs = C / (2 * s.grid_spacing[1])
+        p = np.mean(np.abs(np.fft.fft(s.data["slc"].values, axis=1)) ** 2, axis=0)
+        widths[role] = float(np.mean(p > 0.5 * np.median(p[p > 0.1 * p.max()])) * fs)
+        assert s.meta.range_bandwidth_hz == (14e6 if role == "reference" else 28e6)
+    assert widths["reference"] == pytest.approx(14e6, rel=0.05) and widths["secondary"] == pytest.approx(28e6, rel=0.05)
+    lines: list[str] = []
+    d = Path(sim.out_dir)
+    run(RunConfig.model_validate({"reference": {"path": str(d / "reference.zarr")},
+                                  "secondary": {"path": str(d / "secondary.zarr")}, "dem": {"path": str(d / "dem.tif")},
+                                  "output": str(tmp_path / "run")}), progress=False, reporter=lines.append,
+        end="preprocess")
+    sec = open_scene(str(tmp_path / "run" / "secondary.zarr"))
+    f0 = C / 0.236
+    lo, hi = sec.meta.extra["band_matched"]["kept_band_hz"]
+    assert (lo - f0, hi - f0) == pytest.approx((-7.2e6, 7.2e6), abs=1e3)  # 14 MHz widened to 0.9 x 16 MHz
+    assert sec.meta.range_bandwidth_hz == pytest.approx(14.4e6) and sec.meta.wavelength_m == pytest.approx(0.236)
+    assert any("secondary range band cut to" in ln for ln in lines)
+    p = np.mean(np.abs(np.fft.fft(sec.data["slc"].values, axis=1)) ** 2, axis=0)
+    f = np.fft.fftfreq(p.size, d=1 / 32e6)
+    assert p[np.abs(f) > 8e6].mean() < 1e-3 * p[np.abs(f) < 6e6].mean()  # nothing left to alias on a 16 MHz grid
