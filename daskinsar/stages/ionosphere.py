@@ -45,8 +45,9 @@ from the fit are dropped and it is fitted again. A plane fit is unbiased for a l
 up to the image edges. ``nondispersive_phase = unw - dispersive_phase`` (their sum is the full-band
 phase); ``los_displacement_corrected = -nondispersive_phase * lambda_d / (4 pi)``.
 
-Everything is block-wise: sub-band filters and looks on the full-resolution chunks, the window
-operations as ``map_overlap`` on the multilooked grid; independent of the chunking.
+Everything is block-wise: sub-band filters and looks on the full-resolution chunks, the plane fit as a
+``map_overlap`` on the multilooked grid with a halo of three half windows; independent of the chunking.
+Memory per task is bounded by the chunk plus that halo (about 16 float64 arrays of it).
 """
 
 from __future__ import annotations
@@ -139,32 +140,32 @@ def _box(a: np.ndarray, ha: int, hr: int) -> np.ndarray:
 
 
 def _fit(d: np.ndarray, w: np.ndarray, ha: int, hr: int) -> np.ndarray:
-    """Value at each pixel of the weighted least-squares plane through the window around it."""
+    """Value at each pixel of the weighted least-squares plane through the window around it (the 3 x 3
+    normal equations in coordinates relative to the pixel, solved in closed form; the weighted mean where
+    they are singular; NaN where the window holds no weight)."""
     n0, n1 = d.shape
-    y = (np.arange(n0, dtype=np.float64) - 0.5 * n0)[:, None] * np.ones((1, n1))
-    x = (np.arange(n1, dtype=np.float64) - 0.5 * n1)[None, :] * np.ones((n0, 1))
+    y = (np.arange(n0, dtype=np.float64) - 0.5 * n0)[:, None]
+    x = (np.arange(n1, dtype=np.float64) - 0.5 * n1)[None, :]
     dw = np.where(w > 0, d, 0.0) * w
-    s = {k: _box(v, ha, hr) for k, v in {"1": w, "x": w * x, "y": w * y, "xx": w * x * x, "xy": w * x * y,
-                                          "yy": w * y * y, "d": dw, "xd": dw * x, "yd": dw * y}.items()}
-    # normal equations in coordinates relative to each pixel: fit value = a (the plane at the pixel)
-    s1 = s["1"]
-    sx, sy = s["x"] - x * s1, s["y"] - y * s1
-    sxx = s["xx"] - 2 * x * s["x"] + x * x * s1
-    syy = s["yy"] - 2 * y * s["y"] + y * y * s1
-    sxy = s["xy"] - x * s["y"] - y * s["x"] + x * y * s1
-    sd = s["d"]
-    sxd, syd = s["xd"] - x * sd, s["yd"] - y * sd
-    m = np.stack([np.stack([s1, sx, sy], -1), np.stack([sx, sxx, sxy], -1), np.stack([sy, sxy, syy], -1)], -2)
-    rhs = np.stack([sd, sxd, syd], -1)
-    det = np.linalg.det(m)
-    scale = np.maximum(s1, 1e-30) ** 3 * max(ha * hr, 1) ** 2
-    good = np.abs(det) > 1e-9 * scale
-    out = np.full(d.shape, np.nan)
-    if good.any():
-        out[good] = np.linalg.solve(m[good], rhs[good][..., None])[..., 0, 0]
-    mean_only = ~good & (s1 > 0)
-    out[mean_only] = sd[mean_only] / s1[mean_only]
-    return out
+    s1, sx, sy = _box(w, ha, hr), _box(w * x, ha, hr), _box(w * y, ha, hr)
+    sxx, syy, sxy = _box(w * x * x, ha, hr), _box(w * y * y, ha, hr), _box(w * x * y, ha, hr)
+    sd, sxd, syd = _box(dw, ha, hr), _box(dw * x, ha, hr), _box(dw * y, ha, hr)
+    # moments about the pixel (u = X - x, v = Y - y)
+    su, sv = sx - x * s1, sy - y * s1
+    suu = sxx - 2 * x * sx + x * x * s1
+    svv = syy - 2 * y * sy + y * y * s1
+    suv = sxy - x * sy - y * sx + x * y * s1
+    sud, svd = sxd - x * sd, syd - y * sd
+    # first unknown (the plane at the pixel) of [[s1 su sv] [su suu suv] [sv suv svv]] a = [sd sud svd]
+    c11 = suu * svv - suv * suv
+    c12 = sv * suv - su * svv
+    c13 = su * suv - sv * suu
+    det = s1 * c11 + su * c12 + sv * c13
+    with np.errstate(invalid="ignore", divide="ignore"):
+        plane = (sd * c11 + sud * c12 + svd * c13) / det
+        mean = sd / s1
+    good = np.abs(det) > 1e-9 * np.maximum(s1, 1e-300) ** 3 * max(ha * hr, 1) ** 2
+    return np.where(good, plane, np.where(s1 > 0, mean, np.nan))
 
 
 def plane_fit_kernel(d: np.ndarray, w: np.ndarray, half: tuple[int, int], outlier_sigma: float) -> np.ndarray:
@@ -189,7 +190,9 @@ def _ready(x: da.Array, depth: tuple[int, int]) -> tuple[da.Array, tuple[int, in
 
 
 def _plane_fit(d: da.Array, w: da.Array, half: tuple[int, int], outlier_sigma: float) -> da.Array:
-    d, depth = _ready(d, (2 * half[0], 2 * half[1]))
+    # the second fit at a pixel uses the outlier flags within a half window, each of which uses the first
+    # fit's residuals within another, each fitted over a third: a halo of three half windows
+    d, depth = _ready(d, (3 * half[0], 3 * half[1]))
     w = w.rechunk(d.chunks)
     return da.map_overlap(plane_fit_kernel, d, w, depth=depth, boundary=np.nan, half=half,
                           outlier_sigma=outlier_sigma, dtype=np.float64, name=f"ionosphere-plane-fit-"
