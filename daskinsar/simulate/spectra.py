@@ -171,8 +171,10 @@ class SpectralModel:
         (nodes' (rows, cols) in reference pixels, values)."""
         g, dec = model.ref_grid, model.ref_table.dec
         # nodes inside the geometry table's margin (beyond it nu2 is held constant by the interpolation)
-        rows = np.unique(np.clip(np.arange(a0 - NODE, a1 + 2 * NODE, NODE), -dec, g.n_az - 1 + dec)).astype(np.float64)
-        cols = np.unique(np.clip(np.arange(c0 - NODE, c1 + 2 * NODE, NODE), -dec, g.n_rg - 1 + dec)).astype(np.float64)
+        # on a node grid fixed to the image (multiples of NODE), so that any window gets the same values
+        r0, k0 = NODE * math.floor(a0 / NODE) - NODE, NODE * math.floor(c0 / NODE) - NODE
+        rows = np.unique(np.clip(np.arange(r0, a1 + 2 * NODE, NODE), -dec, g.n_az - 1 + dec)).astype(np.float64)
+        cols = np.unique(np.clip(np.arange(k0, c1 + 2 * NODE, NODE), -dec, g.n_rg - 1 + dec)).astype(np.float64)
         hi = pixel_geometry(model.ref_table, model.dem, rows, cols + 0.5)["r_other"]
         lo = pixel_geometry(model.ref_table, model.dem, rows, cols - 0.5)["r_other"]
         q = (hi - lo) / model.ref_grid.dr_m  # dR2/dR1 along the reference line
