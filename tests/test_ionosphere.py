@@ -66,8 +66,9 @@ def pairs(tmp_path_factory):
         sim = simulate_pair(_pair(io), d / name, chunks=384)
         cfg = RunConfig.model_validate(_config(sim, d / f"{name}_run"))
         lines: list[str] = []
-        status = run(cfg, progress=False, reporter=lines.append)
-        assert status["ionosphere"] == "done" and status["geocode"] == "done", status
+        # the pair with ionosphere end to end; its twin only as far as the comparison needs
+        status = run(cfg, progress=False, reporter=lines.append, end=None if name == "iono" else "ionosphere")
+        assert status["ionosphere"] == "done", status
         out[name] = (sim, d / f"{name}_run", lines)
     return out
 
