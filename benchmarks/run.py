@@ -51,15 +51,16 @@ from _common import (  # noqa: E402
 # sizes per profile; every entry can be overridden with --set key=value (ints, or AxB)
 PROFILES = {
     "tiny": dict(copy=512, focus=(512, 256), filter=128, resample=128, crossmul=512, multilook=512, topo=32,
-                 geocode=32, unwrap=128, chain=128, chain_chunk=64, repeat=1, demo=None, pair=None),
+                 geocode=32, unwrap=128, chain=128, chain_chunk=64, repeat=1, demo=None, pair=None, spectra=256),
     "quick": dict(copy=2048, focus=(2048, 2048), filter=1024, resample=1024, crossmul=2048, multilook=2048,
-                  topo=128, geocode=128, unwrap=512, chain=1024, chain_chunk=512, repeat=2, demo="demo", pair=None),
+                  topo=128, geocode=128, unwrap=512, chain=1024, chain_chunk=512, repeat=2, demo="demo", pair=None,
+                  spectra=1024),
     "full": dict(copy=4096, focus=(8192, 4096), filter=2048, resample=2048, crossmul=4096, multilook=4096,
                  topo=256, geocode=256, unwrap=2048, chain=2048, chain_chunk=1024, repeat=3, demo="demo",
-                 pair=4096),
+                 pair=4096, spectra=2048),
 }
-SECTIONS = ("copy", "focus", "filter", "resample", "crossmul", "multilook", "topo", "geocode", "unwrap", "scaling",
-            "e2e")
+SECTIONS = ("copy", "focus", "filter", "resample", "crossmul", "multilook", "topo", "geocode", "spectra", "unwrap",
+            "scaling", "e2e")
 LOOKS = (4, 4)
 
 
@@ -112,6 +113,13 @@ def bench_filter(n: int, repeat: int, dolphin_python: str) -> dict:
     r["Msamples_per_s_1thread"] = r["daskinsar_smooth3"]["Msamples_per_s"]
     r["ratio_to_fft_floor"] = r["ratio_to_fft_floor_cpu"]
     return r
+
+
+def bench_spectra(n: int, repeat: int) -> dict:
+    """Common-band filter and ionosphere step vs their FFT passes (benchmarks/bench_spectra.py)."""
+    import bench_spectra
+
+    return bench_spectra.bench_spectra(n, repeat)
 
 
 def bench_resample(n: int, copy: dict) -> dict:
@@ -648,6 +656,9 @@ def markdown(rep: dict) -> str:
         L.append(f"| geocode (geo2rdr + bilinear) | {gc['map_shape'][0]} x {gc['map_shape'][1]} out | "
                  f"{_fmt(gc['daskinsar']['output_pixels_per_s'] / 1e6)} | - | "
                  f"{_fmt(gc['daskinsar']['output_pixels_per_s'])} output pixels/s |")
+    import bench_spectra as _bs
+
+    L += _bs.markdown_rows(s.get("spectra", {}), _fmt)
     L += ["", "## Peers (same inputs, same run)", "", "| comparison | daskinsar | peer | ratio | agreement |",
           "| --- | --- | --- | --- | --- |"]
     if "dolphin" in g:
@@ -793,6 +804,7 @@ def main(argv=None) -> dict:
             "multilook": lambda: bench_multilook(sizes["multilook"], rpt, copy, args.dolphin_python),
             "topo": lambda: bench_topo(sizes["topo"], rpt)[0],
             "geocode": lambda: bench_geocode(sizes["geocode"], rpt),
+            "spectra": lambda: bench_spectra(sizes["spectra"], rpt),
             "unwrap": lambda: bench_unwrap(sizes["unwrap"]),
             "scaling": lambda: bench_scaling(sizes["chain"], sizes["chain_chunk"], args.large, tmp),
             "e2e": lambda: bench_e2e(sizes["demo"], sizes["pair"], tmp),

@@ -33,10 +33,12 @@ from .io.dem import DemInput
 from .isce_xml import insarapp_to_dict
 from .params import Params
 from .stages.chunking import ChunkParams
+from .stages.common_band import CommonBandParams
 from .stages.filter import FilterParams
 from .stages.focus import FocusParams
 from .stages.geocode import GeocodeParams
 from .stages.interferogram import InterferogramParams
+from .stages.ionosphere import IonosphereParams
 from .stages.offsets import OffsetParams
 from .stages.resample import ResampleParams
 from .stages.topo import TopoParams
@@ -89,10 +91,14 @@ class RunConfig(Params):
     offsets: OffsetParams = Field(default_factory=OffsetParams, description="coregistration offsets")
     resample: ResampleParams = Field(default_factory=ResampleParams,
                                      description="resampling of the secondary SLC onto the reference grid")
+    commonband: CommonBandParams = Field(default_factory=CommonBandParams,
+                                         description="range and azimuth common-band filtering")
     interferogram: InterferogramParams = Field(default_factory=InterferogramParams,
                                                description="interferogram formation, looks and coherence")
     filter: FilterParams = Field(default_factory=FilterParams, description="Goldstein-Werner filter")
     unwrap: UnwrapParams = Field(default_factory=UnwrapParams, description="phase unwrapping (SNAPHU)")
+    ionosphere: IonosphereParams = Field(default_factory=IonosphereParams,
+                                         description="split-spectrum ionosphere estimate and correction")
     geocode: GeocodeParams = Field(default_factory=GeocodeParams, description="geocoding and GeoTIFF export")
 
     def resolve_paths(self, base: str | os.PathLike) -> "RunConfig":

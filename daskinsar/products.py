@@ -140,6 +140,36 @@ PRODUCTS: dict[str, Product] = {
     "unwrap/los_displacement": _p("m", "float32", "line-of-sight displacement, positive towards the platform",
                                   "LOS displacement, positive towards the platform (relative)",
                                   isce=("los_displacement",)),
+    # commonband: full-resolution reference grid (only when an axis is filtered)
+    "commonband/reference": _p("1", _SLC, "reference SLC filtered to the common band",
+                               "reference SLC filtered to the common range / Doppler band (only when an axis is "
+                               "filtered; the plan is in the group's attributes)"),
+    "commonband/secondary": _p("1", _SLC, "resampled secondary SLC filtered to the common band"),
+    # ionosphere: multilooked grid
+    "ionosphere/dispersive_phase": _p("rad", "float32", "dispersive (ionospheric) phase",
+                                      "dispersive (ionospheric) phase in the interferogram at f0_hz, filtered "
+                                      "(plane fit, window in m)", isce=("dispersive.bil.unwCor.filt",)),
+    "ionosphere/nondispersive_phase": _p("rad", "float32", "unwrapped phase without the ionosphere",
+                                         "unw - dispersive_phase: the unwrapped phase without the ionosphere "
+                                         "(also named `unwrap/unw_corrected`)"),
+    "ionosphere/dispersive_phase_raw": _p("rad", "float32", "split-spectrum dispersive phase before filtering",
+                                          isce=("dispersive.bil",)),
+    "ionosphere/nondispersive_phase_raw": _p("rad", "float32",
+                                             "split-spectrum non-dispersive phase before filtering",
+                                             isce=("nondispersive.bil",)),
+    "ionosphere/mask": _p("1", "uint8", "pixels the dispersive estimate used", "pixels the dispersive estimate "
+                          "used (1/0)", isce=("mask.bil",)),
+    "ionosphere/los_displacement_corrected": _p("m", "float32", "line-of-sight displacement without the "
+                                                "ionosphere, positive towards the platform",
+                                                "LOS displacement without the ionosphere (also named "
+                                                "`unwrap/los_displacement_corrected`)"),
+}
+
+#: daskinsar names that stand for another product (the ionosphere step's corrected unwrapped phase and
+#: displacement, named as if in the unwrap group, live in the ionosphere group)
+ALIASES: dict[str, str] = {
+    "unwrap/unw_corrected": "ionosphere/nondispersive_phase",
+    "unwrap/los_displacement_corrected": "ionosphere/los_displacement_corrected",
 }
 
 #: coordinate name -> description (``azimuth_time`` gets its epoch in :func:`cf_attributes`)
@@ -175,7 +205,8 @@ def geocoded_variable(product: str) -> str:
 
 #: geocoded variable name -> the multilooked product it is made from
 _GEOCODED_FROM: dict[str, str] = {geocoded_variable(k): k for k in PRODUCTS
-                                  if k.split("/")[0] in ("interferogram", "filter", "unwrap", "topo", "offsets")}
+                                  if k.split("/")[0] in ("interferogram", "filter", "unwrap", "topo", "offsets",
+                                                         "ionosphere")}
 
 
 def product_info(group: str, variable: str) -> Product | None:
@@ -203,6 +234,8 @@ def product_info(group: str, variable: str) -> Product | None:
 def resolve_product_name(name: str) -> str:
     """Map a user-given product name (daskinsar or ISCE) to ``group/variable``."""
     key = name.strip().strip("/")
+    if key in ALIASES:
+        return ALIASES[key]
     if key in ISCE_PRODUCT_NAMES:
         return ISCE_PRODUCT_NAMES[key]
     if key.endswith(".geo"):

@@ -35,6 +35,7 @@ from .io.readers import read_scene
 from .io.validate import check_scene
 from .products import GEOMETRY_FIELDS, GEOMETRY_GROUP, geocoded_variable, resolve_product
 from .scene import Scene, pair_dataset, radar_attrs
+from .stages import common_band, ionosphere
 from .stages import filter as filter_stage
 from .stages import focus, geocode, interferogram, offsets, resample, topo, unwrap
 from .stages.pair import check_dem_covers_scene, check_pair, footprint_edges
@@ -147,7 +148,11 @@ def build_preprocess(ctx: RunContext) -> StepOutputs:
     """Read both inputs (lazily) and check them as a pair before anything is written."""
     cfg = ctx.config
     scenes = {role: _read_scene_input(role, getattr(cfg, role)) for role in ("reference", "secondary")}
-    check_pair(scenes["reference"], scenes["secondary"], cfg.reference.label, cfg.secondary.label)
+    lo, hi = check_pair(scenes["reference"], scenes["secondary"], cfg.reference.label, cfg.secondary.label)
+    ctx.reporter(f"preprocess: common range band {lo / 1e6:.3f}..{hi / 1e6:.3f} MHz (before the geometric "
+                 "spectral shift)")
+    if scenes["secondary"].meta.level == "slc":
+        scenes["secondary"] = _band_matched(ctx, scenes["reference"], scenes["secondary"])
     out = {}
     for role, scene in scenes.items():
         scene.attrs["source"] = getattr(cfg, role).label
@@ -157,13 +162,28 @@ def build_preprocess(ctx: RunContext) -> StepOutputs:
     return out
 
 
+def _band_matched(ctx: RunContext, ref: Scene, sec: Scene) -> Scene:
+    """The secondary cut to what the reference grid can hold when its range band is wider (mixed modes)."""
+    dr = ref.grid_spacing[1]
+    if not common_band.needs_band_match(ref.meta, sec.meta, dr):
+        return sec
+    out = Scene.from_dataset(common_band.match_band(sec.to_dataset(), ref.meta, dr))
+    lo, hi = out.meta.extra["band_matched"]["kept_band_hz"]
+    ctx.reporter(f"preprocess: secondary range band cut to {lo / 1e6:.3f}..{hi / 1e6:.3f} MHz and brought to "
+                 f"baseband (the reference grid's range spacing is {dr:.3f} m)")
+    return out
+
+
 def build_focus(ctx: RunContext) -> StepOutputs | None:
-    out = {}
+    out: StepOutputs = {}
     for role in ("reference", "secondary"):
         raw = store.open_scene(ctx.url(f"{role}.zarr"))
         if raw.meta.level != "raw":
             return None
         slc = focus.run(raw.to_dataset(), ctx.config.focus).chunk(ctx.config.processing.chunks)
+        if role == "secondary":
+            ref = Scene.from_dataset(out["reference_slc.zarr"])
+            slc = _band_matched(ctx, ref, Scene.from_dataset(slc)).to_dataset().chunk(ctx.config.processing.chunks)
         ctx.reporter(f"focus: {role} -> {slc.sizes['azimuth']} x {slc.sizes['range']} fully focused SLC")
         out[f"{role}_slc.zarr"] = slc
     return out
@@ -232,14 +252,43 @@ def build_resample(ctx: RunContext) -> StepOutputs:
     return {"products.zarr/resample": resample.run(inputs, ctx.config.resample)}
 
 
+def spectral_pair(ctx: RunContext) -> xr.Dataset:
+    """The coregistered pair on the reference grid with what spectral stages need: topo's geometric phase and
+    offsets, the secondary's own grid (coordinates) and both scenes' metadata."""
+    ref, sec = ctx.scene("reference"), ctx.scene("secondary")
+    ds = ctx.open("topo")[["geometric_phase", "azimuth_offset", "range_offset"]].assign(
+        reference=ref.data[ref.main_variable], secondary=ctx.open("resample")["secondary"])
+    ds = ds.assign_coords(secondary_azimuth_time=("secondary_azimuth", sec.azimuth_time),
+                          secondary_slant_range=("secondary_range", sec.slant_range))
+    ds.attrs = {**radar_attrs(ref.meta, ref.orbit, "reference"), **radar_attrs(sec.meta, sec.orbit, "secondary")}
+    return ds
+
+
+def build_commonband(ctx: RunContext) -> StepOutputs:
+    """Always written: the plan (bands, decisions) in the attributes, the filtered SLCs when an axis is filtered."""
+    inputs = spectral_pair(ctx)
+    plan = common_band.plan(inputs, ctx.config.commonband)
+    ctx.reporter(f"commonband: {plan.summary()}")
+    return {"products.zarr/commonband": common_band.apply(inputs, plan)}
+
+
+def _coregistered(ctx: RunContext) -> tuple[xr.DataArray, xr.DataArray, dict]:
+    """The reference and secondary SLCs the interferograms use (commonband's when it filtered) and its plan."""
+    cb = ctx.open("commonband")
+    if "reference" in cb:
+        return cb["reference"], cb["secondary"], dict(cb.attrs)
+    ref = ctx.scene("reference")
+    return ref.data[ref.main_variable], ctx.open("resample")["secondary"], dict(cb.attrs)
+
+
 def build_interferogram(ctx: RunContext) -> StepOutputs:
     ref = ctx.scene("reference")
     t = ctx.open("topo")
-    res = ctx.open("resample")
-    inputs = t[["geometric_phase", *interferogram.GEOMETRY_FIELDS]].assign(
-        reference=ref.data[ref.main_variable], secondary=res["secondary"])
+    r, s, plan = _coregistered(ctx)
+    inputs = t[["geometric_phase", *interferogram.GEOMETRY_FIELDS]].assign(reference=r, secondary=s)
     inputs.attrs = radar_attrs(ref.meta, ref.orbit, "reference")
     ds = interferogram.run(inputs, ctx.config.interferogram)
+    ds.attrs.update(common_band.interferogram_attrs(ds.attrs, plan))
     la, lr = ds.attrs["looks"]
     ctx.reporter(f"interferogram: {la} x {lr} looks -> {ds.sizes['azimuth']} x {ds.sizes['range']}")
     return {"products.zarr/interferogram": ds}
@@ -257,6 +306,46 @@ def build_unwrap(ctx: RunContext) -> StepOutputs | None:
     return {"products.zarr/unwrap": unwrap.run(inputs, ctx.config.unwrap)}
 
 
+def ionosphere_inputs(ctx: RunContext) -> xr.Dataset:
+    """What the ionosphere stage takes: the coregistered SLCs and geometric phase on the reference grid, the
+    unwrapped phase, coherence and geometry on the multilooked grid (dims ``ml_*``), both scenes' metadata."""
+    ifg, unw = ctx.open("interferogram"), ctx.open("unwrap")
+    r, s, plan = _coregistered(ctx)
+    t = ctx.open("topo")
+    ml = {"ml_azimuth": "azimuth", "ml_range": "range"}
+    inv = {v: k for k, v in ml.items()}
+    multilooked = xr.Dataset({"unw": unw["unw"], "conncomp": unw["conncomp"], "coherence": ifg["coherence"],
+                              **{k: ifg[k] for k in ("lon", "lat", "hgt", "incidence")}}).rename(
+        {**inv, "azimuth_time": "ml_azimuth_time", "slant_range": "ml_slant_range"})
+    inputs = xr.Dataset({"reference": r, "secondary": s, "geometric_phase": t["geometric_phase"]})
+    if ctx.config.offsets.method != "geometric":
+        _, rg = offsets.offset_fields(t["azimuth_offset"].data, t["range_offset"].data, ctx.open("offsets"))
+        inputs["range_offset_residual"] = (("azimuth", "range"), rg - t["range_offset"].data)
+    inputs = xr.merge([inputs, multilooked], combine_attrs="drop")
+    sec = ctx.scene("secondary")
+    inputs = inputs.assign_coords(secondary_slant_range=("secondary_range", sec.slant_range))
+    inputs.attrs = {**plan, **{k: ifg.attrs[k] for k in ("looks", "effective_looks")},
+                    **radar_attrs(ctx.scene("reference").meta, ctx.scene("reference").orbit, "reference"),
+                    **radar_attrs(sec.meta, sec.orbit, "secondary")}
+    return inputs
+
+
+def build_ionosphere(ctx: RunContext) -> StepOutputs | None:
+    if not ctx.has("unwrap"):
+        if ctx.config.ionosphere.enabled is True:
+            raise ConfigError("ionosphere.enabled: the split-spectrum correction needs the unwrapped phase; "
+                              "unwrapping is off (unwrap.enabled: false)")
+        return None
+    inputs = ionosphere_inputs(ctx)
+    go, why = ionosphere.decide(inputs, ctx.config.ionosphere)
+    ctx.reporter(f"ionosphere: {'split-spectrum correction' if go else 'skipped'} ({why})")
+    if not go:
+        return None
+    ds = ionosphere.run(inputs, ctx.config.ionosphere)
+    ds.attrs["decision"] = why
+    return {"products.zarr/ionosphere": ds}
+
+
 def build_geocode(ctx: RunContext) -> StepOutputs:
     """The chosen products and the geometry (incidence, heading, height: ``geocode_geometry``) onto one map
     grid, from one shared lookup."""
@@ -265,8 +354,8 @@ def build_geocode(ctx: RunContext) -> StepOutputs:
     inputs = xr.Dataset({"lon": ifg["lon"], "lat": ifg["lat"]}, attrs=radar_attrs(ref.meta, ref.orbit, "reference"))
     for name in ctx.config.geocode.products:
         group, var = resolve_product(name)
-        if group == "unwrap" and not ctx.has("unwrap"):
-            ctx.reporter(f"geocode: {name} skipped (unwrapping is off)")
+        if group in ("unwrap", "ionosphere") and not ctx.has(group):
+            ctx.reporter(f"geocode: {name} skipped (the {group} step did not run)")
             continue
         src = ctx.open(group)
         if var not in src:
@@ -345,15 +434,21 @@ STEPS: tuple[Step, ...] = (
          _group("offsets"), after=("topo",), config=("offsets",)),
     Step("resample", "secondary SLC onto the reference grid (windowed sinc)", build_resample, _group("resample"),
          after=("offsets", "topo"), config=("offsets", "resample")),
+    Step("commonband", "range (spectral shift, mixed bandwidths) and azimuth (Doppler) common-band filtering",
+         build_commonband, _group("commonband"), after=("resample", "topo"), config=("commonband",)),
     Step("interferogram", "flattened, multilooked interferogram; coherence (topophase.cor); phsig.cor",
-         build_interferogram, _group("interferogram"), after=("resample", "topo"), config=("interferogram",)),
+         build_interferogram, _group("interferogram"), after=("commonband", "resample", "topo"),
+         config=("interferogram",)),
     Step("filter", "Goldstein-Werner filter (filt_topophase.flat)", build_filter, _group("filter"),
          after=("interferogram",), config=("filter",)),
     Step("unwrap", "SNAPHU unwrapping (tiled when large); LOS displacement (m)", build_unwrap, _group("unwrap"),
          after=("filter", "interferogram"), config=("unwrap",)),
+    Step("ionosphere", "split-spectrum ionosphere: dispersive / non-dispersive phase, corrected unwrapped phase",
+         build_ionosphere, _group("ionosphere"), after=("unwrap", "interferogram", "commonband", "topo", "offsets"),
+         config=("ionosphere",)),
     Step("geocode", "products and geometry (incidence, heading, height) onto a map grid", build_geocode,
          lambda ctx: ["products.zarr/geocode", f"products.zarr/{GEOMETRY_GROUP}"],
-         after=("unwrap", "filter", "interferogram", "verifydem"), config=("geocode",)),
+         after=("ionosphere", "unwrap", "filter", "interferogram", "verifydem"), config=("geocode",)),
     Step("export", "GeoTIFF / COG of every geocoded product (RUN/geo/) and of the geometry (RUN/geo/geometry/)",
          build_export, _geotiff_names, after=("geocode",), config=("geocode",)),
 )

@@ -149,7 +149,7 @@ def _metadata(model: PairModel, which: str):
     grid = model.ref_grid if which == "reference" else model.sec_grid
     orbit = model.ref_orbit if which == "reference" else model.sec_orbit
     v = float(np.linalg.norm(orbit.interpolate(np.array([grid.azimuth_time(grid.n_az // 2)]))[1]))
-    return RadarMetadata(
+    meta = RadarMetadata(
         sensor="SIMULATED", platform=f"simulated ({cfg.name})", mode="stripmap", polarization="HH", level="slc",
         epoch=model.ref_epoch if which == "reference" else model.sec_epoch, wavelength_m=cfg.wavelength_m,
         prf_hz=1.0 / grid.dt_s, range_sampling_rate_hz=cfg.range_sampling_rate_hz, azimuth_line_interval_s=grid.dt_s,
@@ -162,6 +162,11 @@ def _metadata(model: PairModel, which: str):
         extra={"simulation": cfg.name, "role": which, "seed": cfg.seed,
                "antenna_length_m": cfg.antenna_length_m, "sign_convention": SIGN_CONVENTION},
     )
+    if model.spectra is not None:  # per-scene spectra: each scene's own band, sampling and Doppler
+        from .spectra import scene_metadata
+
+        meta = meta.model_copy(update=scene_metadata(model, which))
+    return meta
 
 
 def _slc_scene(model: PairModel, which: str, chunks=1024):
@@ -199,6 +204,13 @@ def truth_dataset(model: PairModel, chunks=1024):
             v = v.astype(np.float32)
         units, desc = TRUTH_DOC[name]
         data[name] = (("azimuth", "range"), v, {"units": units, "description": desc})
+    if model.spectra is not None:
+        from .spectra import SPECTRAL_TRUTH_DOC, spectral_truth_block
+
+        extra = _block_array(spectral_truth_block, model, (g.n_az, g.n_rg), _chunks2(chunks), np.float64,
+                             f"simulate-truth-spectra-{_token(model.config, chunks)}", n_fields=len(SPECTRAL_TRUTH_DOC))
+        for k, (name, (units, desc)) in enumerate(SPECTRAL_TRUTH_DOC.items()):
+            data[name] = (("azimuth", "range"), extra[k].astype(np.float32), {"units": units, "description": desc})
     ds = xr.Dataset(data, coords={"azimuth_time": ("azimuth", g.azimuth_time()),
                                   "slant_range": ("range", g.slant_range())})
     ds.attrs = {

@@ -107,6 +107,28 @@ class PointTargetConfig(_Strict):
     amplitude_db: float = Field(40.0, description="peak amplitude relative to the speckle rms (dB)")
 
 
+class IonosphereConfig(_Strict):
+    """Differential ionosphere (secondary minus reference slant TEC) as a linear field over the scene."""
+
+    tec_tecu: float = Field(0.0, description="differential slant TEC at the scene centre (TECU, 1e16 el/m^2)")
+    gradient_tecu_per_km: tuple[float, float] = Field((0.0, 0.0), description="(east, north) gradient of the "
+                                                                              "differential TEC (TECU/km)")
+
+
+class SpectraConfig(_Strict):
+    """Per-scene spectra (see :mod:`daskinsar.simulate.spectra`): the reference keeps the configuration's
+    wavelength, chirp bandwidth and sampling rate; the secondary may have its own."""
+
+    reference_doppler_centroid_hz: float = Field(0.0, description="centre of the reference's azimuth spectrum (Hz)")
+    secondary_centre_frequency_hz: float | None = Field(None, gt=0, description="secondary centre frequency (Hz); "
+                                                                                "None: the reference's")
+    secondary_chirp_bandwidth_hz: float | None = Field(None, gt=0, description="secondary range bandwidth (Hz); "
+                                                                               "None: the reference's")
+    secondary_range_sampling_rate_hz: float | None = Field(None, gt=0, description="secondary range sampling "
+                                                                                   "rate (Hz); None: the reference's")
+    secondary_doppler_centroid_hz: float = Field(0.0, description="centre of the secondary's azimuth spectrum (Hz)")
+
+
 class SimulationConfig(_Strict):
     """A simulated interferometric pair. Every length in m, time in s, angle in deg."""
 
@@ -156,6 +178,10 @@ class SimulationConfig(_Strict):
     coherence: CoherenceConfig = Field(default_factory=CoherenceConfig)
     troposphere: TroposphereConfig = Field(default_factory=TroposphereConfig)
     point_targets: list[PointTargetConfig] = Field(default_factory=list)
+    spectra: SpectraConfig | None = Field(None, description="per-scene range / azimuth spectra from one ground "
+                                                            "reflectivity (spectral shift, mixed modes, Doppler)")
+    ionosphere: IonosphereConfig | None = Field(None, description="differential ionosphere (needs, and implies, "
+                                                                  "per-scene spectra)")
     # numerics
     geometry_decimation_pixels: int = Field(16, ge=2, le=128)
     height_levels: int = Field(5, ge=2, le=9)
@@ -166,7 +192,15 @@ class SimulationConfig(_Strict):
         if self.chirp_bandwidth_hz > self.range_sampling_rate_hz:
             raise ConfigError(f"simulation {self.name!r}: chirp_bandwidth_hz ({self.chirp_bandwidth_hz:g}) exceeds "
                               f"range_sampling_rate_hz ({self.range_sampling_rate_hz:g})")
+        if self.spectral and self.point_targets:
+            raise ConfigError(f"simulation {self.name!r}: point targets are not modelled with per-scene spectra "
+                              "(spectra / ionosphere); remove them")
         return self
+
+    @property
+    def spectral(self) -> bool:
+        """Whether the scenes are synthesised with per-scene spectra (:mod:`daskinsar.simulate.spectra`)."""
+        return self.spectra is not None or self.ionosphere is not None
 
     @property
     def range_bandwidth_fraction(self) -> float:

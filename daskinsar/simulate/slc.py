@@ -15,11 +15,13 @@ Signal model and sign conventions (stated once; copied into the truth store attr
   secondary pixel ``(t2, R2)`` the ground point ``X = rdr2geo(t2, R2, secondary orbit,
   DEM)``, its reference coordinates ``(t1', R1') = geo2rdr(X, reference orbit)`` and
 
-      sec = [g A(t1', R1') + sqrt(1 - g^2) N] * exp(-j 4 pi / lambda (R2 - R1'))
+      sec = [g A(t1', R1' + d_los - dR_tropo) + sqrt(1 - g^2) N] * exp(-j 4 pi / lambda (R2 - R1'))
                                                 * exp(+j 4 pi d_los(X) / lambda) * exp(-j phi_tropo)
 
-  ``A(t1', R1')`` is the reference reflectivity interpolated with a Kaiser-windowed
-  sinc (16 taps) at the fractional reference pixel, ``N`` independent speckle of the
+  ``A(t1', R1' + ...)`` is the reference reflectivity interpolated with a Kaiser-windowed
+  sinc (16 taps) at the fractional reference pixel, moved by the motion and the tropospheric path
+  ``dR_tropo = phi_tropo lambda / (4 pi)`` (their envelope shift: both are non-dispersive, so every
+  frequency of the band carries the same delay), ``N`` independent speckle of the
   same spectrum on the secondary grid, ``g`` the true coherence, ``d_los`` the LOS
   displacement (m, positive towards the platform: the range shrinks by ``d_los``
   between the passes), ``phi_tropo`` the differential tropospheric phase.
@@ -33,7 +35,9 @@ Signal model and sign conventions (stated once; copied into the truth store attr
   (all in rad, on the reference grid, in ``truth.zarr``).
 - Not modelled: baseline (spectral-shift) decorrelation -- the secondary sees exactly
   the reference's band of ground wavenumbers, so its spectrum is offset by the local
-  fringe frequency -- and volume/temporal changes of the speckle other than ``g``.
+  fringe frequency -- and volume/temporal changes of the speckle other than ``g``. (With
+  ``spectra`` or ``ionosphere`` in the configuration, :mod:`daskinsar.simulate.spectra` gives each
+  scene its own band instead.)
 
 Geometry per pixel
 ------------------
@@ -57,6 +61,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numba
 import numpy as np
@@ -460,10 +465,17 @@ class PairModel:
     baseline: dict
     centre_lon_deg: float
     centre_lat_deg: float
+    spectra: Any = None  # per-scene spectra (simulate.spectra.SpectralModel) when configured
 
     @property
     def wavelength_m(self) -> float:
         return self.config.wavelength_m
+
+    @property
+    def secondary_wavelength_m(self) -> float:
+        sp = self.config.spectra
+        f = sp.secondary_centre_frequency_hz if sp is not None else None
+        return SPEED_OF_LIGHT / f if f else self.config.wavelength_m
 
 
 def build_pair_model(cfg) -> PairModel:
@@ -479,6 +491,9 @@ def build_pair_model(cfg) -> PairModel:
     dt1 = 1.0 / cfg.prf_hz
     dt2 = 1.0 / (cfg.secondary_prf_hz or cfg.prf_hz)
     dr = SPEED_OF_LIGHT / (2.0 * cfg.range_sampling_rate_hz)
+    fs2 = cfg.spectra.secondary_range_sampling_rate_hz if cfg.spectra is not None else None
+    dr2 = SPEED_OF_LIGHT / (2.0 * fs2) if fs2 else dr  # the secondary's own sampling (per-scene spectra)
+    n_rg2 = int(round((cfg.n_range - 1) * dr / dr2)) + 1
     t_c = 0.5 * (cfg.n_azimuth - 1) * dt1
     tc = cfg.terrain
     h_lo = tc.base_height_m - 10.0
@@ -502,8 +517,8 @@ def build_pair_model(cfg) -> PairModel:
     R2c = float(np.linalg.norm(P - p2))
     ref_grid = RadarGrid(0.0, dt1, cfg.n_azimuth, R1c - 0.5 * (cfg.n_range - 1) * dr, dr, cfg.n_range)
     sec_grid = RadarGrid(t2c - 0.5 * (cfg.n_azimuth - 1) * dt2 + cfg.secondary_azimuth_shift_lines * dt2, dt2,
-                         cfg.n_azimuth, R2c - 0.5 * (cfg.n_range - 1) * dr + cfg.secondary_range_shift_pixels * dr,
-                         dr, cfg.n_range)
+                         cfg.n_azimuth, R2c - 0.5 * (n_rg2 - 1) * dr2 + cfg.secondary_range_shift_pixels * dr2,
+                         dr2, n_rg2)
 
     # DEM covering both footprints (+ table margins) at the extreme heights, plus a margin
     dec = cfg.geometry_decimation_pixels
@@ -573,6 +588,10 @@ def build_pair_model(cfg) -> PairModel:
                                               10 ** (pt.amplitude_db / 20.0), float(t1[0]), float(r1[0]),
                                               float(row1), float(col1), float(t2[0]), float(r2[0]), float(row2),
                                               float(col2), float(np.angle(np.exp(-4j * np.pi * r1[0] / lam)))))
+    if cfg.spectral:
+        from .spectra import build_spectral_model
+
+        model.spectra = build_spectral_model(model)
     return model
 
 
@@ -668,7 +687,8 @@ def truth_block(model: PairModel, r0: int, r1: int, c0: int, c1: int, strip: int
         vals = {
             "hgt": g["hgt"], "lon": g["lon"], "lat": g["lat"], "los_displacement": dlos,
             "coherence": coherence_at(model, g["lon"], g["lat"]),
-            "flat_topo_phase": -4.0 * np.pi / lam * (R1 - g["r_other"]),
+            "flat_topo_phase": -4.0 * np.pi / lam * (R1 - g["r_other"])
+                               - 4.0 * np.pi * g["r_other"] * (1.0 / lam - 1.0 / model.secondary_wavelength_m),
             "deformation_phase": -4.0 * np.pi / lam * dlos,
             "tropo_phase": tropo_at(model, ii, jj, g["hgt"]),
             "range_offset": r2col - jj, "azimuth_offset": r2row - ii,
@@ -706,13 +726,18 @@ def reflectivity(model: PairModel, r0: int, r1: int, c0: int, c1: int) -> np.nda
 
 def reference_block(model: PairModel, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
     """Block kernel: reference SLC (complex64) on pixels ``[r0, r1) x [c0, c1)``."""
+    if model.spectra is not None:
+        return model.spectra.reference_block(model, r0, r1, c0, c1)
     return reflectivity(model, r0, r1, c0, c1).astype(np.complex64)
 
 
 def secondary_block(model: PairModel, r0: int, r1: int, c0: int, c1: int, strip: int = 128) -> np.ndarray:
     """Block kernel: secondary SLC (complex64) on secondary pixels ``[r0, r1) x [c0, c1)``
-    (signal model in the module docstring)."""
+    (signal model in the module docstring; with per-scene spectra :mod:`daskinsar.simulate.spectra`'s)."""
     from .deformation import los_displacement
+
+    if model.spectra is not None:
+        return model.spectra.secondary_block(model, r0, r1, c0, c1)
 
     lam = model.wavelength_m
     cols = np.arange(c0, c1)
@@ -733,11 +758,14 @@ def secondary_block(model: PairModel, r0: int, r1: int, c0: int, c1: int, strip:
     N = speckle_window(model.config.seed, STREAM_SECONDARY_NOISE, r0, r1, c0, c1, model.frac_az, model.frac_rg)
     out = np.empty((r1 - r0, c1 - c0), np.complex64)
     for rows, g, rr, cc in parts:
-        a = sinc_interp(A, rr - wr0, cc - wc0, model.lut)
         gam = coherence_at(model, g["lon"], g["lat"])
         los = np.stack([g["los_e"], g["los_n"], g["los_u"]], axis=-1)
         dlos = los_displacement(deformation_enu(model, g["lon"], g["lat"]), los)
         phi_t = tropo_at(model, rr, cc, g["hgt"])
+        # the motion and the tropospheric path move the echo's envelope as well as its phase (both
+        # non-dispersive): the reflectivity is taken d closer and the path delay farther
+        shift_px = (dlos - phi_t * lam / (4.0 * np.pi)) / model.ref_grid.dr_m
+        a = sinc_interp(A, rr - wr0, cc - wc0 + shift_px, model.lut)
         phase = -4.0 * np.pi / lam * (R2 - g["r_other"]) + 4.0 * np.pi / lam * dlos - phi_t
         val = (gam * a + np.sqrt(1.0 - gam * gam) * N[rows - r0]) * np.exp(1j * phase)
         out[rows - r0] = val.astype(np.complex64)

@@ -8,20 +8,56 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import DemCoverageError, PairError
+from ..geometry.ellipsoid import SPEED_OF_LIGHT
 from ..geometry.geo2rdr import geo2rdr
 from ..geometry.orbit import seconds_between
 from ..geometry.rdr2geo import rdr2geo, rdr2geo_ecef
-from ..scene import Scene
+from ..scene import RadarMetadata, Scene
 
-__all__ = ["check_pair", "check_dem_covers", "check_dem_covers_scene", "footprint_edges"]
+__all__ = ["check_pair", "check_dem_covers", "check_dem_covers_scene", "footprint_edges", "range_band_hz",
+           "range_bandwidth_hz", "MIN_COMMON_BAND_FRACTION"]
+
+#: the narrowest common range band a pair may have, as a fraction of the narrower of its two bands
+#: (checked on the centre frequencies and bandwidths by preprocess, with the geometric spectral shift by
+#: commonband); below it the interferogram would be all but decorrelated
+MIN_COMMON_BAND_FRACTION = 0.1
 
 
-def check_pair(ref: Scene, sec: Scene, ref_path: str, sec_path: str) -> None:
-    """Raise PairError unless the two scenes can form an interferogram: the same wavelength and look
-    side, and the secondary sees at least one of the reference's corners or its centre."""
-    if abs(ref.meta.wavelength_m - sec.meta.wavelength_m) > 1e-6 * ref.meta.wavelength_m:
-        raise PairError(f"{sec_path}: wavelength {sec.meta.wavelength_m} m differs from the reference's "
-                        f"{ref.meta.wavelength_m} m ({ref_path})")
+def range_bandwidth_hz(meta: RadarMetadata) -> float:
+    """A scene's range bandwidth (Hz): ``range_bandwidth_hz``, else the chirp's, else the sampling rate."""
+    if meta.range_bandwidth_hz:
+        return float(meta.range_bandwidth_hz)
+    if meta.chirp is not None and meta.chirp.bandwidth_hz > 0:
+        return float(min(meta.chirp.bandwidth_hz, meta.range_sampling_rate_hz))
+    return float(meta.range_sampling_rate_hz)
+
+
+def range_band_hz(meta: RadarMetadata) -> tuple[float, float]:
+    """(lowest, highest) transmitted frequency (Hz): centre frequency c / wavelength -+ half the bandwidth."""
+    f0, b = SPEED_OF_LIGHT / meta.wavelength_m, range_bandwidth_hz(meta)
+    return f0 - 0.5 * b, f0 + 0.5 * b
+
+
+def _mhz(band: tuple[float, float]) -> str:
+    return f"{band[0] / 1e6:.3f}..{band[1] / 1e6:.3f} MHz"
+
+
+def check_pair(ref: Scene, sec: Scene, ref_path: str, sec_path: str) -> tuple[float, float]:
+    """Raise PairError unless the two scenes can form an interferogram: range bands that overlap by at
+    least :data:`MIN_COMMON_BAND_FRACTION` of the narrower one (centre frequencies and bandwidths may
+    differ), the same look side, and the secondary sees at least one of the reference's corners or its
+    centre. Returns the common range band (Hz, absolute), before the geometric spectral shift."""
+    b1, b2 = range_band_hz(ref.meta), range_band_hz(sec.meta)
+    common = (max(b1[0], b2[0]), min(b1[1], b2[1]))
+    width = common[1] - common[0]
+    if width <= 0:
+        raise PairError(f"{sec_path}: range band {_mhz(b2)} does not overlap the reference's {_mhz(b1)} "
+                        f"({ref_path}): the two scenes share no frequencies to form an interferogram")
+    narrower = min(b1[1] - b1[0], b2[1] - b2[0])
+    if width < MIN_COMMON_BAND_FRACTION * narrower:
+        raise PairError(f"{sec_path}: range band {_mhz(b2)} overlaps the reference's {_mhz(b1)} ({ref_path}) by "
+                        f"{width / 1e6:.3f} MHz, below the minimum of {MIN_COMMON_BAND_FRACTION:.0%} of the narrower "
+                        "band")
     if ref.meta.look_side != sec.meta.look_side:
         raise PairError(f"{sec_path}: looks {sec.meta.look_side} but the reference ({ref_path}) looks "
                         f"{ref.meta.look_side}")
@@ -39,6 +75,7 @@ def check_pair(ref: Scene, sec: Scene, ref_path: str, sec_path: str) -> None:
     if not inside.any():
         raise PairError(f"{sec_path}: the secondary scene does not overlap the reference scene ({ref_path}): "
                         "none of the reference's corners or centre is inside the secondary's image")
+    return common
 
 
 def footprint_edges(scene: Scene, height_m: float, n: int = 16) -> tuple[np.ndarray, np.ndarray]:

@@ -9,8 +9,9 @@ secondary's (t2, R2), hence
 
 - geometric offsets of the secondary in pixels of the secondary grid:
   ``azimuth = (t2 - t2_first)/dt2 - row``, ``range = (R2 - R2_first)/dr2 - col``;
-- the flat-earth + topographic phase that flattening removes (rad):
-  ``phi_geom = -4*pi/wavelength * (R1 - R2)`` (ifg = reference * conj(secondary)).
+- the flat-earth + topographic phase that flattening removes (rad), each scene's range at its own
+  wavelength: ``phi_geom = -4*pi*R1/wavelength1 + 4*pi*R2/wavelength2`` (ifg = reference * conj(secondary);
+  ``-4*pi/wavelength*(R1 - R2)`` when both centre frequencies are one).
 
 The kernel works on one block of the (azimuth, range) grid given the block's
 coordinate vectors and the DEM window under its footprint; the stage makes one task per block
@@ -60,6 +61,7 @@ class SecondaryGeometry:
     first_slant_range_m: float
     range_spacing_m: float
     doppler: Any = None  # grid Doppler (Hz): Poly1D or LUT2D, None for zero Doppler
+    wavelength_m: float | None = None  # the secondary's own wavelength (m); None: the reference's
 
 
 def topo_kernel(
@@ -89,12 +91,15 @@ def topo_kernel(
     inc, hdg = los_angles(xyz, pos)
     fields = [lon, lat, hgt, inc, hdg]
     if secondary is not None:
-        t2, r2 = geo2rdr(xyz, secondary.orbit, wavelength_m=wavelength_m, doppler=secondary.doppler,
+        lam2 = secondary.wavelength_m or wavelength_m
+        t2, r2 = geo2rdr(xyz, secondary.orbit, wavelength_m=lam2, doppler=secondary.doppler,
                          t_guess_s=secondary.first_azimuth_time_s, check_coverage=False)
         # fractional pixel of the secondary grid; the stage subtracts the row/column index
         az_px = (t2 - secondary.first_azimuth_time_s) / secondary.azimuth_line_interval_s
         rg_px = (r2 - secondary.first_slant_range_m) / secondary.range_spacing_m
-        fields += [az_px, rg_px, -4.0 * np.pi / wavelength_m * (r - r2)]
+        # -4 pi R1/lambda1 + 4 pi R2/lambda2, written so that one wavelength gives -4 pi/lambda (R1 - R2) exactly
+        fields += [az_px, rg_px, -4.0 * np.pi / wavelength_m * (r - r2) - 4.0 * np.pi * r2 * (1.0 / wavelength_m
+                                                                                               - 1.0 / lam2)]
     return np.stack(fields, axis=0)
 
 
@@ -213,11 +218,12 @@ def run(inputs: xr.Dataset, params: TopoParams) -> xr.Dataset:
     chunks = tuple(c[0] for c in inputs["reference"].chunks) if inputs["reference"].chunks else (1024, 1024)
     dt, dr = sec.grid_spacing
     secondary = SecondaryGeometry(sec.orbit, float(sec.azimuth_time[0]), dt, float(sec.slant_range[0]), dr,
-                                  doppler=sec.meta.grid_doppler_model)
+                                  doppler=sec.meta.grid_doppler_model, wavelength_m=sec.meta.wavelength_m)
     ds = topo_grid(ref.azimuth_time, ref.slant_range, orbit=ref.orbit, wavelength_m=ref.meta.wavelength_m,
                    look_side=ref.meta.look_side, dem=dem_from_dataset(inputs), doppler=ref.meta.grid_doppler_model,
                    secondary=secondary, chunks=(int(chunks[0]), int(chunks[1])),
                    tol_m=params.height_tolerance_m, max_iter=params.max_iterations)
-    ds.attrs.update(convention="geometric_phase = -4*pi/wavelength*(R_reference - R_secondary) (rad); "
+    ds.attrs.update(convention="geometric_phase = -4*pi*R_reference/wavelength_reference + "
+                    "4*pi*R_secondary/wavelength_secondary (rad); "
                     "offsets: secondary pixel = reference pixel + offset; heading: ISCE los.rdr convention")
     return ds

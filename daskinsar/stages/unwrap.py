@@ -610,7 +610,8 @@ def _unwrap_tiled(ifg, coherence, nt, overlap, token, snaphu_kw, guide, guide_lo
 
 def run(inputs: xr.Dataset, params: UnwrapParams) -> xr.Dataset:
     """``inputs``: the filtered interferogram ``ifg`` and the ``coherence`` of the unfiltered one, with the
-    interferogram's attributes ``effective_looks`` and ``wavelength_m`` -> ``unw`` (rad), ``conncomp``
+    interferogram's attributes ``effective_looks`` and ``wavelength_m`` (or ``displacement_wavelength_m``,
+    see :mod:`daskinsar.stages.common_band`) -> ``unw`` (rad), ``conncomp``
     and ``los_displacement`` (m, positive towards the platform). SNAPHU's scratch files go to dask's
     ``temporary-directory`` (each worker's local disk)."""
     for v in ("ifg", "coherence"):
@@ -623,7 +624,9 @@ def run(inputs: xr.Dataset, params: UnwrapParams) -> xr.Dataset:
                      guide_looks=params.guide_looks, guide_weight=params.guide_weight,
                      offset_min_coherence=params.offset_min_coherence, min_conncomp_frac=params.min_conncomp_frac,
                      min_link_pixels=params.min_link_pixels)
-    wavelength = float(inputs.attrs["wavelength_m"])
+    # the interferogram measures the motion at the secondary's frequencies of the common band
+    # (commonband's displacement_wavelength_m; the one wavelength of a same-mode pair otherwise)
+    wavelength = float(inputs.attrs.get("displacement_wavelength_m", inputs.attrs["wavelength_m"]))
     # ifg phase = -4 pi/lambda (R_ref - R_sec); motion towards the platform between the two
     # acquisitions (R_sec < R_ref) gives negative phase: d_los = -phase * lambda / (4 pi)
     disp = (-unw * (wavelength / (4.0 * np.pi))).astype(np.float32)
@@ -636,4 +639,5 @@ def run(inputs: xr.Dataset, params: UnwrapParams) -> xr.Dataset:
                                           "the platform", "note": "relative: unwrapped phase has an unknown "
                                           "constant 2*pi*k"}),
     }, coords=coords, attrs={"nlooks": nlooks, "cost": params.cost, "init": params.init,
-                             "init_only": int(params.init_only), "defo_max_cycles": params.defo_max_cycles})
+                             "init_only": int(params.init_only), "defo_max_cycles": params.defo_max_cycles,
+                             "displacement_wavelength_m": wavelength})
