@@ -33,6 +33,7 @@ from .io.dem import DemInput
 from .isce_xml import insarapp_to_dict
 from .params import Params
 from .stages.chunking import ChunkParams
+from .stages.esd import EsdParams
 from .stages.filter import FilterParams
 from .stages.focus import FocusParams
 from .stages.geocode import GeocodeParams
@@ -66,6 +67,8 @@ class RunConfig(Params):
     offsets: OffsetParams = Field(default_factory=OffsetParams, description="coregistration offsets")
     resample: ResampleParams = Field(default_factory=ResampleParams,
                                      description="resampling of the secondary SLC onto the reference grid")
+    esd: EsdParams = Field(default_factory=EsdParams, description="enhanced spectral diversity (TOPS pairs): "
+                                                                  "residual azimuth misregistration from burst overlaps")
     interferogram: InterferogramParams = Field(default_factory=InterferogramParams,
                                                description="interferogram formation, looks and coherence")
     filter: FilterParams = Field(default_factory=FilterParams, description="Goldstein-Werner filter")

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, cast
 
 import numpy as np
 import xarray as xr
 
+from . import steps_tops
 from .config import RunConfig
 from .bursts import TopsScene
-from .errors import ConfigError, DaskInsarError, TopsSceneError
+from .errors import ConfigError, DaskInsarError
 from .io import store
 from .io.store import TOKEN_ATTR
 from .geometry.dem import dem_to_dataarray
@@ -26,6 +27,7 @@ from .io.dem_fetch import fetch_dem
 from .io.dem_prepare import open_dem_store, prepare_dem
 from .io.export import export_geotiffs, geotiff_variables
 from .io.readers import read_scene
+from .io.tops_store import is_tops_store, open_tops_scene
 from .io.validate import check_scene
 from .products import geocoded_variable, resolve_product
 from .scene import Scene, pair_dataset, radar_attrs
@@ -110,16 +112,13 @@ class RunContext:
 
 
 # ---------------------------------------------------------------------------------------------
-def _read_input(role: str, path: str, sensor: str | None, options: dict) -> Scene:
+def _read_input(role: str, path: str, sensor: str | None, options: dict) -> Scene | TopsScene:
     if "://" not in path and not Path(path).exists():
         raise DaskInsarError(f"{path}: {role} input not found")
-    scene = (check_scene(store.open_scene(path), path) if sensor is None and store.is_complete(path)
-             else read_scene(path, sensor, **options))
-    if isinstance(scene, TopsScene):
-        raise TopsSceneError(f"{path}: a TOPS (IW) product of {len(scene)} bursts; the stripmap pipeline does not "
-                             "process bursts (each burst is its own grid), so it is refused rather than processed "
-                             "as one image")
-    return scene
+    if sensor is None and is_tops_store(path):
+        return check_scene(open_tops_scene(path), path)
+    return (check_scene(store.open_scene(path), path) if sensor is None and store.is_complete(path)
+            else read_scene(path, sensor, **options))
 
 
 def build_preprocess(ctx: RunContext) -> StepOutputs:
@@ -127,7 +126,10 @@ def build_preprocess(ctx: RunContext) -> StepOutputs:
     cfg = ctx.config
     scenes = {role: _read_input(role, getattr(cfg, role).path, getattr(cfg, role).sensor, getattr(cfg, role).options)
               for role in ("reference", "secondary")}
-    check_pair(scenes["reference"], scenes["secondary"], cfg.reference.path, cfg.secondary.path)
+    if any(isinstance(s, TopsScene) for s in scenes.values()):  # TOPS: bursts matched and stored per burst
+        return steps_tops.build_preprocess(ctx, scenes)
+    check_pair(cast(Scene, scenes["reference"]), cast(Scene, scenes["secondary"]), cfg.reference.path,
+               cfg.secondary.path)
     out = {}
     for role, scene in scenes.items():
         scene.attrs["source"] = getattr(cfg, role).path
@@ -138,6 +140,8 @@ def build_preprocess(ctx: RunContext) -> StepOutputs:
 
 
 def build_focus(ctx: RunContext) -> StepOutputs | None:
+    if steps_tops.is_tops_run(ctx):
+        return None
     out = {}
     for role in ("reference", "secondary"):
         raw = store.open_scene(ctx.url(f"{role}.zarr"))
@@ -153,8 +157,8 @@ def build_focus(ctx: RunContext) -> StepOutputs | None:
 PLAUSIBLE_HEIGHTS_M = (-500.0, 9000.0)
 
 
-def _footprint_box(scene: Scene, heights: tuple[float, float]) -> tuple[float, float, float, float]:
-    lons, lats = zip(*(footprint_edges(scene, h) for h in heights))
+def _footprint_box(scenes: list[Scene], heights: tuple[float, float]) -> tuple[float, float, float, float]:
+    lons, lats = zip(*(footprint_edges(scene, h) for scene in scenes for h in heights))
     lon, lat = np.concatenate(lons), np.concatenate(lats)
     lon, lat = lon[np.isfinite(lon)], lat[np.isfinite(lat)]
     return float(lon.min()), float(lon.max()), float(lat.min()), float(lat.max())
@@ -164,8 +168,8 @@ def build_verifydem(ctx: RunContext) -> StepOutputs:
     """The run's DEM: the given file (or one fetched for the footprint), checked to cover the reference
     footprint at its own height range, cropped, converted to ellipsoidal heights and stored (``dem.zarr``)."""
     cfg = ctx.config.dem
-    ref = ctx.scene("reference")
-    wide = _footprint_box(ref, PLAUSIBLE_HEIGHTS_M)
+    refs = steps_tops.reference_bursts(ctx) if steps_tops.is_tops_run(ctx) else [ctx.scene("reference")]
+    wide = _footprint_box(refs, PLAUSIBLE_HEIGHTS_M)
     path = cfg.path or fetch_dem(wide, cfg.source, str(ctx.run_dir / "dem_download"), tile_server=cfg.tile_server)
     dem = open_dem(path, interpolation=cfg.interpolation, vertical_datum=cfg.vertical_datum, edge="clamp")
     b = dem.bounds
@@ -174,8 +178,9 @@ def build_verifydem(ctx: RunContext) -> StepOutputs:
         heights = (0.0, 0.0)  # no overlap at all: the coverage check below says so
     else:
         heights = dem.window(*clipped).height_range()
-    check_dem_covers_scene(ref, b, heights, path)
-    box = _footprint_box(ref, heights)
+    for ref in refs:
+        check_dem_covers_scene(ref, b, heights, path)
+    box = _footprint_box(refs, heights)
     prepare_dem(cfg.model_copy(update={"path": path}), *box, ctx.url("dem.zarr"), edge="clamp",
                 attrs={TOKEN_ATTR: ctx.token})
     return {}
@@ -186,10 +191,14 @@ def _pair(ctx: RunContext) -> xr.Dataset:
 
 
 def build_topo(ctx: RunContext) -> StepOutputs:
+    if steps_tops.is_tops_run(ctx):
+        return steps_tops.build_topo(ctx)
     return {"products.zarr/topo": topo.run(_pair(ctx).assign(dem=ctx.dem()), ctx.config.topo)}
 
 
 def build_offsets(ctx: RunContext) -> StepOutputs | None:
+    if steps_tops.is_tops_run(ctx):
+        return steps_tops.build_offsets(ctx)
     if ctx.config.offsets.method == "geometric":
         return None
     t = ctx.open("topo")
@@ -200,6 +209,8 @@ def build_offsets(ctx: RunContext) -> StepOutputs | None:
 
 
 def build_resample(ctx: RunContext) -> StepOutputs:
+    if steps_tops.is_tops_run(ctx):
+        return steps_tops.build_resample(ctx)
     t = ctx.open("topo")
     off = ctx.open("offsets") if ctx.config.offsets.method != "geometric" else None
     az, rg = offsets.offset_fields(t["azimuth_offset"].data, t["range_offset"].data, off)
@@ -210,6 +221,8 @@ def build_resample(ctx: RunContext) -> StepOutputs:
 
 
 def build_interferogram(ctx: RunContext) -> StepOutputs:
+    if steps_tops.is_tops_run(ctx):
+        return steps_tops.build_interferogram(ctx)
     ref = ctx.scene("reference")
     t = ctx.open("topo")
     res = ctx.open("resample")
@@ -235,9 +248,13 @@ def build_unwrap(ctx: RunContext) -> StepOutputs | None:
 
 
 def build_geocode(ctx: RunContext) -> StepOutputs:
-    ref = ctx.scene("reference")
     ifg = ctx.open("interferogram")
-    inputs = xr.Dataset({"lon": ifg["lon"], "lat": ifg["lat"]}, attrs=radar_attrs(ref.meta, ref.orbit, "reference"))
+    if steps_tops.is_tops_run(ctx):  # the merged burst grid's metadata
+        attrs = steps_tops.grid_attrs(ctx)
+    else:
+        ref = ctx.scene("reference")
+        attrs = radar_attrs(ref.meta, ref.orbit, "reference")
+    inputs = xr.Dataset({"lon": ifg["lon"], "lat": ifg["lat"]}, attrs=attrs)
     for name in ctx.config.geocode.products:
         group, var = resolve_product(name)
         if group == "unwrap" and not ctx.has("unwrap"):
@@ -276,6 +293,11 @@ def _group(name: str) -> Callable[[RunContext], list[str]]:
     return lambda ctx: [f"products.zarr/{name}"]
 
 
+def _group_or_bursts(name: str) -> Callable[[RunContext], list[str]]:
+    """The step's group, or in a TOPS run its per-burst groups (products.zarr/bursts/<burst>/<name>)."""
+    return lambda ctx: steps_tops.burst_outputs(ctx, name) if steps_tops.is_tops_run(ctx) else [f"products.zarr/{name}"]
+
+
 STEPS: tuple[Step, ...] = (
     Step("preprocess", "read both inputs into scene stores; check the pair overlaps", build_preprocess,
          lambda ctx: ["reference.zarr", "secondary.zarr"], config=("reference", "secondary", "processing")),
@@ -286,11 +308,11 @@ STEPS: tuple[Step, ...] = (
          "ellipsoidal heights (RUN/dem.zarr)", build_verifydem, lambda ctx: ["dem.zarr"], after=("focus",),
          config=("dem",)),
     Step("topo", "lon/lat/height/incidence/heading per pixel, geometric offsets, flat+topo phase", build_topo,
-         _group("topo"), after=("preprocess", "focus", "verifydem"), config=("topo",)),
+         _group_or_bursts("topo"), after=("preprocess", "focus", "verifydem"), config=("topo",)),
     Step("offsets", "dense offsets (ampcor) + culling; residual fit added to the geometric offsets", build_offsets,
-         _group("offsets"), after=("topo",), config=("offsets",)),
-    Step("resample", "secondary SLC onto the reference grid (windowed sinc)", build_resample, _group("resample"),
-         after=("offsets", "topo"), config=("offsets", "resample")),
+         _group_or_bursts("offsets"), after=("topo",), config=("offsets",)),
+    Step("resample", "secondary SLC onto the reference grid (windowed sinc)", build_resample,
+         _group_or_bursts("resample"), after=("offsets", "topo"), config=("offsets", "resample", "esd")),
     Step("interferogram", "flattened, multilooked interferogram; coherence (topophase.cor); phsig.cor",
          build_interferogram, _group("interferogram"), after=("resample", "topo"), config=("interferogram",)),
     Step("filter", "Goldstein-Werner filter (filt_topophase.flat)", build_filter, _group("filter"),

@@ -87,7 +87,19 @@ from .slc import (FIR_HALF, STREAM_REFLECTIVITY, STREAM_SECONDARY_NOISE, TRUTH_F
 from .terrain import make_dem
 from .tops_safe import crop_annotation, moved_orbit, nearest_burst, secondary_window, write_measurement, write_safe
 
-__all__ = ["TopsSimulationConfig", "TopsSimulation", "simulate_tops_pair", "tops_azimuth_phase"]
+__all__ = ["TopsSimulationConfig", "SubswathCrop", "TopsSimulation", "simulate_tops_pair", "tops_azimuth_phase"]
+
+
+class SubswathCrop(BaseModel):
+    """One more subswath of the simulated pair: its bursts and range window."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    swath: str
+    bursts: list[int] | None = Field(None, description="reference bursts (annotation indices, contiguous); "
+                                                       "None: all")
+    first_sample: int = Field(0, ge=0, description="first range sample of the reference crop")
+    n_samples: int = Field(256, ge=32, description="range samples of the reference crop")
 
 
 class TopsSimulationConfig(BaseModel):
@@ -102,6 +114,8 @@ class TopsSimulationConfig(BaseModel):
                                                        "None: all")
     first_sample: int = Field(10000, ge=0, description="first range sample of the reference crop")
     n_samples: int = Field(256, ge=32, description="range samples of the reference crop")
+    subswaths: list[SubswathCrop] = Field(default_factory=list, description="further subswaths simulated beside "
+                                          "`swath` (the same polarisation, ground and troposphere)")
     secondary_cross_track_m: float = Field(150.0, description="synthetic secondary: horizontal cross-track offset")
     secondary_radial_m: float = Field(30.0, description="synthetic secondary: radial (up) offset")
     secondary_time_shift_s: float = Field(0.004, description="synthetic secondary: passes this much later")
@@ -128,6 +142,7 @@ class TopsSimulation:
     dem: Dem
     config: TopsSimulationConfig
     extra: dict = field(default_factory=dict)
+    dem_path: Path | None = None  # the DEM as a GeoTIFF (heights above the ellipsoid)
 
 
 # ------------------------------------------------------------------------------------------ TOPS phase
@@ -294,23 +309,26 @@ def _dem_for(ref: TopsScene, cfg: TopsSimulationConfig) -> tuple[Dem, tuple[floa
                source="simulated DEM", edge="clamp"), (c_lon, c_lat)
 
 
-def _tropo(ref: TopsScene, cfg: TopsSimulationConfig, swath: str) -> tuple:
-    """One turbulent field for the whole subswath on the common line lattice: (field, dec, rows of the
-    first burst's line 0, cols of sample 0), so overlapping bursts see the same troposphere."""
-    bs = ref.swath_bursts(swath)
+def _tropo(ref: TopsScene, cfg: TopsSimulationConfig) -> tuple:
+    """One turbulent field for all simulated bursts on the common (line, range sample) lattice of the
+    subswaths: (field, dec, rows and cols of lattice node 0, lattice origin time s and range m), so
+    overlapping bursts and subswaths see the same troposphere."""
+    bs = ref.bursts
     dt = tops_parameters(bs[0]).line_interval_s
-    t0 = bs[0].azimuth_time[0]
-    n_lines = int(round((bs[-1].azimuth_time[-1] - t0) / dt)) + 1
+    dr = float(bs[0].slant_range[1] - bs[0].slant_range[0])
+    t0 = min(b.azimuth_time[0] for b in bs)
+    r0 = min(b.slant_range[0] for b in bs)
+    n_lines = int(round((max(b.azimuth_time[-1] for b in bs) - t0) / dt)) + 1
+    n_cols = int(round((max(b.slant_range[-1] for b in bs) - r0) / dr)) + 1
     tdec = 8
     nti = int(math.ceil((n_lines + 128) / tdec)) + 1
-    ntj = int(math.ceil((bs[0].shape[1] + 128) / tdec)) + 1
+    ntj = int(math.ceil((n_cols + 128) / tdec)) + 1
     fld = np.zeros((nti, ntj))
     tr = cfg.troposphere
     if tr.turbulence_std_rad > 0:
         v = tops_parameters(bs[0]).platform_speed_mps
-        dr = float(bs[0].slant_range[1] - bs[0].slant_range[0])
         fld = turbulence_field(tr, cfg.seed, (nti, ntj), tdec * dt * v * 0.9, tdec * dr / np.sin(np.deg2rad(38.0)))
-    return fld, tdec, -64.0, -64.0, t0
+    return fld, tdec, -64.0, -64.0, t0, r0
 
 
 def simulate_tops_pair(reference_safe: str | os.PathLike, out_dir: str | os.PathLike,
@@ -321,6 +339,7 @@ def simulate_tops_pair(reference_safe: str | os.PathLike, out_dir: str | os.Path
     ``out_dir/reference/<name>.SAFE`` and ``out_dir/secondary/<name>.SAFE`` (read them with the
     Sentinel-1 reader) and ``out_dir/truth.zarr`` (one group per reference burst)."""
     # io imported here, as simulate/api.py does: the simulation's model modules stay free of io
+    from ..io.dem import write_dem_geotiff
     from ..io.sentinel1 import open_safe, tops_metadata
     from ..io.store import write_dataset
 
@@ -328,65 +347,78 @@ def simulate_tops_pair(reference_safe: str | os.PathLike, out_dir: str | os.Path
     out = Path(out_dir)
     ref_src = Path(reference_safe)
     prod_r = open_safe(ref_src)
-    item_r = prod_r.find(cfg.swath, cfg.polarization)
-    sw_r = prod_r.swath(cfg.swath, item_r["polarization"])
-    keep = cfg.bursts if cfg.bursts is not None else [b.index for b in sw_r.bursts]
-    if sorted(keep) != list(range(min(keep), max(keep) + 1)) or max(keep) >= len(sw_r.bursts):
-        raise ValueError(f"tops simulation: bursts must be contiguous indices < {len(sw_r.bursts)}, got {keep}")
-    j0, n = cfg.first_sample, cfg.n_samples
-    if j0 + n > sw_r.n_samples:
-        raise ValueError(f"tops simulation: samples {j0}..{j0 + n} beyond the swath's {sw_r.n_samples}")
-    root_r = SafeET.fromstring(prod_r.source.read_bytes(item_r["annotation"]))
-    if secondary_safe is not None:
-        sec_src = Path(secondary_safe)
-        prod_s = open_safe(sec_src)
-        item_s = prod_s.find(cfg.swath, item_r["polarization"])
-        sw_s = prod_s.swath(cfg.swath, item_s["polarization"])
-        root_s = SafeET.fromstring(prod_s.source.read_bytes(item_s["annotation"]))
-        sec_orbit = None
-    else:
-        sec_src, item_s = ref_src, item_r
-        sec_orbit = moved_orbit(sw_r.orbit, cfg.secondary_cross_track_m, cfg.secondary_radial_m,
-                                 cfg.secondary_time_shift_s)
-        sw_s = prod_r.swath(cfg.swath, item_r["polarization"])
-        sw_s.orbit = sec_orbit
-        root_s = SafeET.fromstring(prod_r.source.read_bytes(item_r["annotation"]))
-    # secondary bursts nearest the kept reference bursts (platform along-track distance at mid times)
-    s_keep = sorted({nearest_burst(sw_r, k, sw_s) for k in keep})
-    s0, ns = secondary_window(sw_r, sw_s, keep, j0, n)
-    crop_annotation(root_r, keep, j0, n, None)
-    crop_annotation(root_s, s_keep, s0, ns, sec_orbit)
+    sec_src = Path(secondary_safe) if secondary_safe is not None else ref_src
+    prod_s = open_safe(sec_src) if secondary_safe is not None else prod_r
+    crops = [SubswathCrop(swath=cfg.swath, bursts=cfg.bursts, first_sample=cfg.first_sample,
+                          n_samples=cfg.n_samples), *cfg.subswaths]
+    pol = prod_r.find(cfg.swath, cfg.polarization)["polarization"]
     ref_safe = out / "reference" / ref_src.name
     sec_safe = out / "secondary" / sec_src.name
     for d in (ref_safe, sec_safe):
         if d.exists():
             shutil.rmtree(d)
-    ann_r = write_safe(ref_src, item_r["annotation"], root_r, ref_safe)
-    ann_s = write_safe(sec_src, item_s["annotation"], root_s, sec_safe)
+    ann_r, ann_s, frac = {}, {}, {}
+    for crop in crops:
+        sw = crop.swath.upper()
+        item_r = prod_r.find(sw, pol)
+        sw_r = prod_r.swath(sw, pol)
+        keep = crop.bursts if crop.bursts is not None else [b.index for b in sw_r.bursts]
+        if sorted(keep) != list(range(min(keep), max(keep) + 1)) or max(keep) >= len(sw_r.bursts):
+            raise ValueError(f"tops simulation: {sw} bursts must be contiguous indices < {len(sw_r.bursts)}, "
+                             f"got {keep}")
+        j0, n = crop.first_sample, crop.n_samples
+        if j0 + n > sw_r.n_samples:
+            raise ValueError(f"tops simulation: {sw} samples {j0}..{j0 + n} beyond the swath's {sw_r.n_samples}")
+        root_r = SafeET.fromstring(prod_r.source.read_bytes(item_r["annotation"]))
+        item_s = prod_s.find(sw, pol)
+        sw_s = prod_s.swath(sw, pol)
+        sec_orbit = None
+        if secondary_safe is None:
+            sec_orbit = moved_orbit(sw_r.orbit, cfg.secondary_cross_track_m, cfg.secondary_radial_m,
+                                    cfg.secondary_time_shift_s)
+            sw_s.orbit = sec_orbit
+        root_s = SafeET.fromstring(prod_s.source.read_bytes(item_s["annotation"]))
+        # secondary bursts nearest the kept reference bursts (platform along-track distance at mid times)
+        s_keep = sorted({nearest_burst(sw_r, k, sw_s) for k in keep})
+        s0, ns = secondary_window(sw_r, sw_s, keep, j0, n)
+        crop_annotation(root_r, keep, j0, n, None)
+        crop_annotation(root_s, s_keep, s0, ns, sec_orbit)
+        ann_r[sw] = write_safe(ref_src, item_r["annotation"], root_r, ref_safe)
+        ann_s[sw] = write_safe(sec_src, item_s["annotation"], root_s, sec_safe)
+        sw_bw = sw_r.azimuth_bandwidth_hz or 0.8 / sw_r.azimuth_time_interval_s
+        frac[sw] = (min(sw_bw * sw_r.azimuth_time_interval_s, 0.9),
+                    min((sw_r.range_bandwidth_hz or 0.85 * sw_r.range_sampling_rate_hz) / sw_r.range_sampling_rate_hz,
+                        0.85))
     # read back through the reader: the grids and parameters the processor will see
-    ref = tops_metadata(str(ref_safe), swath=cfg.swath)
-    sec = tops_metadata(str(sec_safe), swath=cfg.swath)
+    swaths = [c.swath.upper() for c in crops]
+    ref = tops_metadata(str(ref_safe), swath=swaths, polarization=pol)
+    sec = tops_metadata(str(sec_safe), swath=swaths, polarization=pol)
     pairs = _match(ref, sec)
     dem, centre = _dem_for(ref, cfg)
-    tfield, tdec, ti0, tj0, t_first = _tropo(ref, cfg, cfg.swath.upper())
-    sw_bw = sw_r.azimuth_bandwidth_hz or 0.8 / sw_r.azimuth_time_interval_s
-    frac = (min(sw_bw * sw_r.azimuth_time_interval_s, 0.9),
-            min((sw_r.range_bandwidth_hz or 0.85 * sw_r.range_sampling_rate_hz) / sw_r.range_sampling_rate_hz, 0.85))
+    tfield, tdec, ti0, tj0, t_first, r_first = _tropo(ref, cfg)
     ref_px, sec_px, truth = {}, {}, {}
     for rk, sk in pairs:
         rb, sb = ref.burst(rk), sec.burst(sk)
-        line0 = (rb.azimuth_time[0] - t_first) / tops_parameters(rb).line_interval_s
-        seed = int(np.random.SeedSequence([cfg.seed, tops_parameters(rb).burst_index]).generate_state(1)[0] >> 1)
-        bp = _model(cfg, rb, sb, dem, centre, (tfield, tdec, ti0 - line0, tj0), seed, frac)
+        rp = tops_parameters(rb)
+        line0 = (rb.azimuth_time[0] - t_first) / rp.line_interval_s
+        col0 = (rb.slant_range[0] - r_first) / float(rb.slant_range[1] - rb.slant_range[0])
+        seed = int(np.random.SeedSequence([cfg.seed, rp.burst_index, int(rp.swath[2:])]).generate_state(1)[0] >> 1)
+        bp = _model(cfg, rb, sb, dem, centre, (tfield, tdec, ti0 - line0, tj0 - col0), seed, frac[rp.swath])
         ref_px[rk] = _reference_burst(bp, rb)
         sec_px[sk] = _secondary_burst(bp, sb)
         truth[rk] = _truth(bp, rb)
-    write_measurement(ref, ref_px, ann_r, ref_safe)
-    write_measurement(sec, sec_px, ann_s, sec_safe)
+    for sw in swaths:
+        write_measurement(TopsScene(ref.swath_bursts(sw), ref.attrs), ref_px, ann_r[sw], ref_safe)
+        write_measurement(TopsScene(sec.swath_bursts(sw), sec.attrs), sec_px, ann_s[sw], sec_safe)
     tstore = out / "truth.zarr"
     if tstore.exists():
         shutil.rmtree(tstore)
     for k, ds in truth.items():
         write_dataset(ds, str(tstore), group=k, mode="a")
+    dem_path = out / "dem.tif"
+    write_dem_geotiff(dem.heights_m.astype(np.float32), dem.lon0_deg, dem.lat0_deg, dem.dlon_deg, dem.dlat_deg,
+                      str(dem_path))
     return TopsSimulation(ref_safe, sec_safe, pairs, truth, dem, cfg,
-                          {"reference_annotation": str(ann_r), "secondary_annotation": str(ann_s)})
+                          {"reference_annotation": str(ann_r[swaths[0]]), "secondary_annotation": str(ann_s[swaths[0]]),
+                           "reference_annotations": {k: str(v) for k, v in ann_r.items()},
+                           "secondary_annotations": {k: str(v) for k, v in ann_s.items()}}, dem_path)
