@@ -52,8 +52,8 @@ from .stages import offsets as offsets_stage
 from .stages.deburst import burst_swath, merge_bursts
 from .stages.esd import OVERLAP_VARIABLES, overlap_lines
 from .stages.interferogram import GEOMETRY_FIELDS
-from .stages.pair import check_pair
-from .stages.tops_coreg import burst_baselines, burst_pair_dataset, burst_resample, burst_topo, merged_grid_metadata
+from .stages.tops_coreg import (burst_baselines, burst_pair_dataset, burst_resample, burst_topo, check_burst_pair,
+                                merged_grid_metadata)
 
 if TYPE_CHECKING:  # the steps module routes here; importing it at run time would be circular
     from .steps import RunContext, StepOutputs
@@ -123,8 +123,10 @@ def build_preprocess(ctx: "RunContext", scenes: dict) -> "StepOutputs":
     if not matches:
         raise PairError(f"{sec_path}: none of its bursts ({', '.join(sec.keys)}) sees the ground of a reference burst "
                         f"({ref_path}: {', '.join(ref.keys)}); the products are not of one track and area")
-    check_pair(ref.burst(matches[0].reference), sec.burst(matches[0].secondary), ref_path, sec_path)
-    pairs, firsts = [], {}
+    for m in matches:
+        check_burst_pair(ref.burst(m.reference), sec.burst(m.secondary), ref_path, sec_path)
+    pairs: list[dict] = []
+    firsts: dict[str, dict] = {}
     for m in matches:
         rb, sb = ref.burst(m.reference), sec.burst(m.secondary)
         rp, sp = tops_parameters(rb), tops_parameters(sb)
@@ -146,7 +148,7 @@ def build_preprocess(ctx: "RunContext", scenes: dict) -> "StepOutputs":
         attrs = {TOKEN_ATTR: ctx.token, "daskinsar_config": cfg.model_dump_json(), PAIRS_ATTR: info}
         write_tops_scene(tops, ctx.url(f"{role}.zarr"), attrs=attrs)
     for sw, p in firsts.items():
-        n = sum(1 for q in pairs if burst_swath(q["reference"]) == sw)
+        n = sum(1 for q in pairs if burst_swath(str(q["reference"])) == sw)
         ctx.reporter(f"preprocess: {sw}: {n} burst pairs, first {p['reference']} (ID {p['reference_burst_id']}) with "
                      f"secondary {p['secondary']} (ID {p['secondary_burst_id']}); Bperp {p['bperp_m']:.2f} m, "
                      f"Bpar {p['bpar_m']:.2f} m at mid-range")
@@ -302,9 +304,9 @@ def build_interferogram(ctx: "RunContext") -> "StepOutputs":
     ds = interferogram.run(merged, ctx.config.interferogram)
     # look cells without data in one of the images (outside every burst's valid window: the merged grid is
     # ragged) are no-data, NaN, as the stages take it: the filter and the unwrapper then leave them out
-    data = ds["amplitude"] > 0
+    has_data = ds["amplitude"] > 0
     for name in ("ifg", "coherence", "phsig"):
-        ds[name] = ds[name].where(data)
+        ds[name] = ds[name].where(has_data)
     ds.attrs.update(grid, tops_layout=merged.attrs["tops_layout"], esd=esd)
     la, lr = ds.attrs["looks"]
     ctx.reporter(f"interferogram: {len(bursts)} bursts merged into {merged.sizes['azimuth']} x "

@@ -53,7 +53,8 @@ Azimuth misregistration: ``azimuth_misregistration_lines = m`` makes the seconda
 be acquired ``m`` line intervals later than its annotation says (its steering follows the
 annotated lines); geometric coregistration from the annotation is then off by ``m`` lines
 (the resampled secondary at reference line i holds what belongs at i + m): what ESD
-measures. The truth's ``azimuth_offset`` is the true one.
+measures. The truth's ``azimuth_offset`` is the true one. ``range_misregistration_samples`` likewise
+moves the secondary's samples in range (what a dense-offset range check measures).
 
 Not modelled: point targets; the curvature ``pi k_t (t - eta_p)^2`` of each target's
 response across its few-sample support.
@@ -120,6 +121,8 @@ class TopsSimulationConfig(BaseModel):
     secondary_radial_m: float = Field(30.0, description="synthetic secondary: radial (up) offset")
     secondary_time_shift_s: float = Field(0.004, description="synthetic secondary: passes this much later")
     azimuth_misregistration_lines: float = 0.0
+    range_misregistration_samples: float = Field(0.0, description="the secondary's samples lie this much further "
+                                                 "in range than its annotation says (what a dense range check finds)")
     terrain: TerrainConfig = Field(default_factory=lambda: TerrainConfig(base_height_m=300.0, relief_m=150.0,
                                                                         spacing_arcsec=1.0, margin_km=1.0))
     deformation: list[Source] = Field(default_factory=list)
@@ -184,7 +187,9 @@ def _model(cfg: TopsSimulationConfig, rb: Scene, sb: Scene, dem: Dem, centre: tu
     rt, rr = rb.azimuth_time, rb.slant_range
     ref_grid = RadarGrid(float(rt[0]), dt, n_az, float(rr[0]), float(rr[1] - rr[0]), n_rg)
     st, sr = sb.azimuth_time, sb.slant_range
-    sec_grid = RadarGrid(float(st[0]) + eps, sp.line_interval_s, m_az, float(sr[0]), float(sr[1] - sr[0]), m_rg)
+    dr2 = float(sr[1] - sr[0])
+    sec_grid = RadarGrid(float(st[0]) + eps, sp.line_interval_s, m_az, float(sr[0]) + cfg.range_misregistration_samples
+                         * dr2, dr2, m_rg)
     lam = rb.meta.wavelength_m
     sim = SimulationConfig(name="tops", seed=int(seed), wavelength_m=float(lam), terrain=cfg.terrain,
                            deformation=list(cfg.deformation), coherence=cfg.coherence, troposphere=cfg.troposphere,

@@ -254,10 +254,13 @@ def merge_bursts(bursts: Mapping[str, xr.Dataset], variables: Sequence[str] | No
     if not bursts:
         raise ValueError("merge_bursts: no bursts")
     names = list(variables) if variables is not None else [str(v) for v in next(iter(bursts.values())).data_vars]
+    # the coordinates (small) read once, not by every variable's deburst
+    bursts = {k: ds.assign_coords({c: ds[c].compute() for c in ds.coords}) for k, ds in bursts.items()}
     swaths: dict[str, list[str]] = {}
     for key in bursts:
         swaths.setdefault(burst_swath(key), []).append(key)
-    out, layout = {}, {}
+    out: dict[str, xr.DataArray] = {}
+    layout: dict[str, dict] = {}
     for name in names:
         per_swath, used_lines = [], {}
         for sw, keys in swaths.items():

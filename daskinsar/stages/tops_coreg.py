@@ -39,7 +39,8 @@ import dask.array as da
 import numpy as np
 import xarray as xr
 
-from ..bursts import TopsBurstParameters, tops_parameters
+from ..bursts import tops_parameters
+from ..errors import PairError
 from ..geometry.baseline import baselines
 from ..geometry.dem import LazyWindow
 from ..geometry.ellipsoid import SPEED_OF_LIGHT
@@ -53,7 +54,8 @@ from .topo import COREG_FIELDS, TOPO_FIELDS, TopoParams, block_footprint, dem_fr
 from .tops import resample_burst
 
 __all__ = ["TopsSecondary", "burst_pair_dataset", "burst_geometry_kernel", "burst_topo", "burst_resample",
-           "burst_baselines", "bistatic_shift_s", "bistatic_grid_doppler", "merged_grid_metadata", "VALID_COORDS"]
+           "burst_baselines", "bistatic_shift_s", "bistatic_grid_doppler", "merged_grid_metadata", "check_burst_pair",
+           "VALID_COORDS"]
 
 #: the per-line valid-sample window of a burst (range sample indices, inclusive; -1: no valid sample)
 VALID_COORDS = ("valid_first_sample", "valid_last_sample")
@@ -193,7 +195,8 @@ def burst_resample(inputs: xr.Dataset, params: ResampleParams, rows: slice | Non
     rg = inputs["range_offset"].data[rows]
     valid = None
     if all(f"secondary_{c}" in inputs.coords for c in VALID_COORDS):
-        valid = tuple(np.asarray(inputs[f"secondary_{c}"].values, np.int64) for c in VALID_COORDS)
+        first, last = (np.asarray(inputs[f"secondary_{c}"].values, np.int64) for c in VALID_COORDS)
+        valid = (first, last)
     out, _ = resample_burst(inputs["secondary"].data, sp, float(r[0]), float(r[1] - r[0]), az, rg, resample=params,
                             secondary_valid=valid, label=rp.key)
     sub = inputs.isel(azimuth=rows)
@@ -247,3 +250,25 @@ def merged_grid_metadata(burst_meta: RadarMetadata, orbit: Orbit, azimuth_time_s
     return burst_meta.model_copy(update={"grid": "native_doppler" if tau_c_s is not None else "zero_doppler",
                                          "grid_doppler": lut, "bursts": None,
                                          "extra": {**keep, **(extra or {}), "tops_bistatic_tau_c_s": tau_c_s}})
+
+
+def check_burst_pair(reference: Scene, secondary: Scene, ref_path: str, sec_path: str) -> None:
+    """Raise PairError unless two matched bursts can form an interferogram: one wavelength and look side,
+    and the secondary burst sees the reference burst's centre (on the ellipsoid) inside its own grid. Each
+    orbit stays in its own epoch (repeat passes a year apart leave geo2rdr no precision in a shared one)."""
+    rm, sm = reference.meta, secondary.meta
+    if abs(rm.wavelength_m - sm.wavelength_m) > 1e-6 * rm.wavelength_m:
+        raise PairError(f"{sec_path}: wavelength {sm.wavelength_m} m differs from the reference's {rm.wavelength_m} m "
+                        f"({ref_path})")
+    if rm.look_side != sm.look_side:
+        raise PairError(f"{sec_path}: looks {sm.look_side} but the reference ({ref_path}) looks {rm.look_side}")
+    t, r = reference.azimuth_time, reference.slant_range
+    xyz, *_ = rdr2geo_ecef(np.array([0.5 * (t[0] + t[-1])]), np.array([0.5 * (r[0] + r[-1])]), reference.orbit,
+                           wavelength_m=rm.wavelength_m, look_side=rm.look_side)
+    t2, r2 = geo2rdr(xyz, secondary.orbit, wavelength_m=sm.wavelength_m, t_guess_s=float(secondary.azimuth_time[0]),
+                     check_coverage=False)
+    st, sr = secondary.azimuth_time, secondary.slant_range
+    if not (np.isfinite(t2[0]) and st[0] <= t2[0] <= st[-1] and sr[0] <= r2[0] <= sr[-1]):
+        raise PairError(f"{sec_path}: its burst {tops_parameters(secondary).key} does not see the centre of the "
+                        f"reference burst {tops_parameters(reference).key} ({ref_path}); the products are not of one "
+                        "track and area")
