@@ -168,6 +168,10 @@ def _ensure_burst_groups(ctx: "RunContext") -> None:
             store.remove(f"{root}/{name}")
     for k in keys:
         store.ensure_group(f"{root}/{k}")
+        for entry in fs.ls(f"{path}/{k}", detail=False):  # temporaries of a killed run are never products
+            name = str(entry).rstrip("/").rsplit("/", 1)[-1]
+            if name.startswith(".") and (".tmp-" in name or ".old-" in name):
+                store.remove(f"{root}/{k}/{name}")
 
 
 def build_topo(ctx: "RunContext") -> "StepOutputs":
