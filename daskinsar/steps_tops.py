@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import xarray as xr
 
+from . import __version__
 from .bursts import TopsScene, match_bursts, tops_parameters
 from .errors import ConfigError, DaskInsarError, PairError, TopsSceneError
 from .io import store
@@ -145,7 +146,8 @@ def build_preprocess(ctx: "RunContext", scenes: dict) -> "StepOutputs":
     info = json.dumps({"pairs": pairs})
     for role, tops in keep.items():
         tops = TopsScene([b.with_data(b.data.chunk(chunks)) for b in tops.bursts], tops.attrs)
-        attrs = {TOKEN_ATTR: ctx.token, "daskinsar_config": cfg.model_dump_json(), PAIRS_ATTR: info}
+        attrs = {TOKEN_ATTR: ctx.token, "daskinsar_config": cfg.model_dump_json(), "daskinsar_version": __version__,
+                 PAIRS_ATTR: info}
         write_tops_scene(tops, ctx.url(f"{role}.zarr"), attrs=attrs)
     for sw, p in firsts.items():
         n = sum(1 for q in pairs if burst_swath(str(q["reference"])) == sw)

@@ -68,6 +68,8 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import dask
+import dask.array as da
 import defusedxml.ElementTree as SafeET
 import numpy as np
 import xarray as xr
@@ -86,7 +88,8 @@ from .slc import (FIR_HALF, STREAM_REFLECTIVITY, STREAM_SECONDARY_NOISE, TRUTH_F
                   band_limit, build_table, coherence_at, deformation_enu, pixel_geometry, reflectivity, sinc_interp,
                   sinc_lut, speckle_window, tropo_at, truth_block, turbulence_field, white_noise)
 from .terrain import make_dem
-from .tops_safe import crop_annotation, moved_orbit, nearest_burst, secondary_window, write_measurement, write_safe
+from .tops_safe import (burst_rows, close_measurement, crop_annotation, moved_orbit, nearest_burst, open_measurement,
+                        secondary_window, write_safe)
 
 __all__ = ["TopsSimulationConfig", "SubswathCrop", "TopsSimulation", "simulate_tops_pair", "tops_azimuth_phase"]
 
@@ -141,7 +144,7 @@ class TopsSimulation:
     reference: Path  # SAFE folder
     secondary: Path  # SAFE folder
     pairs: list[tuple[str, str]]  # (reference burst key, secondary burst key)
-    truth: dict[str, xr.Dataset]  # per reference burst key: TRUTH_FIELDS on the reference burst grid
+    truth: dict[str, xr.Dataset]  # per reference burst key: TRUTH_FIELDS on the reference burst grid (truth.zarr)
     dem: Dem
     config: TopsSimulationConfig
     extra: dict = field(default_factory=dict)
@@ -211,25 +214,42 @@ def _model(cfg: TopsSimulationConfig, rb: Scene, sb: Scene, dem: Dem, centre: tu
     return _BurstPair(model, ext_table, rp, sp, eps, int(seed))
 
 
-def _valid_mask(scene: Scene) -> np.ndarray:
+def _valid_mask(scene: Scene, c0: int = 0, c1: int | None = None) -> np.ndarray:
     f = np.asarray(scene.data["valid_first_sample"].values)[:, None]
     last = np.asarray(scene.data["valid_last_sample"].values)[:, None]
-    cols = np.arange(scene.shape[1])[None, :]
+    cols = np.arange(c0, scene.shape[1] if c1 is None else c1)[None, :]
     return (f >= 0) & (cols >= f) & (cols <= last)
 
 
-def _reference_burst(bp: _BurstPair, rb: Scene) -> np.ndarray:
+#: range samples simulated at once (memory: a few arrays of burst lines x this, complex128)
+_COLUMN_BLOCK = 2048
+
+
+def _column_blocks(n: int):
+    return [(c0, min(c0 + _COLUMN_BLOCK, n)) for c0 in range(0, n, _COLUMN_BLOCK)]
+
+
+def _reference_burst(bp: _BurstPair, rb: Scene, out: np.ndarray) -> None:
+    """The reference burst into ``out`` (lines x samples, complex64), block of columns by block."""
     m = bp.model
-    a = reflectivity(m, 0, m.ref_grid.n_az, 0, m.ref_grid.n_rg)
-    psi = tops_azimuth_phase(bp.ref, rb.azimuth_time[:, None], rb.slant_range[None, :])
-    return np.where(_valid_mask(rb), a * np.exp(1j * psi), 0).astype(np.complex64)
+    for c0, c1 in _column_blocks(m.ref_grid.n_rg):
+        a = reflectivity(m, 0, m.ref_grid.n_az, c0, c1)
+        psi = tops_azimuth_phase(bp.ref, rb.azimuth_time[:, None], rb.slant_range[None, c0:c1])
+        out[:, c0:c1] = np.where(_valid_mask(rb, c0, c1), a * np.exp(1j * psi), 0)
 
 
-def _secondary_burst(bp: _BurstPair, sb: Scene, strip: int = 256) -> np.ndarray:
+def _secondary_burst(bp: _BurstPair, sb: Scene, out: np.ndarray, strip: int = 256) -> None:
+    """The secondary burst into ``out`` (lines x samples, complex64), block of columns by block."""
+    n_az, n_rg = sb.shape
+    for c0, c1 in _column_blocks(n_rg):
+        out[:, c0:c1] = _secondary_columns(bp, sb, c0, c1, strip)
+
+
+def _secondary_columns(bp: _BurstPair, sb: Scene, c0: int, c1: int, strip: int) -> np.ndarray:
     m = bp.model
     lam = m.wavelength_m
-    n_az, n_rg = sb.shape
-    cols = np.arange(n_rg)
+    n_az = sb.shape[0]
+    cols = np.arange(c0, c1)
     R2 = m.sec_grid.slant_range(cols)[None, :]
     parts = []
     for s0 in range(0, n_az, strip):
@@ -259,9 +279,11 @@ def _secondary_burst(bp: _BurstPair, sb: Scene, strip: int = 256) -> np.ndarray:
                - tops_azimuth_phase(bp.sec, ge["t_other"] - bp.shift_s, ge["r_other"]))
     ii, jj = np.meshgrid(li, lj, indexing="ij")
     theta = RegularGridInterpolator((ci, cj), theta_c)((ii, jj))
+    del ii, jj
     A = band_limit(w * np.exp(1j * theta), m.frac_az, m.frac_rg)  # on rows [wr0, wr1), cols [wc0, wc1)
-    N = speckle_window(bp.seed, STREAM_SECONDARY_NOISE, 0, n_az, 0, n_rg, m.frac_az, m.frac_rg)
-    out = np.empty((n_az, n_rg), np.complex128)
+    del w, theta
+    N = speckle_window(bp.seed, STREAM_SECONDARY_NOISE, 0, n_az, c0, c1, m.frac_az, m.frac_rg)
+    out = np.empty((n_az, c1 - c0), np.complex128)
     for rows, g, rr, cc in parts:
         a = sinc_interp(A, rr - wr0, cc - wc0, m.lut)
         gam = coherence_at(m, g["lon"], g["lat"])
@@ -270,12 +292,22 @@ def _secondary_burst(bp: _BurstPair, sb: Scene, strip: int = 256) -> np.ndarray:
         phi_t = tropo_at(m, rr, cc, g["hgt"])
         phase = -4.0 * np.pi / lam * (R2 - g["r_other"]) + 4.0 * np.pi / lam * dlos - phi_t
         out[rows] = (gam * a + np.sqrt(1.0 - gam * gam) * N[rows]) * np.exp(1j * phase)
-    psi = tops_azimuth_phase(bp.sec, sb.azimuth_time[:, None], sb.slant_range[None, :])
-    return np.where(_valid_mask(sb), out * np.exp(1j * psi), 0).astype(np.complex64)
+    psi = tops_azimuth_phase(bp.sec, sb.azimuth_time[:, None], sb.slant_range[None, c0:c1])
+    return np.where(_valid_mask(sb, c0, c1), out * np.exp(1j * psi), 0).astype(np.complex64)
 
 
-def _truth(bp: _BurstPair, rb: Scene) -> xr.Dataset:
-    f = truth_block(bp.model, 0, rb.shape[0], 0, rb.shape[1])
+def _truth(bp: _BurstPair, rb: Scene, rows: int = 256) -> xr.Dataset:
+    """The truth fields of a reference burst, lazily (blocks of ``rows`` lines x column blocks)."""
+    n_az, n_rg = rb.shape
+    chunks = ((len(TRUTH_FIELDS),), tuple(min(rows, n_az - a) for a in range(0, n_az, rows)),
+              tuple(c1 - c0 for c0, c1 in _column_blocks(n_rg)))
+
+    def block(block_info=None):
+        (_, _), (r0, r1), (c0, c1) = block_info[None]["array-location"]
+        return truth_block(bp.model, r0, r1, c0, c1)
+
+    f = da.map_blocks(block, chunks=chunks, dtype=np.float64, meta=np.empty((0, 0, 0)),
+                      name=f"simulate-tops-truth-{tops_parameters(rb).key}-{bp.seed}")
     return xr.Dataset({n: (("azimuth", "range"), f[k]) for k, n in enumerate(TRUTH_FIELDS)},
                       coords={"azimuth_time": ("azimuth", rb.azimuth_time), "slant_range": ("range", rb.slant_range)},
                       attrs={"burst": tops_parameters(rb).key})
@@ -401,7 +433,12 @@ def simulate_tops_pair(reference_safe: str | os.PathLike, out_dir: str | os.Path
     pairs = _match(ref, sec)
     dem, centre = _dem_for(ref, cfg)
     tfield, tdec, ti0, tj0, t_first, r_first = _tropo(ref, cfg)
-    ref_px, sec_px, truth = {}, {}, {}
+    # the measurement TIFFs, written burst by burst (memory bounded by a burst's column block)
+    ref_tif = {sw: open_measurement(TopsScene(ref.swath_bursts(sw), ref.attrs), ann_r[sw], ref_safe) for sw in swaths}
+    sec_tif = {sw: open_measurement(TopsScene(sec.swath_bursts(sw), sec.attrs), ann_s[sw], sec_safe) for sw in swaths}
+    tstore = out / "truth.zarr"
+    if tstore.exists():
+        shutil.rmtree(tstore)
     for rk, sk in pairs:
         rb, sb = ref.burst(rk), sec.burst(sk)
         rp = tops_parameters(rb)
@@ -409,17 +446,14 @@ def simulate_tops_pair(reference_safe: str | os.PathLike, out_dir: str | os.Path
         col0 = (rb.slant_range[0] - r_first) / float(rb.slant_range[1] - rb.slant_range[0])
         seed = int(np.random.SeedSequence([cfg.seed, rp.burst_index, int(rp.swath[2:])]).generate_state(1)[0] >> 1)
         bp = _model(cfg, rb, sb, dem, centre, (tfield, tdec, ti0 - line0, tj0 - col0), seed, frac[rp.swath])
-        ref_px[rk] = _reference_burst(bp, rb)
-        sec_px[sk] = _secondary_burst(bp, sb)
-        truth[rk] = _truth(bp, rb)
+        _reference_burst(bp, rb, burst_rows(ref_tif[rp.swath], ref, rk))
+        _secondary_burst(bp, sb, burst_rows(sec_tif[rp.swath], sec, sk))
+        with dask.config.set(scheduler="threads"):
+            write_dataset(_truth(bp, rb), str(tstore), group=rk, mode="a")
     for sw in swaths:
-        write_measurement(TopsScene(ref.swath_bursts(sw), ref.attrs), ref_px, ann_r[sw], ref_safe)
-        write_measurement(TopsScene(sec.swath_bursts(sw), sec.attrs), sec_px, ann_s[sw], sec_safe)
-    tstore = out / "truth.zarr"
-    if tstore.exists():
-        shutil.rmtree(tstore)
-    for k, ds in truth.items():
-        write_dataset(ds, str(tstore), group=k, mode="a")
+        close_measurement(ref_tif[sw], ann_r[sw])
+        close_measurement(sec_tif[sw], ann_s[sw])
+    truth = {rk: xr.open_zarr(tstore, group=rk, consolidated=False) for rk, _ in pairs}
     dem_path = out / "dem.tif"
     write_dem_geotiff(dem.heights_m.astype(np.float32), dem.lon0_deg, dem.lat0_deg, dem.dlon_deg, dem.dlat_deg,
                       str(dem_path))
