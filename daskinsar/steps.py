@@ -116,6 +116,9 @@ def _read_input(role: str, path: str, sensor: str | None, options: dict) -> Scen
     if "://" not in path and not Path(path).exists():
         raise DaskInsarError(f"{path}: {role} input not found")
     if sensor is None and is_tops_store(path):
+        if options:  # its bursts were chosen when it was written: an option here would be silently ignored
+            raise ConfigError(f"{path}: a daskinsar TOPS scene store takes no reader options (got "
+                              f"{', '.join(sorted(options))}); give them when ingesting the product")
         return check_scene(open_tops_scene(path), path)
     return (check_scene(store.open_scene(path), path) if sensor is None and store.is_complete(path)
             else read_scene(path, sensor, **options))

@@ -16,15 +16,18 @@ import dask.array as da
 import numpy as np
 import pytest
 import xarray as xr
+from typer.testing import CliRunner
 
 from daskinsar.bursts import tops_parameters
+from daskinsar.cli import app
 from daskinsar.config import RunConfig
 from daskinsar.errors import DaskInsarError, InputFileError
+from daskinsar.geometry.dem import dem_to_dataarray
 from daskinsar.geometry.ellipsoid import llh_to_ecef
 from daskinsar.geometry.grid import RadarGrid
 from daskinsar.geometry.orbit import parse_utc, seconds_between
-from daskinsar.io.sentinel1 import tops_metadata
-from daskinsar.io.tops_store import open_tops_scene, tops_store_attrs
+from daskinsar.io.sentinel1 import read_sentinel1, tops_metadata
+from daskinsar.io.tops_store import open_tops_scene, tops_store_attrs, write_tops_scene
 from daskinsar.pipeline import run
 from daskinsar.scene import meta_from_attrs
 from daskinsar.simulate.presets import MogiSource, TroposphereConfig
@@ -33,7 +36,8 @@ from daskinsar.stages.deburst import merge_bursts
 from daskinsar.stages.geocode import lookup_tile_kernel
 from daskinsar.stages.interferogram import multilook
 from daskinsar.stages.tops import local_doppler_hz
-from daskinsar.stages.tops_coreg import burst_geometry_kernel, merged_grid_metadata
+from daskinsar.stages.topo import TopoParams
+from daskinsar.stages.tops_coreg import burst_geometry_kernel, burst_pair_dataset, burst_topo, merged_grid_metadata
 from daskinsar.steps import RunContext
 from daskinsar.steps_tops import PAIRS_ATTR, build_resample, build_topo
 
@@ -366,6 +370,19 @@ def test_unknown_reader_options_and_stripmap_partners_are_refused(iw_pair, tmp_p
     dense = _config(iw_pair, tmp_path / "r2", offsets={"method": "dense"})
     with pytest.raises(DaskInsarError, match="'dense' is not available for TOPS"):
         run(dense, end="preprocess", progress=False, reporter=lambda s: None)
+    # ingested TOPS stores are inputs too; reader options given with one would be ignored, so they are refused
+    stores = {}
+    for role in ("reference", "secondary"):
+        stores[role] = str(tmp_path / f"{role}-in.zarr")
+        write_tops_scene(read_sentinel1(str(getattr(iw_pair, role)), polarization="VH"), stores[role])
+    cfg = RunConfig.model_validate({"reference": {"path": stores["reference"]}, "secondary": {"path": stores["secondary"]},
+                                    "dem": {"path": str(iw_pair.dem_path)}, "output": str(tmp_path / "r3")})
+    assert run(cfg, end="preprocess", progress=False, reporter=lambda s: None)["preprocess"] == "done"
+    pairs = json.loads(tops_store_attrs(str(tmp_path / "r3" / "reference.zarr"))[PAIRS_ATTR])["pairs"]
+    assert [(p["reference"], p["secondary"]) for p in pairs] == sorted(iw_pair.pairs)
+    opts = cfg.model_copy(update={"reference": cfg.reference.model_copy(update={"options": {"bbox": "1,2,3,4"}})})
+    with pytest.raises(DaskInsarError, match="TOPS scene store takes no reader options"):
+        run(opts, end="preprocess", progress=False, reporter=lambda s: None)
 
 
 @pytest.fixture(scope="module")
@@ -442,10 +459,6 @@ def _as_ew(slc_safe: Path, tmp: Path) -> Path:
 
 
 def test_run_refuses_an_ew_pair_with_one_line(data_dir, tmp_path):
-    from typer.testing import CliRunner
-
-    from daskinsar.cli import app
-
     ew = _as_ew(_safe(data_dir), tmp_path / "ew")
     cfg = tmp_path / "run.yaml"
     cfg.write_text(f"reference: {{path: {ew}}}\nsecondary: {{path: {ew}}}\n"
@@ -459,11 +472,6 @@ def test_run_refuses_an_ew_pair_with_one_line(data_dir, tmp_path):
 
 def test_burst_topo_does_not_depend_on_chunks(burst_pair):
     """The burst geometry of one burst pair, computed in 512 x 256 and in 300 x 100 blocks: identical."""
-    from daskinsar.geometry.dem import dem_to_dataarray
-    from daskinsar.io.sentinel1 import read_sentinel1
-    from daskinsar.stages.topo import TopoParams
-    from daskinsar.stages.tops_coreg import burst_pair_dataset, burst_topo
-
     ref, sec = read_sentinel1(str(burst_pair.reference)), read_sentinel1(str(burst_pair.secondary))
     (rk, sk), = burst_pair.pairs
     inputs = burst_pair_dataset(ref.burst(rk), sec.burst(sk)).assign(dem=dem_to_dataarray(burst_pair.dem))
