@@ -155,8 +155,7 @@ def burst_rows(tiff: np.memmap, tops: TopsScene, key: str) -> np.ndarray:
 def close_measurement(tiff: np.memmap, annotation: Path) -> None:
     """Flush the TIFF and write the bursts' byteOffset into the annotation."""
     tiff.flush()
-    path = Path(tiff.filename)
-    del tiff
+    path = Path(str(tiff.filename))
     with tifffile.TiffFile(path) as tf:
         offsets = tf.pages[0].dataoffsets
     root = SafeET.fromstring(annotation.read_bytes())
