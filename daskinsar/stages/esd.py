@@ -22,6 +22,13 @@ coherences, ``L`` looks) and the mean Doppler difference ``df_c``; cells with
 Valid for ``|Delta| < 1 / (2 df dt)`` (about 0.05 lines for IW): ESD refines a geometric
 coregistration, it does not replace it. Pixels that are zero (outside valid windows) add
 nothing.
+
+The stage: :func:`run` takes the overlaps of a pair (one dataset each: both bursts' reference
+and resampled secondary, their geometric phases and TOPS parameters) and returns the estimate
+pooled over every overlap of every subswath (the misregistration is a timing error of the whole
+acquisition), computed block by block; :class:`EsdParams` is the run configuration's ``esd``
+section. The pipeline subtracts the estimate from the azimuth offsets before the final
+resampling (``steps_tops.build_resample``).
 """
 
 from __future__ import annotations
