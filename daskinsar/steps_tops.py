@@ -149,6 +149,9 @@ def build_preprocess(ctx: "RunContext", scenes: dict) -> "StepOutputs":
         attrs = {TOKEN_ATTR: ctx.token, "daskinsar_config": cfg.model_dump_json(), "daskinsar_version": __version__,
                  PAIRS_ATTR: info}
         write_tops_scene(tops, ctx.url(f"{role}.zarr"), attrs=attrs)
+    unmatched = [k for k in ref.keys if k not in {m.reference for m in matches}]
+    if unmatched:
+        ctx.reporter(f"preprocess: reference bursts no secondary burst sees (not processed): {', '.join(unmatched)}")
     for sw, p in firsts.items():
         n = sum(1 for q in pairs if burst_swath(str(q["reference"])) == sw)
         ctx.reporter(f"preprocess: {sw}: {n} burst pairs, first {p['reference']} (ID {p['reference_burst_id']}) with "

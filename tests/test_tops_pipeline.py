@@ -380,6 +380,15 @@ def test_unknown_reader_options_and_stripmap_partners_are_refused(iw_pair, tmp_p
     assert run(cfg, end="preprocess", progress=False, reporter=lambda s: None)["preprocess"] == "done"
     pairs = json.loads(tops_store_attrs(str(tmp_path / "r3" / "reference.zarr"))[PAIRS_ATTR])["pairs"]
     assert [(p["reference"], p["secondary"]) for p in pairs] == sorted(iw_pair.pairs)
+    # reference bursts no secondary burst sees are left out, and said so
+    iw1 = str(tmp_path / "secondary-iw1.zarr")
+    write_tops_scene(read_sentinel1(str(iw_pair.secondary), polarization="VH", swath="IW1"), iw1)
+    lines: list[str] = []
+    part = cfg.model_copy(update={"secondary": cfg.secondary.model_copy(update={"path": iw1}),
+                                  "output": str(tmp_path / "r4")})
+    run(part, end="preprocess", progress=False, reporter=lines.append)
+    assert open_tops_scene(str(tmp_path / "r4" / "reference.zarr")).keys == ["IW1-b0", "IW1-b1", "IW1-b2"]
+    assert "preprocess: reference bursts no secondary burst sees (not processed): IW2-b0, IW2-b1, IW2-b2" in lines
     opts = cfg.model_copy(update={"reference": cfg.reference.model_copy(update={"options": {"bbox": "1,2,3,4"}})})
     with pytest.raises(DaskInsarError, match="TOPS scene store takes no reader options"):
         run(opts, end="preprocess", progress=False, reporter=lambda s: None)
