@@ -31,7 +31,7 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-from _common import run_spawned, single_thread_env  # noqa: E402
+from _common import cpu_seconds, run_spawned, single_thread_env  # noqa: E402
 
 #: the shared S1B IW SLC (real annotations, placeholder pixels), relative to the test data folder
 SAFE_GLOB = "sentinel1_safe/S1B_IW_SLC__*.SAFE"
@@ -58,9 +58,10 @@ def simulate_child(out: str, bursts: int, samples: int, first_sample: int) -> di
     cfg = TopsSimulationConfig(swath="IW1", polarization="VV", bursts=list(range(bursts)), first_sample=first_sample,
                                n_samples=samples, azimuth_misregistration_lines=0.003, seed=1,
                                deformation=[MogiSource(depth_m=3000.0, volume_change_m3=5e6)])
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), cpu_seconds()
     sim = simulate_tops_pair(safe, out, cfg)
-    return {"seconds": time.perf_counter() - t0, "pairs": len(sim.pairs), "vmhwm_MiB": _vmhwm_mib(),
+    return {"seconds": time.perf_counter() - t0, "cpu_seconds": cpu_seconds() - c0, "pairs": len(sim.pairs),
+            "vmhwm_MiB": _vmhwm_mib(),
             "reference": str(sim.reference), "secondary": str(sim.secondary), "dem": str(sim.dem_path)}
 
 
@@ -86,12 +87,13 @@ def pipeline_child(sim: dict, run_dir: str, chunk: int) -> dict:
            "processing": {"chunk_azimuth": chunk, "chunk_range": chunk},
            "interferogram": {"azimuth_looks": LOOKS[0], "range_looks": LOOKS[1]}}
     lines: list[str] = []
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), cpu_seconds()
     with dask.config.set(scheduler="threads", num_workers=os.cpu_count()):
         status = run(RunConfig.model_validate(cfg), progress=False, reporter=lines.append)
     esd = next((ln for ln in lines if "ESD" in ln), "")
-    return {"seconds": time.perf_counter() - t0, "status": status, "step_seconds": _step_times(lines),
-            "vmhwm_MiB": _vmhwm_mib(), "esd": esd}
+    return {"seconds": time.perf_counter() - t0, "cpu_seconds": cpu_seconds() - c0, "status": status,
+            "step_seconds": _step_times(lines), "vmhwm_MiB": _vmhwm_mib(), "esd": esd,
+            "load_end": [round(x, 2) for x in os.getloadavg()]}
 
 
 def bench_tops(bursts: int, samples: int, tmp: str, first_sample: int | None = None, chunk: int = 1024) -> dict:
@@ -114,7 +116,9 @@ def bench_tops(bursts: int, samples: int, tmp: str, first_sample: int | None = N
     pixels = bursts * 1501 * samples
     return {"bursts": bursts, "samples": samples, "pixels_per_image": pixels, "looks": list(LOOKS),
             "simulate_seconds": s["seconds"], "simulate_vmhwm_MiB": s["vmhwm_MiB"], "simulate_peak_rss_MiB": speak,
-            "process_seconds": p["seconds"], "process_vmhwm_MiB": p["vmhwm_MiB"], "process_peak_rss_MiB": ppeak,
+            "simulate_cpu_seconds": s.get("cpu_seconds"), "process_seconds": p["seconds"],
+            "process_cpu_seconds": p["cpu_seconds"], "process_vmhwm_MiB": p["vmhwm_MiB"], "process_peak_rss_MiB": ppeak,
+            "load_after_process": p["load_end"],
             "step_seconds": p["step_seconds"], "status": p["status"], "esd": p["esd"],
             "Mpixels_per_s": pixels / p["seconds"] / 1e6}
 
@@ -122,9 +126,10 @@ def bench_tops(bursts: int, samples: int, tmp: str, first_sample: int | None = N
 def markdown_row(r: dict) -> str:
     return (f"- IW subswath pair, {r['bursts']} bursts x {r['samples']} samples ({r['pixels_per_image'] / 1e6:.0f} "
             f"Mpixels per image, {r['looks'][0]} x {r['looks'][1]} looks): pipeline {r['process_seconds']:.0f} s "
-            f"({r['Mpixels_per_s']:.2f} Mpixels/s), peak memory {r['process_vmhwm_MiB']:.0f} MiB (VmHWM; "
-            f"{r['process_peak_rss_MiB']:.0f} MiB with children, sampled); simulation {r['simulate_seconds']:.0f} s, "
-            f"{r['simulate_vmhwm_MiB']:.0f} MiB; steps (s): {r['step_seconds']}")
+            f"({r['Mpixels_per_s']:.2f} Mpixels/s; {r['process_cpu_seconds']:.0f} CPU s), peak memory "
+            f"{r['process_vmhwm_MiB']:.0f} MiB (VmHWM; {r['process_peak_rss_MiB']:.0f} MiB with children, sampled); "
+            f"simulation {r['simulate_seconds']:.0f} s, {r['simulate_vmhwm_MiB']:.0f} MiB; load after "
+            f"{r['load_after_process']}; steps (s): {r['step_seconds']}")
 
 
 def main(argv=None) -> dict:
@@ -141,7 +146,7 @@ def main(argv=None) -> dict:
     else:
         with tempfile.TemporaryDirectory(prefix="daskinsar-bench-tops-") as tmp:
             r = bench_tops(args.bursts, args.samples, tmp, args.first_sample, args.chunk)
-    r["load_end"] = [round(x, 2) for x in os.getloadavg()]
+    r["load_end"] = [round(x, 2) for x in os.getloadavg()]  # 1, 5, 15 min: the machine may be shared
     print(json.dumps(r, indent=2, default=str))
     print(markdown_row(r))
     return r
