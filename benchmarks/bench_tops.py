@@ -56,7 +56,7 @@ def simulate_child(out: str, bursts: int, samples: int, first_sample: int) -> di
 
     safe = next(_data_dir().glob(SAFE_GLOB))
     cfg = TopsSimulationConfig(swath="IW1", polarization="VV", bursts=list(range(bursts)), first_sample=first_sample,
-                               n_samples=samples, azimuth_misregistration_lines=0.003, seed=1,
+                               n_samples=samples, azimuth_misregistration_lines=0.003, seed=1, write_truth=False,
                                deformation=[MogiSource(depth_m=3000.0, volume_change_m3=5e6)])
     t0, c0 = time.perf_counter(), cpu_seconds()
     sim = simulate_tops_pair(safe, out, cfg)

@@ -132,6 +132,8 @@ class TopsSimulationConfig(BaseModel):
     coherence: CoherenceConfig = Field(default_factory=lambda: CoherenceConfig(temporal=0.9,
                                                                               snr_db=float("inf")))
     troposphere: TroposphereConfig = Field(default_factory=TroposphereConfig)
+    write_truth: bool = Field(True, description="write truth.zarr (15 float64 fields per reference pixel: 35 GB "
+                                                "for a whole IW subswath; benchmarks leave it out)")
     geometry_decimation_pixels: int = Field(32, ge=4, le=128)
     height_levels: int = Field(3, ge=2, le=9)
     interpolation_taps: int = 16
@@ -448,12 +450,13 @@ def simulate_tops_pair(reference_safe: str | os.PathLike, out_dir: str | os.Path
         bp = _model(cfg, rb, sb, dem, centre, (tfield, tdec, ti0 - line0, tj0 - col0), seed, frac[rp.swath])
         _reference_burst(bp, rb, burst_rows(ref_tif[rp.swath], ref, rk))
         _secondary_burst(bp, sb, burst_rows(sec_tif[rp.swath], sec, sk))
-        with dask.config.set(scheduler="threads"):
-            write_dataset(_truth(bp, rb), str(tstore), group=rk, mode="a")
+        if cfg.write_truth:
+            with dask.config.set(scheduler="threads"):
+                write_dataset(_truth(bp, rb), str(tstore), group=rk, mode="a")
     for sw in swaths:
         close_measurement(ref_tif[sw], ann_r[sw])
         close_measurement(sec_tif[sw], ann_s[sw])
-    truth = {rk: xr.open_zarr(tstore, group=rk, consolidated=False) for rk, _ in pairs}
+    truth = {rk: xr.open_zarr(tstore, group=rk, consolidated=False) for rk, _ in pairs} if cfg.write_truth else {}
     dem_path = out / "dem.tif"
     write_dem_geotiff(dem.heights_m.astype(np.float32), dem.lon0_deg, dem.lat0_deg, dem.dlon_deg, dem.dlat_deg,
                       str(dem_path))
