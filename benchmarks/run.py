@@ -20,7 +20,8 @@ What is measured (see benchmarks/README.md for the definitions):
   size; peak RSS sampled with psutil over the process and its children;
 * peers: one SNAPHU call vs the tiled unwrapper; dolphin's Goldstein and multilook (from the
   dolphin virtualenv, if present); GDAL's geolocation-array warp (rasterio) vs daskinsar's geocoder;
-* end to end: ``daskinsar.demo.run_demo`` and an N x N simulated pair through the pipeline.
+* end to end: ``daskinsar.demo.run_demo`` and an N x N simulated pair through the pipeline;
+* tops: a simulated Sentinel-1 IW subswath pair (9 bursts; ``bench_tops.py``) through the pipeline.
 The goals are printed as met / not met; nothing is asserted.
 """
 
@@ -44,6 +45,7 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
+import bench_tops  # noqa: E402
 from _common import (  # noqa: E402
     DOLPHIN_PYTHON, OSGEO_STUB, best, load_average, machine_info, run_spawned, single_thread_env, timed,
 )
@@ -51,16 +53,17 @@ from _common import (  # noqa: E402
 # sizes per profile; every entry can be overridden with --set key=value (ints, or AxB)
 PROFILES = {
     "tiny": dict(copy=512, focus=(512, 256), filter=128, resample=128, crossmul=512, multilook=512, topo=32,
-                 geocode=32, unwrap=128, chain=128, chain_chunk=64, repeat=1, demo=None, pair=None, spectra=256),
+                 geocode=32, unwrap=128, chain=128, chain_chunk=64, repeat=1, demo=None, pair=None, spectra=256,
+                 tops=(2, 1024)),
     "quick": dict(copy=2048, focus=(2048, 2048), filter=1024, resample=1024, crossmul=2048, multilook=2048,
                   topo=128, geocode=128, unwrap=512, chain=1024, chain_chunk=512, repeat=2, demo="demo", pair=None,
-                  spectra=1024),
+                  spectra=1024, tops=(9, 2048)),
     "full": dict(copy=4096, focus=(8192, 4096), filter=2048, resample=2048, crossmul=4096, multilook=4096,
                  topo=256, geocode=256, unwrap=2048, chain=2048, chain_chunk=1024, repeat=3, demo="demo",
-                 pair=4096, spectra=2048),
+                 pair=4096, spectra=2048, tops=(9, 21632)),
 }
 SECTIONS = ("copy", "focus", "filter", "resample", "crossmul", "multilook", "topo", "geocode", "spectra", "unwrap",
-            "scaling", "e2e")
+            "scaling", "e2e", "tops")
 LOOKS = (4, 4)
 
 
@@ -742,6 +745,8 @@ def markdown(rep: dict) -> str:
                      f"{p['process_peak_rss_MiB']:.0f} MiB; steps (s): {p['step_seconds']}")
         else:
             L.append(f"- N x N pair: {p.get('status', p.get('error'))}")
+    if "process_seconds" in s.get("tops", {}):
+        L += ["", "## Sentinel-1 IW (TOPS)", "", bench_tops.markdown_row(s["tops"])]
     errs = {k: v["error"] for k, v in s.items() if isinstance(v, dict) and "error" in v and k not in ("e2e",)}
     if errs:
         L += ["", "## Sections that failed", ""] + [f"- {k}: `{v.splitlines()[0]}`" for k, v in errs.items()]
@@ -808,6 +813,7 @@ def main(argv=None) -> dict:
             "unwrap": lambda: bench_unwrap(sizes["unwrap"]),
             "scaling": lambda: bench_scaling(sizes["chain"], sizes["chain_chunk"], args.large, tmp),
             "e2e": lambda: bench_e2e(sizes["demo"], sizes["pair"], tmp),
+            "tops": lambda: bench_tops.bench_tops(*sizes["tops"], tmp),  # a simulated IW subswath pair (bursts, samples)
         }
         for name in SECTIONS[1:]:
             if name not in only:

@@ -34,6 +34,7 @@ from .isce_xml import insarapp_to_dict
 from .params import Params
 from .stages.chunking import ChunkParams
 from .stages.common_band import CommonBandParams
+from .stages.esd import EsdParams
 from .stages.filter import FilterParams
 from .stages.focus import FocusParams
 from .stages.geocode import GeocodeParams
@@ -91,6 +92,8 @@ class RunConfig(Params):
     offsets: OffsetParams = Field(default_factory=OffsetParams, description="coregistration offsets")
     resample: ResampleParams = Field(default_factory=ResampleParams,
                                      description="resampling of the secondary SLC onto the reference grid")
+    esd: EsdParams = Field(default_factory=EsdParams, description="enhanced spectral diversity (TOPS pairs): "
+                                                                  "residual azimuth misregistration from burst overlaps")
     commonband: CommonBandParams = Field(default_factory=CommonBandParams,
                                          description="range and azimuth common-band filtering")
     interferogram: InterferogramParams = Field(default_factory=InterferogramParams,

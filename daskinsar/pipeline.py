@@ -41,7 +41,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from . import __version__
+from . import __version__, steps_tops
 from .config import RunConfig
 from .errors import ConfigError, OutputPathError, RunLockedError
 from .io import store
@@ -191,6 +191,8 @@ def _epoch(ctx: RunContext, name: str, ds: Any) -> str | None:
     own = ds.attrs.get(f"{SCENE_ROLE}_radar_metadata")
     if own:
         return str(json.loads(own)["epoch"])
+    if steps_tops.is_tops_run(ctx):
+        return steps_tops.reference_epoch(ctx)
     if store.is_complete(ctx.url("reference.zarr")):
         return ctx.scene("reference").meta.epoch
     return None

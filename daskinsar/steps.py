@@ -12,15 +12,15 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, cast
 
 import numpy as np
 import xarray as xr
 
-from . import __version__
+from . import __version__, steps_tops
 from .config import RunConfig
 from .bursts import TopsScene
-from .errors import ConfigError, DaskInsarError, TopsSceneError
+from .errors import ConfigError, DaskInsarError
 from .frames import join_frames
 from .io import store
 from .io.store import TOKEN_ATTR
@@ -32,6 +32,7 @@ from .io.export import TOKEN_TAG, export_geotiffs, geotiff_variables, metadata_t
 from .io.run_folder import RunFolder
 from .io.run_metadata import pair_metadata, reference_point
 from .io.readers import read_scene
+from .io.tops_store import is_tops_store, open_tops_scene
 from .io.validate import check_scene
 from .products import GEOMETRY_FIELDS, GEOMETRY_GROUP, geocoded_variable, resolve_product
 from .scene import Scene, pair_dataset, radar_attrs
@@ -122,23 +123,27 @@ class RunContext:
 
 
 # ---------------------------------------------------------------------------------------------
-def _read_input(role: str, path: str, sensor: str | None, options: dict) -> Scene:
+def _read_input(role: str, path: str, sensor: str | None, options: dict) -> Scene | TopsScene:
     if "://" not in path and not Path(path).exists():
         raise DaskInsarError(f"{path}: {role} input not found")
-    scene = (check_scene(store.open_scene(path), path) if sensor is None and store.is_complete(path)
-             else read_scene(path, sensor, **options))
-    if isinstance(scene, TopsScene):
-        raise TopsSceneError(f"{path}: a TOPS (IW) product of {len(scene)} bursts; the stripmap pipeline does not "
-                             "process bursts (each burst is its own grid), so it is refused rather than processed "
-                             "as one image")
-    return scene
+    if sensor is None and is_tops_store(path):
+        if options:  # its bursts were chosen when it was written: an option here would be silently ignored
+            raise ConfigError(f"{path}: a daskinsar TOPS scene store takes no reader options (got "
+                              f"{', '.join(sorted(options))}); give them when ingesting the product")
+        return check_scene(open_tops_scene(path), path)
+    return (check_scene(store.open_scene(path), path) if sensor is None and store.is_complete(path)
+            else read_scene(path, sensor, **options))
 
 
-def _read_scene_input(role: str, given) -> Scene:
+def _read_scene_input(role: str, given) -> Scene | TopsScene:
     """One input (a :class:`~daskinsar.config.SceneInput`): its file, or its frames joined along track."""
-    scenes = [_read_input(role, p, given.sensor, given.options) for p in given.paths]
-    if len(scenes) == 1:
-        return scenes[0]
+    read = [_read_input(role, p, given.sensor, given.options) for p in given.paths]
+    if len(read) == 1:
+        return read[0]
+    scenes = [s for s in read if isinstance(s, Scene)]
+    if len(scenes) < len(read):
+        raise ConfigError(f"{role}.path: {given.label} lists TOPS (IW) products; joining TOPS frames along track "
+                          "is not supported: give one IW product per scene")
     joined = join_frames(scenes, given.paths)
     check_scene(joined, given.label)
     return joined
@@ -148,11 +153,14 @@ def build_preprocess(ctx: RunContext) -> StepOutputs:
     """Read both inputs (lazily) and check them as a pair before anything is written."""
     cfg = ctx.config
     scenes = {role: _read_scene_input(role, getattr(cfg, role)) for role in ("reference", "secondary")}
-    lo, hi = check_pair(scenes["reference"], scenes["secondary"], cfg.reference.label, cfg.secondary.label)
+    if any(isinstance(s, TopsScene) for s in scenes.values()):  # TOPS: bursts matched and stored per burst
+        return steps_tops.build_preprocess(ctx, scenes)
+    ref, sec = cast(Scene, scenes["reference"]), cast(Scene, scenes["secondary"])
+    lo, hi = check_pair(ref, sec, cfg.reference.label, cfg.secondary.label)
     ctx.reporter(f"preprocess: common range band {lo / 1e6:.3f}..{hi / 1e6:.3f} MHz (before the geometric "
                  "spectral shift)")
-    if scenes["secondary"].meta.level == "slc":
-        scenes["secondary"] = _band_matched(ctx, scenes["reference"], scenes["secondary"])
+    if sec.meta.level == "slc":
+        scenes["secondary"] = _band_matched(ctx, ref, sec)
     out = {}
     for role, scene in scenes.items():
         scene.attrs["source"] = getattr(cfg, role).label
@@ -175,6 +183,8 @@ def _band_matched(ctx: RunContext, ref: Scene, sec: Scene) -> Scene:
 
 
 def build_focus(ctx: RunContext) -> StepOutputs | None:
+    if steps_tops.is_tops_run(ctx):
+        return None
     out: StepOutputs = {}
     for role in ("reference", "secondary"):
         raw = store.open_scene(ctx.url(f"{role}.zarr"))
@@ -193,8 +203,8 @@ def build_focus(ctx: RunContext) -> StepOutputs | None:
 PLAUSIBLE_HEIGHTS_M = (-500.0, 9000.0)
 
 
-def _footprint_box(scene: Scene, heights: tuple[float, float]) -> tuple[float, float, float, float]:
-    lons, lats = zip(*(footprint_edges(scene, h) for h in heights))
+def _footprint_box(scenes: list[Scene], heights: tuple[float, float]) -> tuple[float, float, float, float]:
+    lons, lats = zip(*(footprint_edges(scene, h) for scene in scenes for h in heights))
     lon, lat = np.concatenate(lons), np.concatenate(lats)
     lon, lat = lon[np.isfinite(lon)], lat[np.isfinite(lat)]
     return float(lon.min()), float(lon.max()), float(lat.min()), float(lat.max())
@@ -204,8 +214,8 @@ def build_verifydem(ctx: RunContext) -> StepOutputs:
     """The run's DEM: the given file (or one fetched for the footprint), checked to cover the reference
     footprint at its own height range, cropped, converted to ellipsoidal heights and stored (``dem.zarr``)."""
     cfg = ctx.config.dem
-    ref = ctx.scene("reference")
-    wide = _footprint_box(ref, PLAUSIBLE_HEIGHTS_M)
+    refs = steps_tops.reference_bursts(ctx) if steps_tops.is_tops_run(ctx) else [ctx.scene("reference")]
+    wide = _footprint_box(refs, PLAUSIBLE_HEIGHTS_M)
     # a downloaded DEM is kept in the run folder, or (run folder on an object store) in the local cache
     download = (ctx.url("dem_download") if ctx.folder.is_local else
                 os.path.join(os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "daskinsar", "dem"))
@@ -217,8 +227,9 @@ def build_verifydem(ctx: RunContext) -> StepOutputs:
         heights = (0.0, 0.0)  # no overlap at all: the coverage check below says so
     else:
         heights = dem.window(*clipped).height_range()
-    check_dem_covers_scene(ref, b, heights, path)
-    box = _footprint_box(ref, heights)
+    for ref in refs:
+        check_dem_covers_scene(ref, b, heights, path)
+    box = _footprint_box(refs, heights)
     prepare_dem(cfg.model_copy(update={"path": path}), *box, ctx.url("dem.zarr"), edge="clamp",
                 attrs={TOKEN_ATTR: ctx.token})
     return {}
@@ -229,10 +240,14 @@ def _pair(ctx: RunContext) -> xr.Dataset:
 
 
 def build_topo(ctx: RunContext) -> StepOutputs:
+    if steps_tops.is_tops_run(ctx):
+        return steps_tops.build_topo(ctx)
     return {"products.zarr/topo": topo.run(_pair(ctx).assign(dem=ctx.dem()), ctx.config.topo)}
 
 
 def build_offsets(ctx: RunContext) -> StepOutputs | None:
+    if steps_tops.is_tops_run(ctx):
+        return steps_tops.build_offsets(ctx)
     if ctx.config.offsets.method == "geometric":
         return None
     t = ctx.open("topo")
@@ -243,6 +258,8 @@ def build_offsets(ctx: RunContext) -> StepOutputs | None:
 
 
 def build_resample(ctx: RunContext) -> StepOutputs:
+    if steps_tops.is_tops_run(ctx):
+        return steps_tops.build_resample(ctx)
     t = ctx.open("topo")
     off = ctx.open("offsets") if ctx.config.offsets.method != "geometric" else None
     az, rg = offsets.offset_fields(t["azimuth_offset"].data, t["range_offset"].data, off)
@@ -264,8 +281,17 @@ def spectral_pair(ctx: RunContext) -> xr.Dataset:
     return ds
 
 
-def build_commonband(ctx: RunContext) -> StepOutputs:
-    """Always written: the plan (bands, decisions) in the attributes, the filtered SLCs when an axis is filtered."""
+def build_commonband(ctx: RunContext) -> StepOutputs | None:
+    """Always written: the plan (bands, decisions) in the attributes, the filtered SLCs when an axis is filtered.
+    TOPS pairs: not run (a burst's Doppler centroid sweeps along azimuth; a filter asked for is refused)."""
+    if steps_tops.is_tops_run(ctx):
+        cb = ctx.config.commonband
+        asked = [axis for axis in ("range", "azimuth") if getattr(cb, axis) is True]
+        if asked:
+            raise ConfigError(f"commonband.{asked[0]}: common-band filtering of TOPS (IW) bursts is not supported; "
+                              "set it to auto or false")
+        ctx.reporter("commonband: skipped (TOPS pair: per-burst spectra are not filtered)")
+        return None
     inputs = spectral_pair(ctx)
     plan = common_band.plan(inputs, ctx.config.commonband)
     ctx.reporter(f"commonband: {plan.summary()}")
@@ -282,6 +308,8 @@ def _coregistered(ctx: RunContext) -> tuple[xr.DataArray, xr.DataArray, dict]:
 
 
 def build_interferogram(ctx: RunContext) -> StepOutputs:
+    if steps_tops.is_tops_run(ctx):
+        return steps_tops.build_interferogram(ctx)
     ref = ctx.scene("reference")
     t = ctx.open("topo")
     r, s, plan = _coregistered(ctx)
@@ -331,6 +359,11 @@ def ionosphere_inputs(ctx: RunContext) -> xr.Dataset:
 
 
 def build_ionosphere(ctx: RunContext) -> StepOutputs | None:
+    if steps_tops.is_tops_run(ctx):
+        if ctx.config.ionosphere.enabled is True:
+            raise ConfigError("ionosphere.enabled: the split-spectrum ionosphere of TOPS (IW) pairs is not supported; "
+                              "set it to auto or false")
+        return None
     if not ctx.has("unwrap"):
         if ctx.config.ionosphere.enabled is True:
             raise ConfigError("ionosphere.enabled: the split-spectrum correction needs the unwrapped phase; "
@@ -349,9 +382,13 @@ def build_ionosphere(ctx: RunContext) -> StepOutputs | None:
 def build_geocode(ctx: RunContext) -> StepOutputs:
     """The chosen products and the geometry (incidence, heading, height: ``geocode_geometry``) onto one map
     grid, from one shared lookup."""
-    ref = ctx.scene("reference")
     ifg = ctx.open("interferogram")
-    inputs = xr.Dataset({"lon": ifg["lon"], "lat": ifg["lat"]}, attrs=radar_attrs(ref.meta, ref.orbit, "reference"))
+    if steps_tops.is_tops_run(ctx):  # the merged burst grid's metadata
+        attrs = steps_tops.grid_attrs(ctx)
+    else:
+        ref = ctx.scene("reference")
+        attrs = radar_attrs(ref.meta, ref.orbit, "reference")
+    inputs = xr.Dataset({"lon": ifg["lon"], "lat": ifg["lat"]}, attrs=attrs)
     for name in ctx.config.geocode.products:
         group, var = resolve_product(name)
         if group in ("unwrap", "ionosphere") and not ctx.has(group):
@@ -397,7 +434,9 @@ def build_export(ctx: RunContext) -> StepOutputs | None:
     if not (cfg.geotiff or cfg.cog) or not ctx.has("geocode"):
         return None
     geo = ctx.open("geocode")
-    meta = pair_metadata(ctx.scene("reference"), ctx.scene("secondary"), ctx.open("interferogram"), __version__)
+    ref, sec = (steps_tops.scenes(ctx) if steps_tops.is_tops_run(ctx)
+                else (ctx.scene("reference"), ctx.scene("secondary")))
+    meta = pair_metadata(ref, sec, ctx.open("interferogram"), __version__)
     tags = {TOKEN_TAG: ctx.token, **metadata_tags(meta, reference_point(geo))}
     n = 0
     for group, folder in _geotiff_sets(ctx):
@@ -419,6 +458,11 @@ def _group(name: str) -> Callable[[RunContext], list[str]]:
     return lambda ctx: [f"products.zarr/{name}"]
 
 
+def _group_or_bursts(name: str) -> Callable[[RunContext], list[str]]:
+    """The step's group, or in a TOPS run its per-burst groups (products.zarr/bursts/<burst>/<name>)."""
+    return lambda ctx: steps_tops.burst_outputs(ctx, name) if steps_tops.is_tops_run(ctx) else [f"products.zarr/{name}"]
+
+
 STEPS: tuple[Step, ...] = (
     Step("preprocess", "read both inputs into scene stores; check the pair overlaps", build_preprocess,
          lambda ctx: ["reference.zarr", "secondary.zarr"], config=("reference", "secondary", "processing")),
@@ -429,11 +473,11 @@ STEPS: tuple[Step, ...] = (
          "ellipsoidal heights (RUN/dem.zarr)", build_verifydem, lambda ctx: ["dem.zarr"], after=("focus",),
          config=("dem",)),
     Step("topo", "lon/lat/height/incidence/heading per pixel, geometric offsets, flat+topo phase", build_topo,
-         _group("topo"), after=("preprocess", "focus", "verifydem"), config=("topo",)),
+         _group_or_bursts("topo"), after=("preprocess", "focus", "verifydem"), config=("topo",)),
     Step("offsets", "dense offsets (ampcor) + culling; residual fit added to the geometric offsets", build_offsets,
-         _group("offsets"), after=("topo",), config=("offsets",)),
-    Step("resample", "secondary SLC onto the reference grid (windowed sinc)", build_resample, _group("resample"),
-         after=("offsets", "topo"), config=("offsets", "resample")),
+         _group_or_bursts("offsets"), after=("topo",), config=("offsets",)),
+    Step("resample", "secondary SLC onto the reference grid (windowed sinc)", build_resample,
+         _group_or_bursts("resample"), after=("offsets", "topo"), config=("offsets", "resample", "esd")),
     Step("commonband", "range (spectral shift, mixed bandwidths) and azimuth (Doppler) common-band filtering",
          build_commonband, _group("commonband"), after=("resample", "topo"), config=("commonband",)),
     Step("interferogram", "flattened, multilooked interferogram; coherence (topophase.cor); phsig.cor",

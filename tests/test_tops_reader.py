@@ -227,8 +227,11 @@ def test_run_refuses_an_iw_pair_as_stripmap(slc_safe, data_dir, tmp_path):
 
     from daskinsar.cli import app
 
+    # IW pairs are processed now (tests/test_tops_pipeline.py); what stays refused is an IW product paired
+    # with a stripmap scene (here the GRD of the same date), which would be processed as one image
+    grd = next((data_dir / "sentinel1_safe").glob("S1B_IW_GRDH_*.SAFE"))
     cfg = tmp_path / "run.yaml"
-    cfg.write_text(f"reference: {{path: {slc_safe}}}\nsecondary: {{path: {slc_safe}}}\n"
+    cfg.write_text(f"reference: {{path: {slc_safe}}}\nsecondary: {{path: {grd}}}\n"
                    f"dem: {{path: {data_dir / 'dem' / 'Rome-30m-DEM.tif'}}}\noutput: {tmp_path / 'run'}\n")
     r = CliRunner().invoke(app, ["run", str(cfg), "--end", "preprocess"])
     lines = [ln for ln in r.output.strip().splitlines() if ln.strip()]

@@ -21,6 +21,7 @@ from .isce_export import export_isce
 from .run_folder import RunFolder
 from .run_metadata import pair_metadata
 from .stac import run_item, validate_item
+from .tops_store import is_tops_store, open_tops_scene
 
 __all__ = ["export_run", "run_pair_metadata"]
 
@@ -35,8 +36,8 @@ def _open(folder: RunFolder, group: str) -> xr.Dataset | None:
 def run_pair_metadata(folder: RunFolder) -> dict:
     """The pair's metadata of a run folder (its scene stores and the multilooked geometry)."""
     focused = store.is_complete(folder.join("reference_slc.zarr"))
-    scenes = {r: store.open_scene(folder.join(f"{r}_slc.zarr" if focused else f"{r}.zarr"))
-              for r in ("reference", "secondary")}
+    urls = {r: folder.join(f"{r}_slc.zarr" if focused else f"{r}.zarr") for r in ("reference", "secondary")}
+    scenes = {r: open_tops_scene(u) if is_tops_store(u) else store.open_scene(u) for r, u in urls.items()}
     return pair_metadata(scenes["reference"], scenes["secondary"], _open(folder, "interferogram"), __version__)
 
 

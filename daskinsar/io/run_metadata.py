@@ -24,17 +24,26 @@ import xarray as xr
 from ..geometry.baseline import baselines
 from ..geometry.ellipsoid import ecef_to_llh, enu_basis
 from ..geometry.orbit import format_utc, parse_utc
+from ..bursts import TopsScene
 from ..scene import Scene
 
 __all__ = ["pair_metadata", "reference_point", "acquisition_times"]
 
 
-def acquisition_times(scene: Scene) -> tuple[str, str]:
-    """(first line, last line) azimuth times of a scene as ISO-8601 UTC strings (``...Z``)."""
-    t = scene.azimuth_time
-    epoch = parse_utc(scene.meta.epoch)
-    return tuple(format_utc(epoch + np.timedelta64(int(round(float(x) * 1e9)), "ns")) + "Z"
-                 for x in (t[0], t[-1]))  # type: ignore[return-value]
+def acquisition_times(scene: Scene | TopsScene) -> tuple[str, str]:
+    """(first line, last line) azimuth times of a scene (a TOPS scene: of its first and last burst) as
+    ISO-8601 UTC strings (``...Z``)."""
+    bursts = scene.bursts if isinstance(scene, TopsScene) else [scene]
+    first = min(float(b.azimuth_time[0]) for b in bursts)
+    last = max(float(b.azimuth_time[-1]) for b in bursts)
+    epoch = parse_utc(bursts[0].meta.epoch)
+    return tuple(format_utc(epoch + np.timedelta64(int(round(x * 1e9)), "ns")) + "Z"
+                 for x in (first, last))  # type: ignore[return-value]
+
+
+def _central(scene: Scene | TopsScene) -> Scene:
+    """The scene, or a TOPS scene's middle burst (where the centre's geometry is taken)."""
+    return scene.bursts[len(scene.bursts) // 2] if isinstance(scene, TopsScene) else scene
 
 
 def _centre_value(arr: xr.DataArray) -> float:
@@ -47,15 +56,18 @@ def _centre_value(arr: xr.DataArray) -> float:
     return float(row[ok[np.argmin(np.abs(ok - j))]])
 
 
-def pair_metadata(reference: Scene, secondary: Scene, geometry: xr.Dataset | None, version: str) -> dict[str, Any]:
+def pair_metadata(reference: Scene | TopsScene, secondary: Scene | TopsScene, geometry: xr.Dataset | None,
+                  version: str) -> dict[str, Any]:
     """The pair's metadata (keys below; units in the names). ``geometry``: the multilooked ``interferogram``
-    group (its ``incidence``, ``heading`` give the LOS angles at the centre), or None."""
-    meta = reference.meta
-    t, r = reference.azimuth_time, reference.slant_range
+    group (its ``incidence``, ``heading`` give the LOS angles at the centre), or None. TOPS scenes: times
+    span their bursts, the centre is the middle reference burst's."""
+    ref, sec = _central(reference), _central(secondary)
+    meta = ref.meta
+    t, r = ref.azimuth_time, ref.slant_range
     tc, rc = float(t[len(t) // 2]), float(r[len(r) // 2])
-    b_perp, b_par = baselines(reference.orbit, secondary.orbit, tc, rc, wavelength_m=meta.wavelength_m,
+    b_perp, b_par = baselines(ref.orbit, sec.orbit, tc, rc, wavelength_m=meta.wavelength_m,
                               look_side=meta.look_side)
-    pos, vel = reference.orbit.interpolate(np.array([tc]))
+    pos, vel = ref.orbit.interpolate(np.array([tc]))
     lon, lat, _ = ecef_to_llh(pos)
     east, north, _ = enu_basis(lon, lat)
     heading = math.degrees(math.atan2(float(np.sum(vel * east)), float(np.sum(vel * north))))

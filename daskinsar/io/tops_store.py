@@ -23,19 +23,20 @@ from ..bursts import TopsScene
 from ..errors import InputFileError
 from .store import TOPS_ATTR, atomic_store, is_complete, open_scene, write_scene
 
-__all__ = ["write_tops_scene", "open_tops_scene", "is_tops_store"]
+__all__ = ["write_tops_scene", "open_tops_scene", "is_tops_store", "tops_store_attrs"]
 
 
 def _join(url: str, name: str) -> str:
     return str(url).rstrip("/") + "/" + name
 
 
-def write_tops_scene(tops: TopsScene, url: str, compute: bool = True) -> str:
-    """Write a TOPS scene atomically (all bursts or nothing). Returns the URL."""
+def write_tops_scene(tops: TopsScene, url: str, compute: bool = True, attrs: dict | None = None) -> str:
+    """Write a TOPS scene atomically (all bursts or nothing), ``attrs`` added to the group's attributes
+    (e.g. a pipeline step's token). Returns the URL."""
     url = str(url).rstrip("/")
     with atomic_store(url) as tmp:
         g = zarr.open_group(tmp, mode="w", zarr_format=3)
-        g.attrs[TOPS_ATTR] = json.dumps({"bursts": tops.keys, "attrs": tops.attrs})
+        g.attrs.update({**(attrs or {}), TOPS_ATTR: json.dumps({"bursts": tops.keys, "attrs": tops.attrs})})
         for key, burst in zip(tops.keys, tops.bursts):
             write_scene(burst, _join(tmp, key), compute=compute)
     return url
@@ -63,3 +64,10 @@ def open_tops_scene(url: str, chunks: dict | str | None = "auto-store") -> TopsS
     info = json.loads(str(attrs[TOPS_ATTR]))
     bursts = [open_scene(_join(url, key), chunks=chunks) for key in info["bursts"]]
     return TopsScene(bursts, dict(info.get("attrs", {})))
+
+
+def tops_store_attrs(url: str) -> dict:
+    """The group attributes of a complete TOPS scene store (without opening its bursts)."""
+    if not is_tops_store(url):
+        raise InputFileError(str(url), "a complete daskinsar TOPS scene store", "none there")
+    return dict(zarr.open_group(str(url).rstrip("/"), mode="r").attrs)

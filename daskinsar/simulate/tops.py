@@ -53,7 +53,8 @@ Azimuth misregistration: ``azimuth_misregistration_lines = m`` makes the seconda
 be acquired ``m`` line intervals later than its annotation says (its steering follows the
 annotated lines); geometric coregistration from the annotation is then off by ``m`` lines
 (the resampled secondary at reference line i holds what belongs at i + m): what ESD
-measures. The truth's ``azimuth_offset`` is the true one.
+measures. The truth's ``azimuth_offset`` is the true one. ``range_misregistration_samples`` likewise
+moves the secondary's samples in range (what a dense-offset range check measures).
 
 Not modelled: point targets; the curvature ``pi k_t (t - eta_p)^2`` of each target's
 response across its few-sample support.
@@ -67,27 +68,35 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import dask
 import defusedxml.ElementTree as SafeET
 import numpy as np
 import xarray as xr
 from pydantic import BaseModel, ConfigDict, Field
-from scipy.interpolate import RegularGridInterpolator
 
-from ..bursts import TopsBurstParameters, TopsScene, match_bursts, tops_parameters
-from ..geometry.ellipsoid import SPEED_OF_LIGHT
+from ..bursts import TopsScene, match_bursts, tops_parameters
 from ..geometry.rdr2geo import rdr2geo
-from ..scene import Scene
 from ..geometry.dem import Dem
-from .deformation import los_displacement
-from .presets import CoherenceConfig, SimulationConfig, Source, TerrainConfig, TroposphereConfig
-from .slc import (FIR_HALF, STREAM_REFLECTIVITY, STREAM_SECONDARY_NOISE, TRUTH_FIELDS, GeometryTable, PairModel,
-                  RadarGrid,
-                  band_limit, build_table, coherence_at, deformation_enu, pixel_geometry, reflectivity, sinc_interp,
-                  sinc_lut, speckle_window, tropo_at, truth_block, turbulence_field, white_noise)
+from .presets import CoherenceConfig, Source, TerrainConfig, TroposphereConfig
+from .slc import turbulence_field
 from .terrain import make_dem
-from .tops_safe import crop_annotation, moved_orbit, nearest_burst, secondary_window, write_measurement, write_safe
+from .tops_pixels import model, reference_burst, secondary_burst, tops_azimuth_phase, truth
+from .tops_safe import (burst_rows, close_measurement, crop_annotation, moved_orbit, nearest_burst, open_measurement,
+                        secondary_window, write_safe)
 
-__all__ = ["TopsSimulationConfig", "TopsSimulation", "simulate_tops_pair", "tops_azimuth_phase"]
+__all__ = ["TopsSimulationConfig", "SubswathCrop", "TopsSimulation", "simulate_tops_pair", "tops_azimuth_phase"]
+
+
+class SubswathCrop(BaseModel):
+    """One more subswath of the simulated pair: its bursts and range window."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    swath: str
+    bursts: list[int] | None = Field(None, description="reference bursts (annotation indices, contiguous); "
+                                                       "None: all")
+    first_sample: int = Field(0, ge=0, description="first range sample of the reference crop")
+    n_samples: int = Field(256, ge=32, description="range samples of the reference crop")
 
 
 class TopsSimulationConfig(BaseModel):
@@ -102,16 +111,22 @@ class TopsSimulationConfig(BaseModel):
                                                        "None: all")
     first_sample: int = Field(10000, ge=0, description="first range sample of the reference crop")
     n_samples: int = Field(256, ge=32, description="range samples of the reference crop")
+    subswaths: list[SubswathCrop] = Field(default_factory=list, description="further subswaths simulated beside "
+                                          "`swath` (the same polarisation, ground and troposphere)")
     secondary_cross_track_m: float = Field(150.0, description="synthetic secondary: horizontal cross-track offset")
     secondary_radial_m: float = Field(30.0, description="synthetic secondary: radial (up) offset")
     secondary_time_shift_s: float = Field(0.004, description="synthetic secondary: passes this much later")
     azimuth_misregistration_lines: float = 0.0
+    range_misregistration_samples: float = Field(0.0, description="the secondary's samples lie this much further "
+                                                 "in range than its annotation says (what a dense range check finds)")
     terrain: TerrainConfig = Field(default_factory=lambda: TerrainConfig(base_height_m=300.0, relief_m=150.0,
                                                                         spacing_arcsec=1.0, margin_km=1.0))
     deformation: list[Source] = Field(default_factory=list)
     coherence: CoherenceConfig = Field(default_factory=lambda: CoherenceConfig(temporal=0.9,
                                                                               snr_db=float("inf")))
     troposphere: TroposphereConfig = Field(default_factory=TroposphereConfig)
+    write_truth: bool = Field(True, description="write truth.zarr (15 float64 fields per reference pixel: 35 GB "
+                                                "for a whole IW subswath; benchmarks leave it out)")
     geometry_decimation_pixels: int = Field(32, ge=4, le=128)
     height_levels: int = Field(3, ge=2, le=9)
     interpolation_taps: int = 16
@@ -124,141 +139,11 @@ class TopsSimulation:
     reference: Path  # SAFE folder
     secondary: Path  # SAFE folder
     pairs: list[tuple[str, str]]  # (reference burst key, secondary burst key)
-    truth: dict[str, xr.Dataset]  # per reference burst key: TRUTH_FIELDS on the reference burst grid
+    truth: dict[str, xr.Dataset]  # per reference burst key: TRUTH_FIELDS on the reference burst grid (truth.zarr)
     dem: Dem
     config: TopsSimulationConfig
     extra: dict = field(default_factory=dict)
-
-
-# ------------------------------------------------------------------------------------------ TOPS phase
-def tops_azimuth_phase(p: TopsBurstParameters, azimuth_time_s, slant_range_m) -> np.ndarray:
-    """``psi`` (rad): the TOPS azimuth phase of a burst at azimuth times (s since the burst's epoch) and
-    slant ranges (m), broadcast together (module docstring)."""
-    r = np.asarray(slant_range_m, np.float64)
-    eta = np.asarray(azimuth_time_s, np.float64) - p.mid_time_s
-    ka = p.fm_rate(0.0, r)
-    fdc = p.doppler_centroid(0.0, r)
-    r0 = p.reference_range_time_s * SPEED_OF_LIGHT / 2.0
-    ka0, fdc0 = float(p.fm_rate(0.0, r0)), float(p.doppler_centroid(0.0, r0))
-    ks = 2.0 * p.platform_speed_mps * p.steering_rate_rad_s / p.wavelength_m
-    kt = ka * ks / (ka - ks)
-    d = eta - (-fdc / ka + fdc0 / ka0)
-    return 2.0 * np.pi * (fdc * d + 0.5 * kt * d * d)
-
-
-# ------------------------------------------------------------------------------------------ the pixels
-@dataclass
-class _BurstPair:
-    model: PairModel
-    ext_table: GeometryTable  # geometry table of the reference grid extended by _HALO pixels
-    ref: TopsBurstParameters
-    sec: TopsBurstParameters
-    shift_s: float  # misregistration (s)
-    seed: int
-
-
-_HALO = 128
-
-
-def _model(cfg: TopsSimulationConfig, rb: Scene, sb: Scene, dem: Dem, centre: tuple[float, float], tropo: tuple,
-           seed: int, frac: tuple[float, float]) -> _BurstPair:
-    rp, sp = tops_parameters(rb), tops_parameters(sb)
-    dt = rp.line_interval_s
-    eps = cfg.azimuth_misregistration_lines * sp.line_interval_s
-    (n_az, n_rg), (m_az, m_rg) = rb.shape, sb.shape
-    rt, rr = rb.azimuth_time, rb.slant_range
-    ref_grid = RadarGrid(float(rt[0]), dt, n_az, float(rr[0]), float(rr[1] - rr[0]), n_rg)
-    st, sr = sb.azimuth_time, sb.slant_range
-    sec_grid = RadarGrid(float(st[0]) + eps, sp.line_interval_s, m_az, float(sr[0]), float(sr[1] - sr[0]), m_rg)
-    lam = rb.meta.wavelength_m
-    sim = SimulationConfig(name="tops", seed=int(seed), wavelength_m=float(lam), terrain=cfg.terrain,
-                           deformation=list(cfg.deformation), coherence=cfg.coherence, troposphere=cfg.troposphere,
-                           look_side="right", interpolation_taps=cfg.interpolation_taps)  # type: ignore[arg-type]
-    levels = np.linspace(float(dem.heights_m.min()) - 10.0, float(dem.heights_m.max()) + 10.0, cfg.height_levels)
-    dec = cfg.geometry_decimation_pixels
-    ref_table = build_table(ref_grid, rb.orbit, sb.orbit, wavelength_m=lam, look_side="right", levels=levels,
-                            dec=dec, los_orbit="self")
-    sec_table = build_table(sec_grid, sb.orbit, rb.orbit, wavelength_m=lam, look_side="right", levels=levels,
-                            dec=dec, los_orbit="other")
-    ext = RadarGrid(ref_grid.t0_s - _HALO * dt, dt, n_az + 2 * _HALO, ref_grid.r0_m - _HALO * ref_grid.dr_m,
-                    ref_grid.dr_m, n_rg + 2 * _HALO)
-    ext_table = build_table(ext, rb.orbit, sb.orbit, wavelength_m=lam, look_side="right", levels=levels, dec=dec,
-                            los_orbit="self")
-    field_, tdec, ti0, tj0 = tropo
-    model = PairModel(sim, rb.meta.epoch, sb.meta.epoch, rb.orbit, sb.orbit, ref_grid, sec_grid, dem, ref_table,
-                      sec_table, field_, tdec, ti0, tj0, [], frac[0], frac[1], sinc_lut(cfg.interpolation_taps), {},
-                      centre[0], centre[1])
-    return _BurstPair(model, ext_table, rp, sp, eps, int(seed))
-
-
-def _valid_mask(scene: Scene) -> np.ndarray:
-    f = np.asarray(scene.data["valid_first_sample"].values)[:, None]
-    last = np.asarray(scene.data["valid_last_sample"].values)[:, None]
-    cols = np.arange(scene.shape[1])[None, :]
-    return (f >= 0) & (cols >= f) & (cols <= last)
-
-
-def _reference_burst(bp: _BurstPair, rb: Scene) -> np.ndarray:
-    m = bp.model
-    a = reflectivity(m, 0, m.ref_grid.n_az, 0, m.ref_grid.n_rg)
-    psi = tops_azimuth_phase(bp.ref, rb.azimuth_time[:, None], rb.slant_range[None, :])
-    return np.where(_valid_mask(rb), a * np.exp(1j * psi), 0).astype(np.complex64)
-
-
-def _secondary_burst(bp: _BurstPair, sb: Scene, strip: int = 256) -> np.ndarray:
-    m = bp.model
-    lam = m.wavelength_m
-    n_az, n_rg = sb.shape
-    cols = np.arange(n_rg)
-    R2 = m.sec_grid.slant_range(cols)[None, :]
-    parts = []
-    for s0 in range(0, n_az, strip):
-        rows = np.arange(s0, min(s0 + strip, n_az))
-        g = pixel_geometry(m.sec_table, m.dem, rows, cols)
-        rr, cc = m.ref_grid.pixel(g["t_other"], g["r_other"])
-        parts.append((rows, g, rr, cc))
-    pad = m.lut.shape[1] // 2 + 1
-    wr0 = min(int(np.floor(p[2].min())) for p in parts) - pad
-    wr1 = max(int(np.ceil(p[2].max())) for p in parts) + pad + 1
-    wc0 = min(int(np.floor(p[3].min())) for p in parts) - pad
-    wc1 = max(int(np.ceil(p[3].max())) for p in parts) + pad + 1
-    h = FIR_HALF
-    if wr0 - h < -_HALO or wr1 + h > m.ref_grid.n_az + _HALO or wc0 - h < -_HALO or wc1 + h > m.ref_grid.n_rg + _HALO:
-        raise ValueError("tops simulation: the secondary burst sees ground too far outside the reference burst "
-                         f"(reference lattice rows {wr0}..{wr1}, cols {wc0}..{wc1})")
-    # the reference's white-noise coefficients, each carrying exp(j Theta) of its position
-    w = white_noise(bp.seed, STREAM_REFLECTIVITY, wr0 - h, wr1 + h, wc0 - h, wc1 + h)
-    li = np.arange(wr0 - h, wr1 + h)
-    lj = np.arange(wc0 - h, wc1 + h)
-    # Theta is smooth (both TOPS phases have the same curvature): exact on every 4th lattice node,
-    # bilinear in between
-    ci = np.unique(np.concatenate([li[::4], li[-1:]]))
-    cj = np.unique(np.concatenate([lj[::4], lj[-1:]]))
-    ge = pixel_geometry(bp.ext_table, m.dem, ci + _HALO, cj + _HALO)
-    theta_c = (tops_azimuth_phase(bp.ref, m.ref_grid.azimuth_time(ci)[:, None], m.ref_grid.slant_range(cj)[None, :])
-               - tops_azimuth_phase(bp.sec, ge["t_other"] - bp.shift_s, ge["r_other"]))
-    ii, jj = np.meshgrid(li, lj, indexing="ij")
-    theta = RegularGridInterpolator((ci, cj), theta_c)((ii, jj))
-    A = band_limit(w * np.exp(1j * theta), m.frac_az, m.frac_rg)  # on rows [wr0, wr1), cols [wc0, wc1)
-    N = speckle_window(bp.seed, STREAM_SECONDARY_NOISE, 0, n_az, 0, n_rg, m.frac_az, m.frac_rg)
-    out = np.empty((n_az, n_rg), np.complex128)
-    for rows, g, rr, cc in parts:
-        a = sinc_interp(A, rr - wr0, cc - wc0, m.lut)
-        gam = coherence_at(m, g["lon"], g["lat"])
-        los = np.stack([g["los_e"], g["los_n"], g["los_u"]], axis=-1)
-        dlos = los_displacement(deformation_enu(m, g["lon"], g["lat"]), los)
-        phi_t = tropo_at(m, rr, cc, g["hgt"])
-        phase = -4.0 * np.pi / lam * (R2 - g["r_other"]) + 4.0 * np.pi / lam * dlos - phi_t
-        out[rows] = (gam * a + np.sqrt(1.0 - gam * gam) * N[rows]) * np.exp(1j * phase)
-    psi = tops_azimuth_phase(bp.sec, sb.azimuth_time[:, None], sb.slant_range[None, :])
-    return np.where(_valid_mask(sb), out * np.exp(1j * psi), 0).astype(np.complex64)
-
-
-def _truth(bp: _BurstPair, rb: Scene) -> xr.Dataset:
-    f = truth_block(bp.model, 0, rb.shape[0], 0, rb.shape[1])
-    return xr.Dataset({n: (("azimuth", "range"), f[k]) for k, n in enumerate(TRUTH_FIELDS)},
-                      coords={"azimuth_time": ("azimuth", rb.azimuth_time), "slant_range": ("range", rb.slant_range)},
-                      attrs={"burst": tops_parameters(rb).key})
+    dem_path: Path | None = None  # the DEM as a GeoTIFF (heights above the ellipsoid)
 
 
 # ------------------------------------------------------------------------------------------ driver
@@ -294,23 +179,26 @@ def _dem_for(ref: TopsScene, cfg: TopsSimulationConfig) -> tuple[Dem, tuple[floa
                source="simulated DEM", edge="clamp"), (c_lon, c_lat)
 
 
-def _tropo(ref: TopsScene, cfg: TopsSimulationConfig, swath: str) -> tuple:
-    """One turbulent field for the whole subswath on the common line lattice: (field, dec, rows of the
-    first burst's line 0, cols of sample 0), so overlapping bursts see the same troposphere."""
-    bs = ref.swath_bursts(swath)
+def _tropo(ref: TopsScene, cfg: TopsSimulationConfig) -> tuple:
+    """One turbulent field for all simulated bursts on the common (line, range sample) lattice of the
+    subswaths: (field, dec, rows and cols of lattice node 0, lattice origin time s and range m), so
+    overlapping bursts and subswaths see the same troposphere."""
+    bs = ref.bursts
     dt = tops_parameters(bs[0]).line_interval_s
-    t0 = bs[0].azimuth_time[0]
-    n_lines = int(round((bs[-1].azimuth_time[-1] - t0) / dt)) + 1
+    dr = float(bs[0].slant_range[1] - bs[0].slant_range[0])
+    t0 = min(b.azimuth_time[0] for b in bs)
+    r0 = min(b.slant_range[0] for b in bs)
+    n_lines = int(round((max(b.azimuth_time[-1] for b in bs) - t0) / dt)) + 1
+    n_cols = int(round((max(b.slant_range[-1] for b in bs) - r0) / dr)) + 1
     tdec = 8
     nti = int(math.ceil((n_lines + 128) / tdec)) + 1
-    ntj = int(math.ceil((bs[0].shape[1] + 128) / tdec)) + 1
+    ntj = int(math.ceil((n_cols + 128) / tdec)) + 1
     fld = np.zeros((nti, ntj))
     tr = cfg.troposphere
     if tr.turbulence_std_rad > 0:
         v = tops_parameters(bs[0]).platform_speed_mps
-        dr = float(bs[0].slant_range[1] - bs[0].slant_range[0])
         fld = turbulence_field(tr, cfg.seed, (nti, ntj), tdec * dt * v * 0.9, tdec * dr / np.sin(np.deg2rad(38.0)))
-    return fld, tdec, -64.0, -64.0, t0
+    return fld, tdec, -64.0, -64.0, t0, r0
 
 
 def simulate_tops_pair(reference_safe: str | os.PathLike, out_dir: str | os.PathLike,
@@ -321,6 +209,7 @@ def simulate_tops_pair(reference_safe: str | os.PathLike, out_dir: str | os.Path
     ``out_dir/reference/<name>.SAFE`` and ``out_dir/secondary/<name>.SAFE`` (read them with the
     Sentinel-1 reader) and ``out_dir/truth.zarr`` (one group per reference burst)."""
     # io imported here, as simulate/api.py does: the simulation's model modules stay free of io
+    from ..io.dem import write_dem_geotiff
     from ..io.sentinel1 import open_safe, tops_metadata
     from ..io.store import write_dataset
 
@@ -328,65 +217,81 @@ def simulate_tops_pair(reference_safe: str | os.PathLike, out_dir: str | os.Path
     out = Path(out_dir)
     ref_src = Path(reference_safe)
     prod_r = open_safe(ref_src)
-    item_r = prod_r.find(cfg.swath, cfg.polarization)
-    sw_r = prod_r.swath(cfg.swath, item_r["polarization"])
-    keep = cfg.bursts if cfg.bursts is not None else [b.index for b in sw_r.bursts]
-    if sorted(keep) != list(range(min(keep), max(keep) + 1)) or max(keep) >= len(sw_r.bursts):
-        raise ValueError(f"tops simulation: bursts must be contiguous indices < {len(sw_r.bursts)}, got {keep}")
-    j0, n = cfg.first_sample, cfg.n_samples
-    if j0 + n > sw_r.n_samples:
-        raise ValueError(f"tops simulation: samples {j0}..{j0 + n} beyond the swath's {sw_r.n_samples}")
-    root_r = SafeET.fromstring(prod_r.source.read_bytes(item_r["annotation"]))
-    if secondary_safe is not None:
-        sec_src = Path(secondary_safe)
-        prod_s = open_safe(sec_src)
-        item_s = prod_s.find(cfg.swath, item_r["polarization"])
-        sw_s = prod_s.swath(cfg.swath, item_s["polarization"])
-        root_s = SafeET.fromstring(prod_s.source.read_bytes(item_s["annotation"]))
-        sec_orbit = None
-    else:
-        sec_src, item_s = ref_src, item_r
-        sec_orbit = moved_orbit(sw_r.orbit, cfg.secondary_cross_track_m, cfg.secondary_radial_m,
-                                 cfg.secondary_time_shift_s)
-        sw_s = prod_r.swath(cfg.swath, item_r["polarization"])
-        sw_s.orbit = sec_orbit
-        root_s = SafeET.fromstring(prod_r.source.read_bytes(item_r["annotation"]))
-    # secondary bursts nearest the kept reference bursts (platform along-track distance at mid times)
-    s_keep = sorted({nearest_burst(sw_r, k, sw_s) for k in keep})
-    s0, ns = secondary_window(sw_r, sw_s, keep, j0, n)
-    crop_annotation(root_r, keep, j0, n, None)
-    crop_annotation(root_s, s_keep, s0, ns, sec_orbit)
+    sec_src = Path(secondary_safe) if secondary_safe is not None else ref_src
+    prod_s = open_safe(sec_src) if secondary_safe is not None else prod_r
+    crops = [SubswathCrop(swath=cfg.swath, bursts=cfg.bursts, first_sample=cfg.first_sample,
+                          n_samples=cfg.n_samples), *cfg.subswaths]
+    pol = prod_r.find(cfg.swath, cfg.polarization)["polarization"]
     ref_safe = out / "reference" / ref_src.name
     sec_safe = out / "secondary" / sec_src.name
     for d in (ref_safe, sec_safe):
         if d.exists():
             shutil.rmtree(d)
-    ann_r = write_safe(ref_src, item_r["annotation"], root_r, ref_safe)
-    ann_s = write_safe(sec_src, item_s["annotation"], root_s, sec_safe)
+    ann_r, ann_s, frac = {}, {}, {}
+    for crop in crops:
+        sw = crop.swath.upper()
+        item_r = prod_r.find(sw, pol)
+        sw_r = prod_r.swath(sw, pol)
+        keep = crop.bursts if crop.bursts is not None else [b.index for b in sw_r.bursts]
+        if sorted(keep) != list(range(min(keep), max(keep) + 1)) or max(keep) >= len(sw_r.bursts):
+            raise ValueError(f"tops simulation: {sw} bursts must be contiguous indices < {len(sw_r.bursts)}, "
+                             f"got {keep}")
+        j0, n = crop.first_sample, crop.n_samples
+        if j0 + n > sw_r.n_samples:
+            raise ValueError(f"tops simulation: {sw} samples {j0}..{j0 + n} beyond the swath's {sw_r.n_samples}")
+        root_r = SafeET.fromstring(prod_r.source.read_bytes(item_r["annotation"]))
+        item_s = prod_s.find(sw, pol)
+        sw_s = prod_s.swath(sw, pol)
+        sec_orbit = None
+        if secondary_safe is None:
+            sec_orbit = moved_orbit(sw_r.orbit, cfg.secondary_cross_track_m, cfg.secondary_radial_m,
+                                    cfg.secondary_time_shift_s)
+            sw_s.orbit = sec_orbit
+        root_s = SafeET.fromstring(prod_s.source.read_bytes(item_s["annotation"]))
+        # secondary bursts nearest the kept reference bursts (platform along-track distance at mid times)
+        s_keep = sorted({nearest_burst(sw_r, k, sw_s) for k in keep})
+        s0, ns = secondary_window(sw_r, sw_s, keep, j0, n)
+        crop_annotation(root_r, keep, j0, n, None)
+        crop_annotation(root_s, s_keep, s0, ns, sec_orbit)
+        ann_r[sw] = write_safe(ref_src, item_r["annotation"], root_r, ref_safe)
+        ann_s[sw] = write_safe(sec_src, item_s["annotation"], root_s, sec_safe)
+        sw_bw = sw_r.azimuth_bandwidth_hz or 0.8 / sw_r.azimuth_time_interval_s
+        frac[sw] = (min(sw_bw * sw_r.azimuth_time_interval_s, 0.9),
+                    min((sw_r.range_bandwidth_hz or 0.85 * sw_r.range_sampling_rate_hz) / sw_r.range_sampling_rate_hz,
+                        0.85))
     # read back through the reader: the grids and parameters the processor will see
-    ref = tops_metadata(str(ref_safe), swath=cfg.swath)
-    sec = tops_metadata(str(sec_safe), swath=cfg.swath)
+    swaths = [c.swath.upper() for c in crops]
+    ref = tops_metadata(str(ref_safe), swath=swaths, polarization=pol)
+    sec = tops_metadata(str(sec_safe), swath=swaths, polarization=pol)
     pairs = _match(ref, sec)
     dem, centre = _dem_for(ref, cfg)
-    tfield, tdec, ti0, tj0, t_first = _tropo(ref, cfg, cfg.swath.upper())
-    sw_bw = sw_r.azimuth_bandwidth_hz or 0.8 / sw_r.azimuth_time_interval_s
-    frac = (min(sw_bw * sw_r.azimuth_time_interval_s, 0.9),
-            min((sw_r.range_bandwidth_hz or 0.85 * sw_r.range_sampling_rate_hz) / sw_r.range_sampling_rate_hz, 0.85))
-    ref_px, sec_px, truth = {}, {}, {}
-    for rk, sk in pairs:
-        rb, sb = ref.burst(rk), sec.burst(sk)
-        line0 = (rb.azimuth_time[0] - t_first) / tops_parameters(rb).line_interval_s
-        seed = int(np.random.SeedSequence([cfg.seed, tops_parameters(rb).burst_index]).generate_state(1)[0] >> 1)
-        bp = _model(cfg, rb, sb, dem, centre, (tfield, tdec, ti0 - line0, tj0), seed, frac)
-        ref_px[rk] = _reference_burst(bp, rb)
-        sec_px[sk] = _secondary_burst(bp, sb)
-        truth[rk] = _truth(bp, rb)
-    write_measurement(ref, ref_px, ann_r, ref_safe)
-    write_measurement(sec, sec_px, ann_s, sec_safe)
+    tfield, tdec, ti0, tj0, t_first, r_first = _tropo(ref, cfg)
+    # the measurement TIFFs, written burst by burst (memory bounded by a burst's column block)
+    ref_tif = {sw: open_measurement(TopsScene(ref.swath_bursts(sw), ref.attrs), ann_r[sw], ref_safe) for sw in swaths}
+    sec_tif = {sw: open_measurement(TopsScene(sec.swath_bursts(sw), sec.attrs), ann_s[sw], sec_safe) for sw in swaths}
     tstore = out / "truth.zarr"
     if tstore.exists():
         shutil.rmtree(tstore)
-    for k, ds in truth.items():
-        write_dataset(ds, str(tstore), group=k, mode="a")
-    return TopsSimulation(ref_safe, sec_safe, pairs, truth, dem, cfg,
-                          {"reference_annotation": str(ann_r), "secondary_annotation": str(ann_s)})
+    for rk, sk in pairs:
+        rb, sb = ref.burst(rk), sec.burst(sk)
+        rp = tops_parameters(rb)
+        line0 = (rb.azimuth_time[0] - t_first) / rp.line_interval_s
+        col0 = (rb.slant_range[0] - r_first) / float(rb.slant_range[1] - rb.slant_range[0])
+        seed = int(np.random.SeedSequence([cfg.seed, rp.burst_index, int(rp.swath[2:])]).generate_state(1)[0] >> 1)
+        bp = model(cfg, rb, sb, dem, centre, (tfield, tdec, ti0 - line0, tj0 - col0), seed, frac[rp.swath])
+        reference_burst(bp, rb, burst_rows(ref_tif[rp.swath], ref, rk))
+        secondary_burst(bp, sb, burst_rows(sec_tif[rp.swath], sec, sk))
+        if cfg.write_truth:
+            with dask.config.set(scheduler="threads"):
+                write_dataset(truth(bp, rb), str(tstore), group=rk, mode="a")
+    for sw in swaths:
+        close_measurement(ref_tif[sw], ann_r[sw])
+        close_measurement(sec_tif[sw], ann_s[sw])
+    truths = {rk: xr.open_zarr(tstore, group=rk, consolidated=False) for rk, _ in pairs} if cfg.write_truth else {}
+    dem_path = out / "dem.tif"
+    write_dem_geotiff(dem.heights_m.astype(np.float32), dem.lon0_deg, dem.lat0_deg, dem.dlon_deg, dem.dlat_deg,
+                      str(dem_path))
+    return TopsSimulation(ref_safe, sec_safe, pairs, truths, dem, cfg,
+                          {"reference_annotation": str(ann_r[swaths[0]]), "secondary_annotation": str(ann_s[swaths[0]]),
+                           "reference_annotations": {k: str(v) for k, v in ann_r.items()},
+                           "secondary_annotations": {k: str(v) for k, v in ann_s.items()}}, dem_path)

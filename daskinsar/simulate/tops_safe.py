@@ -19,8 +19,8 @@ from ..geometry.geo2rdr import geo2rdr
 from ..geometry.orbit import Orbit, format_utc, parse_utc
 from ..geometry.rdr2geo import rdr2geo_ecef
 
-__all__ = ["crop_annotation", "moved_orbit", "write_safe", "write_measurement", "secondary_window", "nearest_burst",
-           "utc_text"]
+__all__ = ["crop_annotation", "moved_orbit", "write_safe", "open_measurement", "burst_rows", "close_measurement",
+           "secondary_window", "nearest_burst", "utc_text"]
 
 
 def utc_text(t64) -> str:
@@ -135,20 +135,33 @@ def nearest_burst(sw_r, k: int, sw_s) -> int:
     return int(np.argmin(d))
 
 
-def write_measurement(tops: TopsScene, pixels: dict[str, np.ndarray], annotation: Path, safe: Path) -> None:
-    """The measurement TIFF (bursts stacked in annotation order, zeros for bursts not simulated) and the
-    bursts' byteOffset in the annotation."""
+def open_measurement(tops: TopsScene, annotation: Path, safe: Path) -> np.memmap:
+    """The measurement TIFF of one subswath (its bursts stacked in annotation order, one row per strip,
+    zeros until written), memory-mapped for writing burst by burst (:func:`burst_rows`)."""
     shape = tops.bursts[0].shape
-    data = np.zeros((shape[0] * len(tops), shape[1]), np.complex64)
-    for i, b in enumerate(tops.bursts):
-        if tops_parameters(b).key in pixels:
-            data[i * shape[0]:(i + 1) * shape[0]] = pixels[tops_parameters(b).key]
     path = safe / "measurement" / (annotation.stem + ".tiff")
-    tifffile.imwrite(path, data, rowsperstrip=1, photometric="minisblack")
+    return tifffile.memmap(path, shape=(shape[0] * len(tops), shape[1]), dtype=np.complex64, rowsperstrip=1,
+                           photometric="minisblack")
+
+
+def burst_rows(tiff: np.memmap, tops: TopsScene, key: str) -> np.ndarray:
+    """The rows of a burst (its subswath's annotation order) in an :func:`open_measurement` TIFF."""
+    bursts = tops.swath_bursts(tops_parameters(tops.burst(key)).swath)
+    i = [tops_parameters(b).key for b in bursts].index(key)
+    n = bursts[0].shape[0]
+    return tiff[i * n:(i + 1) * n]
+
+
+def close_measurement(tiff: np.memmap, annotation: Path) -> None:
+    """Flush the TIFF and write the bursts' byteOffset into the annotation."""
+    tiff.flush()
+    path = Path(str(tiff.filename))
     with tifffile.TiffFile(path) as tf:
         offsets = tf.pages[0].dataoffsets
     root = SafeET.fromstring(annotation.read_bytes())
-    for i, b in enumerate(root.findall("swathTiming/burstList/burst")):
+    bursts = root.findall("swathTiming/burstList/burst")
+    lines = len(offsets) // max(len(bursts), 1)
+    for i, b in enumerate(bursts):
         if b.find("byteOffset") is not None:
-            b.find("byteOffset").text = str(int(offsets[i * shape[0]]))
+            b.find("byteOffset").text = str(int(offsets[i * lines]))
     annotation.write_bytes(StdET.tostring(root, encoding="utf-8", xml_declaration=True))

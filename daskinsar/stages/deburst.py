@@ -29,20 +29,22 @@ Merge
   narrowest valid window over the lines of each subswath).
 
 Both are lazy: one slice and one masking task per burst (``deburst-<burst>-<token>``),
-chunked per burst in azimuth, with the input range chunks.
+chunked per burst in azimuth, with the input range chunks. :func:`merge_bursts` does both for
+every variable of a set of burst datasets (any product on the burst grids) and records where
+each burst landed.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import dask.array as da
 import numpy as np
 import xarray as xr
 from dask.base import tokenize
 
-__all__ = ["deburst", "merge_subswaths", "fill_value"]
+__all__ = ["deburst", "merge_subswaths", "merge_bursts", "fill_value", "burst_swath"]
 
 
 def fill_value(dtype) -> float | complex | int:
@@ -235,3 +237,45 @@ def merge_subswaths(swaths: Sequence[xr.DataArray], names: Sequence[str] | None 
               "slant_range": ("range", r0 + dr * np.arange(n_cols, dtype=np.float64))}
     return xr.DataArray(data, dims=("azimuth", "range"), coords=coords, name=arrs[0].name,
                         attrs={"merge_columns": json.dumps(used)})
+
+
+def burst_swath(key: str) -> str:
+    """The subswath of a burst key (``IW1-b3`` -> ``IW1``)."""
+    return key.rsplit("-b", 1)[0]
+
+
+def merge_bursts(bursts: Mapping[str, xr.Dataset], variables: Sequence[str] | None = None) -> xr.Dataset:
+    """Bursts (keyed ``IW1-b3`` ..., each a Dataset on its own burst grid with the valid-sample
+    coordinates) debursted per subswath and merged into one grid, every variable alike.
+
+    ``attrs["tops_layout"]`` (JSON): per burst, its subswath and the output rows ``[first, end)``
+    and columns ``[first, end)`` its pixels fill (its share of the overlaps included).
+    """
+    if not bursts:
+        raise ValueError("merge_bursts: no bursts")
+    names = list(variables) if variables is not None else [str(v) for v in next(iter(bursts.values())).data_vars]
+    # the coordinates (small) read once, not by every variable's deburst
+    bursts = {k: ds.assign_coords({c: ds[c].compute() for c in ds.coords}) for k, ds in bursts.items()}
+    swaths: dict[str, list[str]] = {}
+    for key in bursts:
+        swaths.setdefault(burst_swath(key), []).append(key)
+    out: dict[str, xr.DataArray] = {}
+    layout: dict[str, dict] = {}
+    for name in names:
+        per_swath, used_lines = [], {}
+        for sw, keys in swaths.items():
+            d = deburst([bursts[k][name] for k in keys], keys)
+            used_lines[sw] = (d, json.loads(d.attrs["deburst_lines"]))
+            per_swath.append(d)
+        merged = merge_subswaths(per_swath, list(swaths))
+        if not layout:
+            t = np.asarray(merged["azimuth_time"].values)
+            dt = float(t[1] - t[0]) if len(t) > 1 else 1.0
+            cols = json.loads(merged.attrs["merge_columns"])
+            for sw, (d, lines) in used_lines.items():
+                row0 = int(round((float(d["azimuth_time"].values[0]) - float(t[0])) / dt))
+                for k, (a, b) in lines.items():
+                    layout[k] = {"swath": sw, "rows": [row0 + a, row0 + b], "columns": cols.get(sw, [0, 0])}
+        merged.attrs = dict(next(iter(bursts.values()))[name].attrs)
+        out[name] = merged
+    return xr.Dataset(out, attrs={"tops_layout": json.dumps(layout)})

@@ -22,6 +22,13 @@ coherences, ``L`` looks) and the mean Doppler difference ``df_c``; cells with
 Valid for ``|Delta| < 1 / (2 df dt)`` (about 0.05 lines for IW): ESD refines a geometric
 coregistration, it does not replace it. Pixels that are zero (outside valid windows) add
 nothing.
+
+The stage: :func:`run` takes the overlaps of a pair (one dataset each: both bursts' reference
+and resampled secondary, their geometric phases and TOPS parameters) and returns the estimate
+pooled over every overlap of every subswath (the misregistration is a timing error of the whole
+acquisition), computed block by block; :class:`EsdParams` is the run configuration's ``esd``
+section. The pipeline subtracts the estimate from the azimuth offsets before the final
+resampling (``steps_tops.build_resample``).
 """
 
 from __future__ import annotations
@@ -29,11 +36,31 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
+import dask
 import numpy as np
+import xarray as xr
+from pydantic import Field
 
 from ..bursts import TopsBurstParameters
+from ..params import Params
+from .tops import local_doppler_hz
 
-__all__ = ["EsdEstimate", "overlap_lines", "esd_overlap", "esd_combine"]
+__all__ = ["EsdParams", "EsdEstimate", "overlap_lines", "esd_overlap", "esd_combine", "OVERLAP_VARIABLES", "run"]
+
+
+class EsdParams(Params):
+    """Enhanced spectral diversity: the residual azimuth misregistration of a TOPS pair from its burst
+    overlaps, estimated after the geometric coregistration and removed before the final resampling."""
+
+    enabled: bool = Field(True, description="estimate and apply the ESD misregistration (TOPS pairs with at "
+                                            "least one burst overlap); false: geometric azimuth coregistration only")
+    azimuth_looks: int = Field(5, ge=1, description="look cell height of the ESD phase estimate (lines)")
+    range_looks: int = Field(16, ge=1, description="look cell width of the ESD phase estimate (samples)")
+    min_coherence: float = Field(0.3, ge=0.0, le=1.0, description="cells whose forward x backward coherence is "
+                                                                  "below this are not used")
+    max_misregistration_lines: float = Field(0.04, gt=0.0, le=0.05, description="refuse an estimate larger than "
+                                             "this (lines): ESD is ambiguous beyond 1/(2 df dt), about 0.05 "
+                                             "line in IW, so a larger value is unreliable")
 
 
 def overlap_lines(forward: TopsBurstParameters, backward: TopsBurstParameters,
@@ -128,3 +155,51 @@ def esd_combine(overlaps: Sequence[EsdEstimate], line_interval_s: float) -> EsdE
                        n_cells=n, mean_coherence=float(sum(o.mean_coherence * o.n_cells for o in overlaps) / n),
                        doppler_difference_hz=float(sum(o.doppler_difference_hz * o.n_cells for o in overlaps) / n),
                        numerator=num, denominator=den)
+
+
+#: the variables of an overlap dataset (:func:`run`), on the same ground pixels (overlap lines x samples)
+OVERLAP_VARIABLES = ("reference_forward", "secondary_forward", "reference_backward", "secondary_backward",
+                     "phase_forward", "phase_backward")
+
+
+def _partial(rf, sf, rb, sb, pf, pb, t, r, forward: TopsBurstParameters, backward: TopsBurstParameters,
+             looks: tuple[int, int], min_coherence: float) -> EsdEstimate | None:
+    df = local_doppler_hz(forward, t[:, None], r[None, :]) - local_doppler_hz(backward, t[:, None], r[None, :])
+    try:
+        return esd_overlap(rf, sf, rb, sb, df, forward.line_interval_s, looks=looks, min_coherence=min_coherence,
+                           flatten_fwd_rad=pf, flatten_bwd_rad=pb)
+    except ValueError:  # no complete, coherent cell in this block
+        return None
+
+
+def run(overlaps: Sequence[xr.Dataset], params: EsdParams, block_samples: int = 1024) -> EsdEstimate:
+    """The pooled ESD estimate of burst overlaps (computed here; memory bounded by one block of one
+    overlap: tasks ``tops-esd-<forward>-<backward>-<block>``).
+
+    Each overlap dataset holds :data:`OVERLAP_VARIABLES` on dims (azimuth, range): the reference
+    and the resampled (reramped) secondary of the forward (earlier) burst and of the backward burst
+    and the geometric phase of each (rad, removed before the look sums), with coordinates
+    ``azimuth_time`` (s, of the forward burst's epoch) and ``slant_range`` (m), and the two bursts'
+    TOPS parameters (JSON) in attributes ``forward_tops`` / ``backward_tops``. The local Doppler
+    difference ``f_fwd - f_bwd`` of every pixel comes from those parameters. Raises ValueError when
+    no overlap has a usable cell.
+    """
+    la, lr = int(params.azimuth_looks), int(params.range_looks)
+    width = lr * max(1, -(-block_samples // lr))  # blocks hold whole look cells: chunk-independent cells
+    tasks = []
+    for ov in overlaps:
+        fwd = TopsBurstParameters.model_validate_json(ov.attrs["forward_tops"])
+        bwd = TopsBurstParameters.model_validate_json(ov.attrs["backward_tops"])
+        t = np.asarray(ov["azimuth_time"].values, np.float64)
+        r = np.asarray(ov["slant_range"].values, np.float64)
+        tok = dask.base.tokenize(*(ov[v].data for v in OVERLAP_VARIABLES), fwd, bwd, params, width)
+        for k, c0 in enumerate(range(0, len(r), width)):
+            cols = slice(c0, min(c0 + width, len(r)))
+            args = [ov[v].data[:, cols] for v in OVERLAP_VARIABLES]
+            tasks.append(dask.delayed(_partial, pure=True)(*args, t, r[cols], fwd, bwd, (la, lr), params.min_coherence,
+                                                           dask_key_name=f"tops-esd-{fwd.key}-{bwd.key}-{k}-{tok}"))
+    parts = [p for p in dask.compute(*tasks) if p is not None]
+    if not parts:
+        raise ValueError("ESD: no burst overlap has a complete, coherent look cell")
+    dt = TopsBurstParameters.model_validate_json(overlaps[0].attrs["forward_tops"]).line_interval_s
+    return esd_combine(parts, dt)

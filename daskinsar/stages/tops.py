@@ -162,22 +162,31 @@ def _deramp_block(x, params, r0_m, dr_m, block_info=None):
     return deramp(x, burst_deramp_phase(params, lines, samples, first_sample_range_time_s=tau_first))
 
 
-def _reramp_block(x, az, rg, params, r0_m, out_origin, block_info=None):
+def _reramp_block(x, az, rg, params, r0_m, valid, block_info=None):
     (a0, _), (c0, _) = block_info[0]["array-location"]
     ii, jj = np.indices(x.shape)
-    y = out_origin[0] + a0 + ii + az  # source line within the secondary burst
-    s = out_origin[1] + c0 + jj + rg  # source sample of the secondary grid
+    y = a0 + ii + az  # source line within the secondary burst
+    s = c0 + jj + rg  # source sample of the secondary grid
     eta = (y - params.lines_per_burst / 2.0) * params.line_interval_s
     tau = 2.0 * r0_m / SPEED_OF_LIGHT + s / params.range_sampling_rate_hz
     phi = deramp_phase_kernel(eta, tau, **_kernel_args(params))
     out = reramp(x, phi)
-    out[~np.isfinite(az) | ~np.isfinite(rg)] = 0
+    bad = ~np.isfinite(az) | ~np.isfinite(rg)
+    if valid is not None:  # the source outside the secondary's valid-sample window
+        first, last = valid
+        line = np.clip(np.rint(np.where(bad, 0, y)).astype(np.int64), -1, len(first))
+        inside = (line >= 0) & (line < len(first))
+        lc = np.clip(line, 0, len(first) - 1)
+        f, la = first[lc], last[lc]
+        bad |= ~inside | (f < 0) | (s < f) | (s > la)
+    out[bad] = 0
     return out
 
 
 def resample_burst(secondary: da.Array, params: TopsBurstParameters, first_slant_range_m: float,
                    range_spacing_m: float, azimuth_offset_px: da.Array, range_offset_px: da.Array, *,
-                   resample: ResampleParams | None = None) -> tuple[da.Array, da.Array]:
+                   resample: ResampleParams | None = None, secondary_valid: tuple[np.ndarray, np.ndarray] | None = None,
+                   label: str | None = None) -> tuple[da.Array, da.Array]:
     """A secondary burst resampled onto reference pixels: deramp, windowed-sinc interpolation of the
     baseband signal, reramp at each output pixel's source position.
 
@@ -185,16 +194,20 @@ def resample_burst(secondary: da.Array, params: TopsBurstParameters, first_slant
     ``first_slant_range_m``, spacing ``range_spacing_m``); ``params`` its TOPS parameters;
     ``azimuth_offset_px`` / ``range_offset_px``: on the output (reference) grid, the source
     position is (output line + azimuth offset, output sample + range offset) in secondary
-    burst pixels (``stages.resample`` convention). Returns (resampled complex64, outside flag),
-    lazily, on the chunks of the offsets; tasks ``deramp-<burst>`` / ``reramp-<burst>``.
+    burst pixels (``stages.resample`` convention). ``secondary_valid``: the secondary's
+    per-line valid-sample window (first, last sample; -1: no valid sample): output pixels
+    whose source lies outside it are 0. Returns (resampled complex64, outside flag), lazily,
+    on the chunks of the offsets; tasks ``tops-deramp-<secondary burst>`` /
+    ``tops-resample-<label>`` (default: the secondary burst).
     """
-    tok = tokenize(secondary, params, first_slant_range_m, azimuth_offset_px, range_offset_px, resample)
+    tok = tokenize(secondary, params, first_slant_range_m, azimuth_offset_px, range_offset_px, resample,
+                   secondary_valid)
     sec = secondary if isinstance(secondary, da.Array) else da.from_array(np.asarray(secondary))
     sec_d = da.map_blocks(_deramp_block, sec, params, float(first_slant_range_m), float(range_spacing_m),
-                          dtype=np.complex64, name=f"deramp-{params.key}-{tok}")
+                          dtype=np.complex64, name=f"tops-deramp-{params.key}-{tok}")
     res, flag = resample_slc(sec_d, azimuth_offset_px, range_offset_px, doppler_hz=0.0, params=resample)
     az = azimuth_offset_px.rechunk(res.chunks)
     rg = range_offset_px.rechunk(res.chunks)
-    out = da.map_blocks(_reramp_block, res, az, rg, params, float(first_slant_range_m), (0, 0),
-                        dtype=np.complex64, name=f"reramp-{params.key}-{tok}")
+    out = da.map_blocks(_reramp_block, res, az, rg, params, float(first_slant_range_m), secondary_valid,
+                        dtype=np.complex64, name=f"tops-resample-{label or params.key}-{tok}")
     return out, flag
