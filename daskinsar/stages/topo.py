@@ -30,10 +30,11 @@ from pydantic import Field
 
 from ..errors import GeometryError
 from ..geometry.dem import Dem, LazyWindow, dem_from_dataarray
-from ..geometry.geo2rdr import geo2rdr
+from ..geometry.geo2rdr import geo2rdr, geo2rdr_warm, residual_rate
 from ..geometry.los import los_angles
 from ..geometry.orbit import Orbit
 from ..geometry.rdr2geo import rdr2geo_ecef
+from ..geometry.rdr2geo_grid import lattice_extent, lattice_interp, rdr2geo_grid
 from ..params import Params
 from ..scene import pair_scenes
 
@@ -83,19 +84,36 @@ def topo_kernel(
     :data:`TOPO_FIELDS` (deg, deg, m, deg, deg), plus the 3 :data:`COREG_FIELDS`
     (pixels, pixels, rad) when ``secondary`` is given.
     """
-    t, r = np.meshgrid(np.asarray(azimuth_time_s, np.float64), np.asarray(slant_range_m, np.float64), indexing="ij")
-    xyz, lon, lat, hgt, pos, _ = rdr2geo_ecef(t, r, orbit, wavelength_m=wavelength_m, look_side=look_side,
-                                             dem=dem, doppler=doppler, tol_m=tol_m, max_iter=max_iter)
-    inc, hdg = los_angles(xyz, pos)
-    fields = [lon, lat, hgt, inc, hdg]
+    t = np.asarray(azimuth_time_s, np.float64).reshape(-1)
+    r = np.asarray(slant_range_m, np.float64).reshape(-1)
+    g = rdr2geo_grid(t, r, orbit, wavelength_m=wavelength_m, look_side=look_side, dem=dem, doppler=doppler, tol_m=tol_m,
+                     max_iter=max_iter)
+    xyz = g["xyz"]
+    inc, hdg = los_angles(xyz, g["sat_pos"][:, None, :])
+    out = np.empty((len(TOPO_FIELDS) + (len(COREG_FIELDS) if secondary is not None else 0), len(t), len(r)))
+    out[0], out[1], out[2], out[3], out[4] = g["lon"], g["lat"], g["hgt"], inc, hdg
     if secondary is not None:
-        t2, r2 = geo2rdr(xyz, secondary.orbit, wavelength_m=wavelength_m, doppler=secondary.doppler,
-                         t_guess_s=secondary.first_azimuth_time_s, check_coverage=False)
+        t2, r2 = _secondary_times(g, t, r, secondary, wavelength_m)
         # fractional pixel of the secondary grid; the stage subtracts the row/column index
-        az_px = (t2 - secondary.first_azimuth_time_s) / secondary.azimuth_line_interval_s
-        rg_px = (r2 - secondary.first_slant_range_m) / secondary.range_spacing_m
-        fields += [az_px, rg_px, -4.0 * np.pi / wavelength_m * (r - r2)]
-    return np.stack(fields, axis=0)
+        out[5] = (t2 - secondary.first_azimuth_time_s) / secondary.azimuth_line_interval_s
+        out[6] = (r2 - secondary.first_slant_range_m) / secondary.range_spacing_m
+        out[7] = -4.0 * np.pi / wavelength_m * (r[None, :] - r2)
+    return out
+
+
+def _secondary_times(g: dict, t: np.ndarray, r: np.ndarray, secondary: SecondaryGeometry, wavelength_m: float):
+    """geo2rdr of the block's ground points on the secondary orbit, each started from the interpolated exact
+    solutions (azimuth time, residual rate) of the rdr2geo lattice nodes, so a pixel's start depends only on
+    its own cell (bit-identical for any blocking)."""
+    nodes = g["nodes"]
+    nxyz = nodes[..., :3]
+    nt2, _ = geo2rdr(nxyz, secondary.orbit, wavelength_m=wavelength_m, doppler=secondary.doppler,
+                     t_guess_s=secondary.first_azimuth_time_s, check_coverage=False)
+    rate = residual_rate(nxyz, nt2, secondary.orbit, wavelength_m=wavelength_m, doppler=secondary.doppler)
+    start = np.empty((len(t), len(r), 2))
+    lattice_interp(t, r, g["k0"], g["dt_l"], g["j0"], g["dr_l"], np.ascontiguousarray(np.stack([nt2, rate], -1)), start)
+    return geo2rdr_warm(g["xyz"], secondary.orbit, wavelength_m=wavelength_m, doppler=secondary.doppler,
+                        t_guess_s=start[..., 0], rate_guess=start[..., 1])
 
 
 def block_footprint(azimuth_time_s: np.ndarray, slant_range_m: np.ndarray, *, orbit: Orbit, wavelength_m: float,
@@ -164,7 +182,9 @@ def topo_grid(
         for bj, (c0, c1) in enumerate(zip(r_edges[:-1], r_edges[1:])):
             tb, rb = t_all[a0:a1], r_all[c0:c1]
             if isinstance(dem, Dem):
-                box = block_footprint(tb, rb, orbit=orbit, wavelength_m=wavelength_m, look_side=look_side,
+                # the footprint of the block's pixels and of the lattice nodes they start from
+                te, re_ = lattice_extent(tb, rb, orbit)
+                box = block_footprint(te, re_, orbit=orbit, wavelength_m=wavelength_m, look_side=look_side,
                                       heights_m=heights, doppler=doppler)
                 win = dem.lazy_window(*box)
                 dem_arg: Any = (win.heights, win.fields)
