@@ -30,11 +30,9 @@ from pydantic import Field
 
 from ..errors import GeometryError
 from ..geometry.dem import Dem, LazyWindow, dem_from_dataarray
-from ..geometry.geo2rdr import geo2rdr, geo2rdr_warm, residual_rate
-from ..geometry.los import los_angles
 from ..geometry.orbit import Orbit
 from ..geometry.rdr2geo import rdr2geo_ecef
-from ..geometry.rdr2geo_grid import lattice_extent, lattice_interp, rdr2geo_grid
+from ..geometry.rdr2geo_grid import height_levels, lattice_extent, topo_grid_geometry
 from ..params import Params
 from ..scene import pair_scenes
 
@@ -75,6 +73,7 @@ def topo_kernel(
     secondary: SecondaryGeometry | None = None,
     tol_m: float = 1e-4,
     max_iter: int = 50,
+    levels: np.ndarray | None = None,
 ) -> np.ndarray:
     """Geometry of one block of the radar grid.
 
@@ -86,34 +85,16 @@ def topo_kernel(
     """
     t = np.asarray(azimuth_time_s, np.float64).reshape(-1)
     r = np.asarray(slant_range_m, np.float64).reshape(-1)
-    g = rdr2geo_grid(t, r, orbit, wavelength_m=wavelength_m, look_side=look_side, dem=dem, doppler=doppler, tol_m=tol_m,
-                     max_iter=max_iter)
-    xyz = g["xyz"]
-    inc, hdg = los_angles(xyz, g["sat_pos"][:, None, :])
-    out = np.empty((len(TOPO_FIELDS) + (len(COREG_FIELDS) if secondary is not None else 0), len(t), len(r)))
-    out[0], out[1], out[2], out[3], out[4] = g["lon"], g["lat"], g["hgt"], inc, hdg
+    sec = None if secondary is None else (secondary.orbit, secondary.doppler, secondary.first_azimuth_time_s)
+    out = topo_grid_geometry(t, r, orbit, wavelength_m=wavelength_m, look_side=look_side, dem=dem, levels=levels,
+                             doppler=doppler, secondary=sec, tol_m=tol_m, max_iter=max_iter)
     if secondary is not None:
-        t2, r2 = _secondary_times(g, t, r, secondary, wavelength_m)
+        t2, r2 = out[5], out[6].copy()
         # fractional pixel of the secondary grid; the stage subtracts the row/column index
         out[5] = (t2 - secondary.first_azimuth_time_s) / secondary.azimuth_line_interval_s
         out[6] = (r2 - secondary.first_slant_range_m) / secondary.range_spacing_m
-        out[7] = -4.0 * np.pi / wavelength_m * (r[None, :] - r2)
+        out = np.concatenate([out, (-4.0 * np.pi / wavelength_m * (r[None, :] - r2))[None]], axis=0)
     return out
-
-
-def _secondary_times(g: dict, t: np.ndarray, r: np.ndarray, secondary: SecondaryGeometry, wavelength_m: float):
-    """geo2rdr of the block's ground points on the secondary orbit, each started from the interpolated exact
-    solutions (azimuth time, residual rate) of the rdr2geo lattice nodes, so a pixel's start depends only on
-    its own cell (bit-identical for any blocking)."""
-    nodes = g["nodes"]
-    nxyz = nodes[..., :3]
-    nt2, _ = geo2rdr(nxyz, secondary.orbit, wavelength_m=wavelength_m, doppler=secondary.doppler,
-                     t_guess_s=secondary.first_azimuth_time_s, check_coverage=False)
-    rate = residual_rate(nxyz, nt2, secondary.orbit, wavelength_m=wavelength_m, doppler=secondary.doppler)
-    start = np.empty((len(t), len(r), 2))
-    lattice_interp(t, r, g["k0"], g["dt_l"], g["j0"], g["dr_l"], np.ascontiguousarray(np.stack([nt2, rate], -1)), start)
-    return geo2rdr_warm(g["xyz"], secondary.orbit, wavelength_m=wavelength_m, doppler=secondary.doppler,
-                        t_guess_s=start[..., 0], rate_guess=start[..., 1])
 
 
 def block_footprint(azimuth_time_s: np.ndarray, slant_range_m: np.ndarray, *, orbit: Orbit, wavelength_m: float,
@@ -170,6 +151,8 @@ def topo_grid(
     r_all = np.asarray(slant_range_m, np.float64)
     names = TOPO_FIELDS + (COREG_FIELDS if secondary is not None else ())
     heights = dem.height_range() if isinstance(dem, Dem) else (float(dem), float(dem))
+    # the lattice heights of the whole DEM (a block's DEM window would give others)
+    levels = height_levels(*heights) if isinstance(dem, Dem) else None
     # the orbit and secondary geometry go into the graph once, shared by every task
     orbit_d, sec_d = dask.delayed(orbit, pure=True), dask.delayed(secondary, pure=True)
     tok = dask.base.tokenize(t_all, r_all, orbit, dem, secondary, wavelength_m, look_side, doppler, tol_m, max_iter,
@@ -192,7 +175,7 @@ def topo_grid(
                 dem_arg = float(dem)
             task = dask.delayed(_topo_block, pure=True)(
                 tb, rb, dem_arg, orbit=orbit_d, secondary=sec_d, wavelength_m=wavelength_m, look_side=look_side,
-                doppler=doppler, tol_m=tol_m, max_iter=max_iter, dask_key_name=f"topo-rdr2geo-{bi}-{bj}-{tok}")
+                doppler=doppler, tol_m=tol_m, max_iter=max_iter, levels=levels, dask_key_name=f"topo-rdr2geo-{bi}-{bj}-{tok}")
             row.append(da.from_delayed(task, shape=(len(names), a1 - a0, c1 - c0), dtype=np.float64,
                                        name=f"topo-block-{bi}-{bj}-{tok}"))
         rows.append(row)
