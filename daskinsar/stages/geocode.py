@@ -36,6 +36,7 @@ from ..geometry.dem import Dem, LazyWindow
 from ..geometry.ellipsoid import llh_to_ecef
 from ..geometry.geo2rdr import geo2rdr
 from ..geometry.grid import MapGrid, RadarGrid, map_grid_for
+from ..geometry.map_lookup import levels_for, lookup_lattice
 from ..geometry.orbit import Orbit
 from ..params import Params
 from .chunking import as_dask
@@ -95,9 +96,25 @@ def lookup_tile_kernel(radar: RadarGrid, lon: np.ndarray, lat: np.ndarray, *, de
     t, r = geo2rdr(np.where(ok[..., None], xyz, np.nan), orbit, wavelength_m=wavelength_m, doppler=doppler,
                    t_guess_s=t_guess_s, check_coverage=False)
     row, col = radar.pixel(t, r)
-    inside = ok & np.isfinite(row) & (row >= -0.5) & (row <= radar.n_az - 0.5) \
+    return _inside_radar(radar, row, col)
+
+
+def _inside_radar(radar: RadarGrid, row: np.ndarray, col: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(row, col) where they fall inside the radar grid (beyond half a pixel: NaN)."""
+    inside = np.isfinite(row) & np.isfinite(col) & (row >= -0.5) & (row <= radar.n_az - 0.5) \
         & (col >= -0.5) & (col <= radar.n_rg - 0.5)
     return np.where(inside, row, np.nan), np.where(inside, col, np.nan)
+
+
+def lattice_lookup_tile_kernel(radar: RadarGrid, grid: MapGrid, rows: slice, cols: slice, *, dem, levels, orbit: Orbit,
+                               wavelength_m: float, doppler=None, t_guess_s: float | None = None
+                               ) -> tuple[np.ndarray, np.ndarray]:
+    """Phase 2 for one output tile (``rows`` x ``cols`` of ``grid``) as the pipeline computes it: the lookup of
+    :func:`lookup_tile_kernel` interpolated from exact geo2rdr solutions on a lattice at the DEM's ``levels``
+    (:func:`daskinsar.geometry.map_lookup.lookup_lattice`; below 1e-4 radar pixel from the exact lookup)."""
+    row, col = lookup_lattice(grid, radar, rows, cols, dem=dem, levels=levels, orbit=orbit, wavelength_m=wavelength_m,
+                              doppler=doppler, t_guess_s=t_guess_s)
+    return _inside_radar(radar, row, col)
 
 
 def sample_tile_kernel(window: np.ndarray, window_origin: tuple[int, int], row: np.ndarray, col: np.ndarray, *,
@@ -201,14 +218,13 @@ def build_lookup(grid: MapGrid, radar: RadarGrid, *, dem, orbit: Orbit, waveleng
     per tile solving geo2rdr for its own pixels, shared by every product sampled from it)."""
     windows = radar_windows(grid, radar, dem=dem, orbit=orbit, wavelength_m=wavelength_m, doppler=doppler, tile=tile)
     orbit_d = dask.delayed(orbit, pure=True)
+    levels = levels_for(dem)  # the lattice heights of the whole DEM (a tile's window would give others)
     tok = dask.base.tokenize(grid, radar, dem, orbit, wavelength_m, doppler, tile)
     lookup = Lookup(grid, radar, tile, windows, {})
     for ti, tj, i0, j0, h, w in lookup.tiles():
         win = windows[(ti, tj)]
         if win is None:
             continue
-        lon, lat = dask.delayed(grid.lonlat, pure=True, nout=2)(
-            slice(i0, i0 + h), slice(j0, j0 + w), dask_key_name=f"geocode-lonlat-{ti}-{tj}-{tok}")
         if isinstance(dem, Dem):  # the tile's DEM window, a slice in the graph
             clo, cla = grid.lonlat(np.array([i0, i0 + h - 1]), np.array([j0, j0 + w - 1]))
             pad = 2.0 * max(abs(grid.dx), abs(grid.dy)) if grid.is_geographic else 1e-4
@@ -219,14 +235,14 @@ def build_lookup(grid: MapGrid, radar: RadarGrid, *, dem, orbit: Orbit, waveleng
             dem_arg = dem
         t_mid = radar.t0_s + 0.5 * (win[0] + win[1] - 1) * radar.dt_s
         lookup.tasks[(ti, tj)] = dask.delayed(_lookup_task, pure=True, nout=2)(
-            radar, lon, lat, dem_arg, orbit=orbit_d, wavelength_m=wavelength_m, doppler=doppler, t_guess_s=t_mid,
-            dask_key_name=f"geocode-lookup-{ti}-{tj}-{tok}")
+            radar, grid, slice(i0, i0 + h), slice(j0, j0 + w), dem_arg, levels=levels, orbit=orbit_d,
+            wavelength_m=wavelength_m, doppler=doppler, t_guess_s=t_mid, dask_key_name=f"geocode-lookup-{ti}-{tj}-{tok}")
     return lookup
 
 
-def _lookup_task(radar: RadarGrid, lon, lat, dem_arg, **kw):
+def _lookup_task(radar: RadarGrid, grid: MapGrid, rows: slice, cols: slice, dem_arg, **kw):
     dem = LazyWindow.dem(*dem_arg) if isinstance(dem_arg, tuple) else dem_arg
-    return lookup_tile_kernel(radar, lon, lat, dem=dem, **kw)
+    return lattice_lookup_tile_kernel(radar, grid, rows, cols, dem=dem, **kw)
 
 
 def geocode_array(product: da.Array | np.ndarray, lookup: Lookup, *, method: str | None = None,
