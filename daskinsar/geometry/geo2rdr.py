@@ -211,4 +211,3 @@ def _geo2rdr_many(x, guess, coef, t_ref, time, scale, n_herm, t_lo, t_hi, margin
         t_out[i] = t
         r_out[i] = r
         status[i] = st
-
