@@ -109,8 +109,7 @@ def rdr2geo_ecef(
 @numba.njit(cache=True, nogil=True)
 def _rdr2geo_many(t, rng, c2, heights, dem, use_dem, coef, t_ref, time, scale, n_herm, sign, tol_m, max_iter,
                   accept_m, out):  # pragma: no cover - numba
-    """Solve every pixel; ``out[i]`` = x, y, z, lon, lat, hgt, misfit, pos (3), vel (3) (and h* if ``out`` has a
-    14th column). Returns the
+    """Solve every pixel; ``out[i]`` = x, y, z, lon, lat, hgt, misfit, pos (3), vel (3). Returns the
     number of pixels without a solution (NaN)."""
     pos = np.empty(3)
     vel = np.empty(3)
@@ -121,8 +120,6 @@ def _rdr2geo_many(t, rng, c2, heights, dem, use_dem, coef, t_ref, time, scale, n
                           out[i])
         if not ok:
             n_bad += 1
-        if out.shape[1] > 13:  # the final inflation h* (m), before pos overwrites it
-            out[i, 13] = out[i, 7]
         out[i, 7:10] = pos
         out[i, 10:13] = vel
     return n_bad
@@ -136,47 +133,32 @@ def _cross(a0, a1, a2, b0, b1, b2):  # pragma: no cover - numba
 @numba.njit(cache=True, nogil=True)
 def _solve_pixel(pos, vel, rng, c2, h0, dem, use_dem, sign, tol_m, max_iter, accept_m,
                  res):  # pragma: no cover - numba
-    """Cold start (the spherical first guess at height ``h0``); see :func:`solve_point`."""
-    return solve_point(pos[0], pos[1], pos[2], vel[0], vel[1], vel[2], rng, c2, h0, False, 0.0, 0.0, 0.0, h0, dem,
-                       use_dem, sign, tol_m, max_iter, accept_m, 1e-8, res)
-
-
-@numba.njit(cache=True, nogil=True)
-def solve_point(px, py, pz, vx, vy, vz, rng, c2, h0, warm, x0, y0, z0, hs0, dem, use_dem, sign, tol_m, max_iter,
-                accept_m, newton_tol_m, res):  # pragma: no cover - numba
-    """One pixel seen from platform position ``p`` (m) and velocity ``v`` (m/s) at one-way range ``rng`` (m),
-    Doppler term ``c2 = wavelength * rng * f_D / 2``. Cold (``warm`` False): start from the spherical-Earth
-    triangle at height ``h0`` (m). Warm: start from the ground point ``(x0, y0, z0)`` (ECEF m) on the ellipsoid
-    inflated by ``hs0`` (m), e.g. interpolated from solved neighbours. ``res[0:8]`` = x, y, z, lon, lat, hgt,
-    final misfit (m), final inflation h* (m); returns False (``res[0:6]`` NaN) without a solution."""
+    px, py, pz = pos[0], pos[1], pos[2]
+    vx, vy, vz = vel[0], vel[1], vel[2]
+    # first guess: spherical triangle, sphere radius = local geocentric radius + height
+    rs = math.sqrt(px * px + py * py + pz * pz)
+    vn = math.sqrt(vx * vx + vy * vy + vz * vz)
+    n0, n1, n2 = -px / rs, -py / rs, -pz / rs
+    c0, c1, c2_ = _cross(vx / vn, vy / vn, vz / vn, n0, n1, n2)
+    cn = math.sqrt(c0 * c0 + c1 * c1 + c2_ * c2_)
+    c0, c1, c2_ = c0 / cn, c1 / cn, c2_ / cn
+    t0, t1, t2 = _cross(n0, n1, n2, c0, c1, c2_)
+    lat_c = math.asin(-n2)
+    r_local = A * B / math.sqrt((B * math.cos(lat_c)) ** 2 + (A * math.sin(lat_c)) ** 2)
     h_target = h0  # the DEM case: the first guess only (the DEM's mean height)
-    if warm:
-        xx, xy, xz = x0, y0, z0
-        h_star = hs0
-    else:
-        # first guess: spherical triangle, sphere radius = local geocentric radius + height
-        rs = math.sqrt(px * px + py * py + pz * pz)
-        vn = math.sqrt(vx * vx + vy * vy + vz * vz)
-        n0, n1, n2 = -px / rs, -py / rs, -pz / rs
-        c0, c1, c2_ = _cross(vx / vn, vy / vn, vz / vn, n0, n1, n2)
-        cn = math.sqrt(c0 * c0 + c1 * c1 + c2_ * c2_)
-        c0, c1, c2_ = c0 / cn, c1 / cn, c2_ / cn
-        t0, t1, t2 = _cross(n0, n1, n2, c0, c1, c2_)
-        lat_c = math.asin(-n2)
-        r_local = A * B / math.sqrt((B * math.cos(lat_c)) ** 2 + (A * math.sin(lat_c)) ** 2)
-        h_star = h0
-        rt = r_local + h_star
-        cos_th = min(max((rs * rs + rng * rng - rt * rt) / (2.0 * rs * rng), -1.0), 1.0)
-        sin_th = math.sqrt(1.0 - cos_th * cos_th)
-        along = min(max(c2 / (rng * vn), -0.5), 0.5)
-        cr = sign * sin_th * math.sqrt(max(1.0 - along * along, 0.0))
-        xx = px + rng * (cos_th * n0 + cr * c0 + along * t0)
-        xy = py + rng * (cos_th * n1 + cr * c1 + along * t1)
-        xz = pz + rng * (cos_th * n2 + cr * c2_ + along * t2)
+    h_star = h0
+    rt = r_local + h_star
+    cos_th = min(max((rs * rs + rng * rng - rt * rt) / (2.0 * rs * rng), -1.0), 1.0)
+    sin_th = math.sqrt(1.0 - cos_th * cos_th)
+    along = min(max(c2 / (rng * vn), -0.5), 0.5)
+    cr = sign * sin_th * math.sqrt(max(1.0 - along * along, 0.0))
+    xx = px + rng * (cos_th * n0 + cr * c0 + along * t0)
+    xy = py + rng * (cos_th * n1 + cr * c1 + along * t1)
+    xz = pz + rng * (cos_th * n2 + cr * c2_ + along * t2)
     dh = dh_prev = h_prev = 0.0
     lon = lat = hgt = np.nan
     for it in range(max_iter):
-        xx, xy, xz = _newton_surface(xx, xy, xz, px, py, pz, vx, vy, vz, rng, c2, h_star, 20, newton_tol_m)
+        xx, xy, xz = _newton_surface(xx, xy, xz, px, py, pz, vx, vy, vz, rng, c2, h_star)
         lon, lat, hgt = ecef_to_llh_point(xx, xy, xz)
         if use_dem:
             ht = dem_height(dem, lon, lat)
@@ -198,7 +180,6 @@ def solve_point(px, py, pz, vx, vy, vz, rng, c2, h0, warm, x0, y0, z0, hs0, dem,
         h_prev = h_star
         h_star += step
     res[6] = dh
-    res[7] = h_star
     if abs(dh) >= tol_m and abs(dh) > accept_m:
         # layover (more than one ground point at this range): no solution
         res[0:6] = np.nan
