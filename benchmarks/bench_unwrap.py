@@ -83,6 +83,13 @@ def _run(mode: str, args: dict, q) -> None:
                       overlap=args["overlap"], tile_pixels_budget=(n // args["tiles"] + args["overlap"]) ** 2,
                       guide=not args["no_guide"], scratchdir=scratch)
         u, c = dask.compute(u, c, scheduler="threads", num_workers=args["workers"])
+    elif mode == "default":  # the pipeline's default tiling (UnwrapParams), 2 threads
+        from daskinsar.stages.unwrap import UnwrapParams
+
+        p = UnwrapParams()
+        u, c = unwrap(ifg, coh_est, nlooks=args["nlooks"], tile_pixels_budget=p.tile_pixels, overlap=p.tile_overlap,
+                      scratchdir=scratch)
+        u, c = dask.compute(u, c, scheduler="threads", num_workers=args["workers"])
     else:  # SNAPHU's own internal tiling, for comparison only
         import snaphu
 
@@ -107,7 +114,8 @@ def _run(mode: str, args: dict, q) -> None:
 
 def measure(size: int = 1024, tiles: int = 2, overlap: int = 128, workers: int = 2, nlooks: int = 10,
             no_guide: bool = False, modes=("single", "tiled"), echo=None) -> dict:
-    """Run each mode ("single": one SNAPHU call; "tiled": daskinsar's tiled unwrapper; "snaphu-internal-tiles")
+    """Run each mode ("single": one SNAPHU call; "tiled": daskinsar's tiled unwrapper with ``tiles`` x ``tiles``;
+    "default": the tiling the pipeline's defaults choose; "snaphu-internal-tiles")
     in a fresh spawned process on the same simulated interferogram. Returns {mode: figures}."""
     args = dict(size=size, tiles=tiles, overlap=overlap, workers=workers, nlooks=nlooks, no_guide=no_guide)
     ctx = mp.get_context("spawn")

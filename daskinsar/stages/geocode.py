@@ -25,6 +25,7 @@ from typing import Any
 
 import dask
 import dask.array as da
+import numba
 import numpy as np
 import xarray as xr
 from pyproj import CRS
@@ -71,17 +72,29 @@ class GeocodeParams(Params):
         return v
 
 
-def _bilinear(values: np.ndarray, row: np.ndarray, col: np.ndarray) -> np.ndarray:
-    ny, nx = values.shape
-    r0 = np.floor(row).astype(np.int64)
-    c0 = np.floor(col).astype(np.int64)
-    fr = row - r0
-    fc = col - c0
-    r0c, c0c = np.clip(r0, 0, ny - 1), np.clip(c0, 0, nx - 1)
-    r1c, c1c = np.clip(r0 + 1, 0, ny - 1), np.clip(c0 + 1, 0, nx - 1)
-    v = values.astype(np.float64, copy=False)
-    return (v[r0c, c0c] * (1 - fr) * (1 - fc) + v[r1c, c0c] * fr * (1 - fc)
-            + v[r0c, c1c] * (1 - fr) * fc + v[r1c, c1c] * fr * fc)
+@numba.njit(cache=True, nogil=True)
+def _sample_bilinear(window, row, col, r0, c0, fill, out):  # pragma: no cover - numba
+    """Bilinear samples of a real ``window`` (first sample at radar pixel (r0, c0)) at radar positions
+    (row, col) into ``out`` (the window's dtype): ``fill`` where a position is NaN or beyond half a pixel
+    of the window; positions within that half pixel are clamped to the window's edge samples."""
+    ny, nx = window.shape
+    for i in range(row.shape[0]):
+        for j in range(row.shape[1]):
+            lr = row[i, j] - r0
+            lc = col[i, j] - c0
+            if not (lr >= -0.5 and lr <= ny - 0.5 and lc >= -0.5 and lc <= nx - 0.5):  # NaN fails too
+                out[i, j] = fill
+                continue
+            lr = min(max(lr, 0.0), ny - 1.0)
+            lc = min(max(lc, 0.0), nx - 1.0)
+            a0 = int(math.floor(lr))
+            b0 = int(math.floor(lc))
+            fr = lr - a0
+            fc = lc - b0
+            a1 = min(a0 + 1, ny - 1)
+            b1 = min(b0 + 1, nx - 1)
+            out[i, j] = (window[a0, b0] * (1 - fr) * (1 - fc) + window[a1, b0] * fr * (1 - fc)
+                         + window[a0, b1] * (1 - fr) * fc + window[a1, b1] * fr * fc)
 
 
 def lookup_tile_kernel(radar: RadarGrid, lon: np.ndarray, lat: np.ndarray, *, dem, orbit: Orbit,
@@ -123,18 +136,19 @@ def sample_tile_kernel(window: np.ndarray, window_origin: tuple[int, int], row: 
     :func:`lookup_tile_kernel`). ``window`` holds the product's rows ``r0 ..`` and columns ``c0 ..``
     (``window_origin = (r0, c0)``); "bilinear" for real values, "nearest" for complex values and labels.
     Pixels without a lookup, or outside the window, get ``fill``."""
+    if method != "nearest" and np.issubdtype(window.dtype, np.floating):
+        out = np.empty(np.shape(row), window.dtype)
+        _sample_bilinear(np.asarray(window, np.float64), np.asarray(row, np.float64), np.asarray(col, np.float64),
+                         float(window_origin[0]), float(window_origin[1]), float(fill), out)
+        return out
     lr = row - window_origin[0]
     lc = col - window_origin[1]
     inside = np.isfinite(lr) & (lr >= -0.5) & (lr <= window.shape[0] - 0.5) & (lc >= -0.5) \
         & (lc <= window.shape[1] - 0.5)
     lr = np.where(inside, lr, 0.0)
     lc = np.where(inside, lc, 0.0)
-    if method == "nearest" or not np.issubdtype(window.dtype, np.floating):
-        vals = window[np.clip(np.rint(lr).astype(np.int64), 0, window.shape[0] - 1),
-                      np.clip(np.rint(lc).astype(np.int64), 0, window.shape[1] - 1)]
-    else:
-        vals = _bilinear(window, np.clip(lr, 0, window.shape[0] - 1), np.clip(lc, 0, window.shape[1] - 1))
-        vals = vals.astype(window.dtype)
+    vals = window[np.clip(np.rint(lr).astype(np.int64), 0, window.shape[0] - 1),
+                  np.clip(np.rint(lc).astype(np.int64), 0, window.shape[1] - 1)]
     out = np.where(inside, vals, np.array(fill).astype(vals.dtype) if vals.dtype.kind != "c" else fill)
     return out.astype(window.dtype)
 
