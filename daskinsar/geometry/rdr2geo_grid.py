@@ -218,14 +218,17 @@ def _dem_at(dem, lon, lat):  # pragma: no cover - numba
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _lagrange(h, levels, inv_den, L):  # pragma: no cover - numba
-    """Lagrange weights at h of the polynomial through ``levels`` (``inv_den[k]`` = 1 / prod_m (l_k - l_m))."""
+    """Lagrange weights at h of the polynomial through ``levels`` (``inv_den[k]`` = 1 / prod_m (l_k - l_m)):
+    prefix and suffix products of (h - l_m), no branches."""
     K = levels.shape[0]
+    p = 1.0
     for k in range(K):
-        w = inv_den[k]
-        for m in range(K):
-            if m != k:
-                w *= h - levels[m]
-        L[k] = w
+        L[k] = p
+        p *= h - levels[k]
+    q = 1.0
+    for k in range(K - 1, -1, -1):
+        L[k] *= q * inv_den[k]
+        q *= h - levels[k]
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
