@@ -55,7 +55,7 @@ def lookup_lattice(grid: MapGrid, radar: RadarGrid, rows: slice, cols: slice, *,
     nlon, nlat = _lonlat_at(grid, na, nb)
     levels = np.asarray(levels, np.float64)
     table = np.empty((2, len(levels), len(na), len(nb)))
-    guess = t_guess_s
+    guess: float | np.ndarray | None = t_guess_s
     for k, h in enumerate(levels):
         t, r = geo2rdr(llh_to_ecef(nlon, nlat, np.full(nlon.shape, h)), orbit, wavelength_m=wavelength_m,
                        doppler=doppler, t_guess_s=guess, check_coverage=False)

@@ -103,7 +103,7 @@ def node_table(tn: np.ndarray, rn: np.ndarray, orbit: Orbit, levels: np.ndarray,
     T, R = np.meshgrid(tn, rn, indexing="ij")
     nf = N_BASE + (2 if secondary is not None else 0)
     table = np.empty((nf, len(levels)) + T.shape)
-    t_guess = None if secondary is None else np.full(T.shape, float(secondary[2]))
+    t_guess: np.ndarray | None = None if secondary is None else np.full(T.shape, float(secondary[2]))
     for k, h in enumerate(levels):
         xyz, lon, lat, _, sat, _ = rdr2geo_ecef(T, R, orbit, wavelength_m=wavelength_m, look_side=look_side,
                                                dem=float(h), doppler=doppler)
@@ -113,7 +113,7 @@ def node_table(tn: np.ndarray, rn: np.ndarray, orbit: Orbit, levels: np.ndarray,
             t2, r2 = geo2rdr(xyz, secondary[0], wavelength_m=wavelength_m, doppler=secondary[1], t_guess_s=t_guess,
                              check_coverage=False)
             table[4, k], table[5, k] = t2 - T, r2 - R
-            t_guess = np.where(np.isfinite(t2), t2, t_guess)
+            t_guess = np.asarray(np.where(np.isfinite(t2), t2, t_guess))
     # longitudes continuous across the antimeridian (taken back to (-180, 180] per pixel): a longitude more
     # than 180 deg from the orbit's middle state vector is moved by 360 deg, the others are left exactly as
     # they are (the same in every block's lattice)
@@ -156,9 +156,9 @@ def topo_grid_geometry(
         raster, use_dem = dem.raster(), True
         h_ref = float(raster.mean_m)
         if levels is None:
-            levels = height_levels(*dem.height_range())
+            levels = height_levels(*getattr(dem, "height_range")())
     else:
-        raster, use_dem, h_ref = _NO_DEM, False, float(dem)
+        raster, use_dem, h_ref = _NO_DEM, False, float(np.asarray(dem, np.float64))
         levels = np.array([h_ref]) if levels is None else levels
     levels = np.asarray(levels, np.float64)
     k0, tn, j0, rn = lattice_nodes(t, r, orbit)

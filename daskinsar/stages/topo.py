@@ -101,7 +101,8 @@ def block_footprint(azimuth_time_s: np.ndarray, slant_range_m: np.ndarray, *, or
                     look_side: str, heights_m: tuple[float, float], doppler=None) -> tuple[float, float, float, float]:
     """(lon_min, lon_max, lat_min, lat_max) in deg of the ground a block of the radar grid sees for ground
     heights (m) between ``heights_m``: its edges solved on the ellipsoid raised to each height,
-    widened by a tenth of its size on each side (rdr2geo's intermediate guesses stay inside)."""
+    widened by a tenth of its size (at least 3e-3 deg) on each side (rdr2geo's intermediate guesses stay
+    inside)."""
     t, r = np.asarray(azimuth_time_s, np.float64), np.asarray(slant_range_m, np.float64)
     ti = t[np.unique(np.linspace(0, len(t) - 1, 5).astype(int))]
     ri = r[np.unique(np.linspace(0, len(r) - 1, 5).astype(int))]
@@ -117,7 +118,8 @@ def block_footprint(azimuth_time_s: np.ndarray, slant_range_m: np.ndarray, *, or
     lon, lat = lon[np.isfinite(lon)], lat[np.isfinite(lat)]
     if lon.size == 0:
         raise GeometryError("topo: no ground point found for a block's edges; check the orbit, look side and DEM")
-    w = 0.1 * max(float(lon.max() - lon.min()), float(lat.max() - lat.min()), 1e-4)
+    # at least 3e-3 deg (~300 m): the lattice's height iterates may pass 50 m beyond the DEM's height range
+    w = max(0.1 * max(float(lon.max() - lon.min()), float(lat.max() - lat.min())), 3e-3)
     return float(lon.min()) - w, float(lon.max()) + w, float(lat.min()) - w, float(lat.max()) + w
 
 
