@@ -150,11 +150,15 @@ def _fir2(w, ka, kr):
 
 @numba.njit(cache=True, nogil=True)
 def _fir2_kernel(re, im, ka, kr, out):
+    """Both passes as independent sums per output sample over the symmetric tap pairs (centre tap first, then
+    k = 1 .. h), looped so that the compiler vectorises across samples (the order within each sum is fixed)."""
     h = (ka.shape[0] - 1) // 2
     n_r, n_c = out.shape
     n_cw = re.shape[1]
     tre = np.empty(n_cw)
     tim = np.empty(n_cw)
+    are = np.empty(n_c)
+    aim = np.empty(n_c)
     for i in range(n_r):
         # azimuth: row i + h of the input, symmetric pairs
         c = i + h
@@ -168,14 +172,15 @@ def _fir2_kernel(re, im, ka, kr, out):
                 tim[j] += wk * (im[c - k, j] + im[c + k, j])
         # range
         for j in range(n_c):
-            cj = j + h
-            ar = kr[h] * tre[cj]
-            ai = kr[h] * tim[cj]
-            for k in range(1, h + 1):
-                wk = kr[h + k]
-                ar += wk * (tre[cj - k] + tre[cj + k])
-                ai += wk * (tim[cj - k] + tim[cj + k])
-            out[i, j] = complex(ar, ai)
+            are[j] = kr[h] * tre[j + h]
+            aim[j] = kr[h] * tim[j + h]
+        for k in range(1, h + 1):
+            wk = kr[h + k]
+            for j in range(n_c):
+                are[j] += wk * (tre[j + h - k] + tre[j + h + k])
+                aim[j] += wk * (tim[j + h - k] + tim[j + h + k])
+        for j in range(n_c):
+            out[i, j] = complex(are[j], aim[j])
 
 
 def speckle_at(seed: int, stream: int, rows, cols, frac_az: float, frac_rg: float) -> np.ndarray:
@@ -212,12 +217,16 @@ def sinc_lut(taps: int = 16, beta: float | None = None) -> np.ndarray:
 
 @numba.njit(cache=True, nogil=True)
 def _sinc_interp_kernel(data, rows, cols, lut, out):
+    """Per point: the 2-D windowed sinc as ``sum_n wc[n] sum_m wr[m] data[ir - h + m, ic - h + n]`` (the inner
+    sums, one per column of the stencil, accumulated row by row so the compiler vectorises them); taps
+    outside ``data`` count as zero."""
     taps = lut.shape[1]
     half = taps // 2 - 1
     ny, nx = data.shape
     nl = lut.shape[0] - 1
     wr = np.empty(taps)
     wc = np.empty(taps)
+    acc = np.empty(taps, np.complex128)
     for p in range(rows.size):
         r = rows[p]
         c = cols[p]
@@ -235,19 +244,29 @@ def _sinc_interp_kernel(data, rows, cols, lut, out):
         for m in range(taps):
             wr[m] = lut[kr, m] * (1.0 - ar) + lut[kr + 1, m] * ar
             wc[m] = lut[kc, m] * (1.0 - ac) + lut[kc + 1, m] * ac
-        acc = 0.0 + 0.0j
-        for m in range(taps):
-            rr = ir - half + m
-            if rr < 0 or rr >= ny:
-                continue
-            row_acc = 0.0 + 0.0j
-            for n in range(taps):
-                cc = ic - half + n
-                if cc < 0 or cc >= nx:
+        r0 = ir - half
+        c0 = ic - half
+        for n in range(taps):
+            acc[n] = 0.0
+        if r0 >= 0 and r0 + taps <= ny and c0 >= 0 and c0 + taps <= nx:
+            for m in range(taps):
+                w = wr[m]
+                for n in range(taps):
+                    acc[n] += w * data[r0 + m, c0 + n]
+        else:
+            for m in range(taps):
+                rr = r0 + m
+                if rr < 0 or rr >= ny:
                     continue
-                row_acc += wc[n] * data[rr, cc]
-            acc += wr[m] * row_acc
-        out[p] = acc
+                w = wr[m]
+                for n in range(taps):
+                    cc = c0 + n
+                    if cc >= 0 and cc < nx:
+                        acc[n] += w * data[rr, cc]
+        total = 0.0 + 0.0j
+        for n in range(taps):
+            total += wc[n] * acc[n]
+        out[p] = total
 
 
 def sinc_interp(data: np.ndarray, rows, cols, lut: np.ndarray) -> np.ndarray:
