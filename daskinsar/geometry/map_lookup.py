@@ -22,6 +22,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from .dem_eval import dem_heights_t
 from .ellipsoid import llh_to_ecef
 from .geo2rdr import geo2rdr
 from .grid import MapGrid, RadarGrid
@@ -46,7 +47,10 @@ def lookup_lattice(grid: MapGrid, radar: RadarGrid, rows: slice, cols: slice, *,
     i0, i1 = rows.start, rows.stop
     j0, j1 = cols.start, cols.stop
     lon, lat = lonlat if lonlat is not None else grid.lonlat(rows, cols)
-    hgt = dem(lon, lat) if callable(dem) else np.full(np.shape(lon), float(dem))
+    if hasattr(dem, "raster") and getattr(dem, "is_numpy", False):  # a task's DEM window: the compiled heights
+        hgt = dem_heights_t(dem.raster(), lon, lat).reshape(np.shape(lon))
+    else:
+        hgt = dem(lon, lat) if callable(dem) else np.full(np.shape(lon), float(dem))
     a0, a1 = node_range(i0, i1)
     b0, b1 = node_range(j0, j1)
     na = np.arange(a0, a1 + 1) * MAP_LATTICE_PX

@@ -35,7 +35,7 @@ from typing import Callable
 import numba
 import numpy as np
 
-from .dem_interp import dem_height
+from .dem_eval import biquintic_terms, dem_height_t
 from .ellipsoid import ecef_to_llh_point
 from .geo2rdr import geo2rdr
 from .los import los_angles
@@ -207,13 +207,14 @@ def _near(x, ref):  # pragma: no cover - numba
 
 
 @numba.njit(cache=True, nogil=True)
-def _dem_at(dem, lon, lat):  # pragma: no cover - numba
-    """DEM height (m) at a longitude of the lattice's continuous range, taken to (-180, 180] first."""
+def _dem_at(dem, T, lon, lat):  # pragma: no cover - numba
+    """DEM height (m) at a longitude of the lattice's continuous range, taken to (-180, 180] first
+    (``T``: :func:`~daskinsar.geometry.dem_eval.biquintic_terms` of ``dem``)."""
     if lon > 180.0:
         lon -= 360.0
     elif lon <= -180.0:
         lon += 360.0
-    return dem_height(dem, lon, lat)
+    return dem_height_t(dem, T, lon, lat)
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
@@ -232,7 +233,7 @@ def _lagrange(h, levels, inv_den, L):  # pragma: no cover - numba
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def _solve_height(vk, levels, inv_den, L, h, dem, use_dem, tol_m, max_iter):  # pragma: no cover - numba
+def _solve_height(vk, levels, inv_den, L, h, dem, T, use_dem, tol_m, max_iter):  # pragma: no cover - numba
     """(h, converged): secant steps from h (m) on g(h) = DEM(lon(h), lat(h)) - h, lon/lat (deg) the Lagrange
     polynomials through ``vk[0]``, ``vk[1]`` at ``levels``; iterates kept within 50 m of the levels."""
     if not use_dem:
@@ -246,7 +247,7 @@ def _solve_height(vk, levels, inv_den, L, h, dem, use_dem, tol_m, max_iter):  # 
         for k in range(K):
             lo += L[k] * vk[0, k]
             la += L[k] * vk[1, k]
-        ht = _dem_at(dem, lo, la)
+        ht = _dem_at(dem, T, lo, la)
         if not np.isfinite(ht):
             return h, False
         g = ht - h
@@ -269,6 +270,7 @@ def _node_heights(F, levels, dem, use_dem, h_ref, tol_m, max_iter, H):  # pragma
     values only (so a node's height is the same in every block's lattice)."""
     NF, K, n_k, n_j = F.shape
     inv_den = _inverse_denominators(levels)
+    T = biquintic_terms(dem)
     vk = np.empty((2, K))
     L = np.empty(K)
     for a in range(n_k):
@@ -276,7 +278,7 @@ def _node_heights(F, levels, dem, use_dem, h_ref, tol_m, max_iter, H):  # pragma
             for k in range(K):
                 vk[0, k] = F[0, k, a, b]
                 vk[1, k] = F[1, k, a, b]
-            h, ok = _solve_height(vk, levels, inv_den, L, h_ref, dem, use_dem, tol_m, max_iter)
+            h, ok = _solve_height(vk, levels, inv_den, L, h_ref, dem, T, use_dem, tol_m, max_iter)
             H[a, b] = h if ok and np.isfinite(vk[0, 0]) else np.nan
 
 
@@ -300,6 +302,7 @@ def _table_kernel(t, r, k0, dt_l, j0, dr_l, F, H, levels, dem, use_dem, h_ref, t
     (n_k, n_j; NaN: start from h_ref); see the module docstring. Pixels left to the exact solver: ``bad``."""
     NF, K, n_k, n_j = F.shape
     inv_den = _inverse_denominators(levels)
+    T = biquintic_terms(dem)
     wa = np.empty(4)
     wbs = np.empty((r.shape[0], 4))
     ibs = np.empty(r.shape[0], np.int64)
@@ -342,7 +345,7 @@ def _table_kernel(t, r, k0, dt_l, j0, dr_l, F, H, levels, dem, use_dem, h_ref, t
             h = w0 * GH[b0] + w1 * GH[b0 + 1] + w2 * GH[b0 + 2] + w3 * GH[b0 + 3]
             if not (levels[0] <= h <= levels[K - 1]):
                 h = h_ref
-            h, ok = _solve_height(vk, levels, inv_den, L, h, dem, use_dem, tol_m, max_iter)
+            h, ok = _solve_height(vk, levels, inv_den, L, h, dem, T, use_dem, tol_m, max_iter)
             if not ok or not (levels[0] - 50.0 <= h <= levels[K - 1] + 50.0):
                 bad[i, j] = True
                 continue

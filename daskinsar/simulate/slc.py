@@ -66,7 +66,7 @@ from ..geometry.ellipsoid import SPEED_OF_LIGHT
 from ..geometry.grid import RadarGrid
 from ..geometry.orbit import Orbit
 from ..geometry.sinc import kaiser_sinc_table
-from ..geometry.dem_interp import dem_height
+from ..geometry.dem_eval import biquintic_terms, dem_height_t
 from ..geometry.dem import Dem
 from .presets import SimulationConfig
 
@@ -393,7 +393,7 @@ def _inv_den(levels):
 
 
 @numba.njit(cache=True, nogil=True)
-def _solve_h(vk, levels, inv_den, L, h_start, dem):
+def _solve_h(vk, levels, inv_den, L, h_start, dem, T):
     """(h, converged): secant iterations on g(h) = DEM(lon(h), lat(h)) - h (lon, lat: the Lagrange
     polynomials through vk[0], vk[1] at the levels) from h_start, tolerance 1e-6 m."""
     K = levels.shape[0]
@@ -409,7 +409,7 @@ def _solve_h(vk, levels, inv_den, L, h_start, dem):
         for k in range(K):
             lo += L[k] * vk[0, k]
             la += L[k] * vk[1, k]
-        g = dem_height(dem, lo, la) - h
+        g = dem_height_t(dem, T, lo, la) - h
         if it == 0:
             g_a = g
             h_b = h_a + g
@@ -433,6 +433,7 @@ def _node_heights_kernel(F, levels, dem, out):
     the start of the pixels around it (a node's height depends on the node only)."""
     K = levels.shape[0]
     inv_den = _inv_den(levels)
+    T = biquintic_terms(dem)
     L = np.empty(K)
     vk = np.empty((2, K))
     hmid = 0.0
@@ -443,7 +444,7 @@ def _node_heights_kernel(F, levels, dem, out):
             for k in range(K):
                 vk[0, k] = F[0, k, a, b]
                 vk[1, k] = F[1, k, a, b]
-            h, ok = _solve_h(vk, levels, inv_den, L, hmid, dem)
+            h, ok = _solve_h(vk, levels, inv_den, L, hmid, dem, T)
             out[a, b] = h if ok else np.nan
 
 
@@ -462,6 +463,7 @@ def _pixel_geometry_kernel(ru, cu, F, H, levels, dem, out):
         _keys_w(cu[q] - ib, wbs[q])
         ibs[q] = ib - 1
     inv_den = _inv_den(levels)
+    T = biquintic_terms(dem)
     G = np.empty((n_b, NF, K))
     GH = np.empty(n_b)
     vk = np.empty((2, K))
@@ -491,7 +493,7 @@ def _pixel_geometry_kernel(ru, cu, F, H, levels, dem, out):
             h0 = w0 * GH[ib] + w1 * GH[ib + 1] + w2 * GH[ib + 2] + w3 * GH[ib + 3]
             if not (levels[0] <= h0 <= levels[K - 1]):
                 h0 = hmid
-            h, ok = _solve_h(vk, levels, inv_den, L, h0, dem)
+            h, ok = _solve_h(vk, levels, inv_den, L, h0, dem, T)
             if not ok:
                 h = np.nan
             out[0, p, q] = h
