@@ -137,6 +137,7 @@ def topo_grid_geometry(
     secondary=None,
     tol_m: float = 1e-4,
     max_iter: int = 50,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """Geometry of the pixels of the grid ``azimuth_time_s`` (rows, s) x ``slant_range_m`` (columns, m):
     float64 (k, n_az, n_rg) with lon, lat (deg), hgt (m), incidence, heading (deg) and, with ``secondary``
@@ -144,11 +145,12 @@ def topo_grid_geometry(
 
     ``dem``: a constant height (m) or a DEM with a ``raster()`` method; ``levels``: the lattice heights
     (m; default from the DEM's own height range -- pass the whole DEM's for blocks of one scene). See the
-    module docstring for the method and its error."""
+    module docstring for the method and its error. ``out``: where to write (at least the k planes, float64)."""
     t = np.ascontiguousarray(np.asarray(azimuth_time_s, np.float64).reshape(-1))
     r = np.ascontiguousarray(np.asarray(slant_range_m, np.float64).reshape(-1))
     n_out = 5 + (2 if secondary is not None else 0)
-    out = np.empty((n_out, len(t), len(r)))
+    if out is None:
+        out = np.empty((n_out, len(t), len(r)))
     if out.size == 0:
         return out
     orbit.check_coverage(float(np.nanmin(t)), float(np.nanmax(t)), "request")

@@ -86,14 +86,18 @@ def topo_kernel(
     t = np.asarray(azimuth_time_s, np.float64).reshape(-1)
     r = np.asarray(slant_range_m, np.float64).reshape(-1)
     sec = None if secondary is None else (secondary.orbit, secondary.doppler, secondary.first_azimuth_time_s)
-    out = topo_grid_geometry(t, r, orbit, wavelength_m=wavelength_m, look_side=look_side, dem=dem, levels=levels,
-                             doppler=doppler, secondary=sec, tol_m=tol_m, max_iter=max_iter)
-    if secondary is not None:
-        t2, r2 = out[5], out[6].copy()
-        # fractional pixel of the secondary grid; the stage subtracts the row/column index
-        out[5] = (t2 - secondary.first_azimuth_time_s) / secondary.azimuth_line_interval_s
-        out[6] = (r2 - secondary.first_slant_range_m) / secondary.range_spacing_m
-        out = np.concatenate([out, (-4.0 * np.pi / wavelength_m * (r[None, :] - r2))[None]], axis=0)
+    out = np.empty((len(TOPO_FIELDS) + (len(COREG_FIELDS) if secondary is not None else 0), len(t), len(r)))
+    topo_grid_geometry(t, r, orbit, wavelength_m=wavelength_m, look_side=look_side, dem=dem, levels=levels,
+                       doppler=doppler, secondary=sec, tol_m=tol_m, max_iter=max_iter, out=out)
+    if secondary is not None:  # planes 5, 6: t2 (s), R2 (m), made in place into
+        # the phase -4 pi / wavelength (R1 - R2) and fractional pixels of the secondary grid (the stage
+        # subtracts the row/column index)
+        np.subtract(r[None, :], out[6], out=out[7])
+        out[7] *= -4.0 * np.pi / wavelength_m
+        out[5] -= secondary.first_azimuth_time_s
+        out[5] /= secondary.azimuth_line_interval_s
+        out[6] -= secondary.first_slant_range_m
+        out[6] /= secondary.range_spacing_m
     return out
 
 
