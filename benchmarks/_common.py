@@ -15,25 +15,10 @@ import threading
 import time
 from typing import Any, Callable
 
-#: where the optional dolphin peer lives (a separate virtualenv: dolphin is not a daskinsar dependency)
+#: where the optional dolphin peer lives (a separate virtualenv: dolphin is not a daskinsar dependency). GDAL's
+#: Python bindings come from PyPI's gdal-wheel (wheels for CPython 3.12/3.13 only), hence a 3.12 venv:
+#: python3.12 -m venv /tmp/dolphin-venv && /tmp/dolphin-venv/bin/pip install gdal-wheel dolphin
 DOLPHIN_PYTHON = "/tmp/dolphin-venv/bin/python"
-
-#: Python source that makes ``import osgeo`` succeed with inert stand-ins. Only for timing a
-#: dolphin function that is pure numpy but sits in a module that imports GDAL's bindings at
-#: import time (``dolphin.utils.take_looks``): nothing in the timed call touches ``osgeo``.
-OSGEO_STUB = (
-    "import sys, types\n"
-    "class _Stub(types.ModuleType):\n"
-    "    def __getattr__(self, name):\n"
-    "        if name.startswith('__'):\n"
-    "            raise AttributeError(name)\n"
-    "        return lambda *a, **k: None\n"
-    "_m = _Stub('osgeo')\n"
-    "for _s in ('gdal', 'gdal_array', 'gdalconst', 'osr', 'ogr'):\n"
-    "    _sm = _Stub('osgeo.' + _s); setattr(_m, _s, _sm); sys.modules['osgeo.' + _s] = _sm\n"
-    "sys.modules['osgeo'] = _m\n"
-)
-
 
 def timed(fn: Callable[[], Any], repeat: int):
     """Warm up once (JIT compile, FFT plans, first touch of memory), then run ``repeat`` times.

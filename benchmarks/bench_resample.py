@@ -16,6 +16,40 @@ import numpy as np
 from _common import best as _best
 
 
+#: real multiply-adds per output sample of a separable n-tap interpolation of complex samples by real
+#: weights: n complex taps along azimuth plus, amortised, one range-interpolated row value (n complex
+#: taps) per output sample (each row value serves the n outputs below it in its column)
+def fma_per_sample(taps: int) -> int:
+    return 2 * (2 * taps)
+
+
+def fma_rate(n: int = 4096, repeat: int = 5) -> float:
+    """Real float32 multiply-adds per second one thread reaches in a tight numba loop (``y += a * x`` on
+    arrays in L1 cache, the loop LLVM vectorises): the arithmetic limit resampling is measured against."""
+    import time
+
+    import numba
+
+    @numba.njit(nogil=True)
+    def axpy(y, a, x, reps):
+        for _ in range(reps):
+            for i in range(y.shape[0]):
+                y[i] += a * x[i]
+        return y[0]
+
+    x = np.ones(n, np.float32)
+    y = np.zeros(n, np.float32)
+    a = np.float32(1e-7)
+    axpy(y, a, x, 1)
+    reps = 20000
+    t_min = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        axpy(y, a, x, reps)
+        t_min = min(t_min, time.perf_counter() - t0)
+    return n * reps / t_min
+
+
 def measure(size: int = 2048, taps: int = 12, chunk: int = 1024) -> dict:
     """Resampling kernel (one thread) and dask stage (1 and 2 threads) vs np.copyto of the same SLC."""
     from daskinsar.stages.resample import ResampleParams, resample_block, resample_slc
@@ -44,7 +78,12 @@ def measure(size: int = 2048, taps: int = 12, chunk: int = 1024) -> dict:
         t_dask2 = _best(lambda: resample_slc(d_sec, d_az, d_rg, doppler_hz=300.0, azimuth_line_interval_s=1 / 1700,
                                              params=params, max_offset_px=(4.0, 3.0))[0].compute(), 2)
     ms = n * n / 1e6
+    rate = fma_rate()
+    floor_msps = rate / fma_per_sample(taps) / 1e6
     return {
+        "fma_per_s_1thread": rate, "fma_per_output_sample": fma_per_sample(taps),
+        "arithmetic_floor_msamples_per_s": floor_msps,
+        "fraction_of_arithmetic_floor": (ms / t_kernel) / floor_msps,
         "size": n, "taps": taps, "chunk": chunk,
         "copy_s": t_copy, "kernel_s": t_kernel, "dask_1worker_s": t_dask1, "dask_2workers_s": t_dask2,
         "copy_msamples_per_s": round(ms / t_copy, 1),

@@ -65,6 +65,13 @@ def simulate(n: int, fringes: float = 20.0, nlooks: int = 10, seed: int = 1, row
 
 
 def _run(mode: str, args: dict, q) -> None:
+    try:
+        _run_mode(mode, args, q)
+    except Exception as e:  # noqa: BLE001 - report it (e.g. a peer not installed), never leave the parent waiting
+        q.put({"mode": mode, "error": f"{type(e).__name__}: {e}"})
+
+
+def _run_mode(mode: str, args: dict, q) -> None:
     import dask
 
     from daskinsar.stages.unwrap import unwrap
@@ -83,6 +90,19 @@ def _run(mode: str, args: dict, q) -> None:
                       overlap=args["overlap"], tile_pixels_budget=(n // args["tiles"] + args["overlap"]) ** 2,
                       guide=not args["no_guide"], scratchdir=scratch)
         u, c = dask.compute(u, c, scheduler="threads", num_workers=args["workers"])
+    elif mode == "default":  # the pipeline's default tiling (UnwrapParams), 2 threads
+        from daskinsar.stages.unwrap import UnwrapParams
+
+        p = UnwrapParams()
+        u, c = unwrap(ifg, coh_est, nlooks=args["nlooks"], tile_pixels_budget=p.tile_pixels, overlap=p.tile_overlap,
+                      scratchdir=scratch)
+        u, c = dask.compute(u, c, scheduler="threads", num_workers=args["workers"])
+    elif mode == "whirlwind":  # the Rust MCF unwrapper of PyPI's whirlwind-insar (a peer), on `workers` threads
+        import whirlwind
+
+        whirlwind.set_num_threads(args["workers"])
+        u, c = whirlwind.unwrap(ifg, coh_est, nlooks=float(args["nlooks"]))
+        u, c = np.asarray(u), np.asarray(c)
     else:  # SNAPHU's own internal tiling, for comparison only
         import snaphu
 
@@ -102,12 +122,27 @@ def _run(mode: str, args: dict, q) -> None:
         "cpu_seconds": cpu,
         "snaphu_peak_MiB": sampler.children_peak / 2**20,
         "total_peak_MiB": sampler.total_peak / 2**20,
+        "vmhwm_MiB": _vmhwm_mib(),
     })
+
+
+def _vmhwm_mib():
+    """Peak resident set of this (spawned) process, MiB: VmHWM from /proc (None elsewhere)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return None
 
 
 def measure(size: int = 1024, tiles: int = 2, overlap: int = 128, workers: int = 2, nlooks: int = 10,
             no_guide: bool = False, modes=("single", "tiled"), echo=None) -> dict:
-    """Run each mode ("single": one SNAPHU call; "tiled": daskinsar's tiled unwrapper; "snaphu-internal-tiles")
+    """Run each mode ("single": one SNAPHU call; "tiled": daskinsar's tiled unwrapper with ``tiles`` x ``tiles``;
+    "default": the tiling the pipeline's defaults choose; "whirlwind": whirlwind-insar's unwrapper (a peer, if
+    installed); "snaphu-internal-tiles")
     in a fresh spawned process on the same simulated interferogram. Returns {mode: figures}."""
     args = dict(size=size, tiles=tiles, overlap=overlap, workers=workers, nlooks=nlooks, no_guide=no_guide)
     ctx = mp.get_context("spawn")

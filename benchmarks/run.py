@@ -45,9 +45,11 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
+import bench_frame  # noqa: E402
 import bench_tops  # noqa: E402
+from frame_report import frame_goals, frame_markdown  # noqa: E402
 from _common import (  # noqa: E402
-    DOLPHIN_PYTHON, OSGEO_STUB, best, load_average, machine_info, run_spawned, single_thread_env, timed,
+    DOLPHIN_PYTHON, best, load_average, machine_info, run_spawned, single_thread_env, timed,
 )
 
 # sizes per profile; every entry can be overridden with --set key=value (ints, or AxB)
@@ -62,8 +64,11 @@ PROFILES = {
                  topo=256, geocode=256, unwrap=2048, chain=2048, chain_chunk=1024, repeat=3, demo="demo",
                  pair=4096, spectra=2048, tops=(9, 21632)),
 }
+#: the frame sizes of the end-to-end section ("frame"), largest last
+FRAME_SIZES = {"tiny": (), "quick": (1024, 2048), "full": (), "large": (4096, 8192),
+               "frame": (4096, 8192, 16384)}
 SECTIONS = ("copy", "focus", "filter", "resample", "crossmul", "multilook", "topo", "geocode", "spectra", "unwrap",
-            "scaling", "e2e", "tops")
+            "scaling", "e2e", "tops", "frame")
 LOOKS = (4, 4)
 
 
@@ -184,8 +189,9 @@ def _dolphin_take_looks(python: str, x: np.ndarray, ours: np.ndarray, repeat: in
     with tempfile.TemporaryDirectory(prefix="bench-looks-") as tmp:
         src, dst = os.path.join(tmp, "in.npy"), os.path.join(tmp, "out.npy")
         np.save(src, x)
-        script = OSGEO_STUB + (
+        script = (  # dolphin's real imports: its utils module imports GDAL's bindings (the gdal-wheel package)
             "import json, time, numpy as np\n"
+            "from osgeo import gdal\n"
             "import dolphin\n"
             "from dolphin.utils import take_looks\n"
             f"x = np.load({src!r})\n"
@@ -196,7 +202,7 @@ def _dolphin_take_looks(python: str, x: np.ndarray, ours: np.ndarray, repeat: in
             f"    out = take_looks(x, {LOOKS[0]}, {LOOKS[1]}, func_type='mean')\n"
             "    walls.append(time.perf_counter() - t0)\n"
             f"np.save({dst!r}, np.asarray(out))\n"
-            "print(json.dumps({'seconds': min(walls), 'version': dolphin.__version__}))\n")
+            "print(json.dumps({'seconds': min(walls), 'version': dolphin.__version__, 'gdal': gdal.__version__}))\n")
         env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
         res = subprocess.run([python, "-c", script], capture_output=True, text=True, env=env, timeout=900)
         if res.returncode != 0:
@@ -205,7 +211,7 @@ def _dolphin_take_looks(python: str, x: np.ndarray, ours: np.ndarray, repeat: in
         info = json.loads(res.stdout.strip().splitlines()[-1])
         theirs = np.load(dst)
         info["status"] = "measured"
-        info["function"] = "dolphin.utils.take_looks(func_type='mean') (osgeo import stubbed; the call is numpy)"
+        info["function"] = "dolphin.utils.take_looks(func_type='mean'), real imports (GDAL's Python bindings)"
         info["Msamples_per_s"] = _msps(x.size, info["seconds"])
         if theirs.shape == ours.shape:
             info["max_abs_difference"] = float(np.max(np.abs(theirs.astype(np.complex128) - ours)))
@@ -227,14 +233,18 @@ def _geometry(n: int):
 
 
 def bench_topo(n: int, repeat: int, geometry=None) -> dict:
+    """topo_kernel per thread (with and without the secondary geometry) and the lattice's error against the
+    exact per-pixel solvers (bench_topo.measure_topo)."""
+    import bench_topo
+
+    return bench_topo.measure_topo(n, max(1, repeat))
+
+
+def _topo_fields(n: int):
     from daskinsar.stages.topo import topo_kernel
 
-    cfg, m, t, r = geometry or _geometry(n)
-    kw = dict(orbit=m.ref_orbit, wavelength_m=cfg.wavelength_m, look_side=cfg.look_side, dem=m.dem)
-    topo_kernel(t[:4], r[:4], **kw)  # JIT warm-up
-    out, wall, cpu = timed(lambda: topo_kernel(t, r, **kw), max(1, repeat - 1))
-    return {"shape": [len(t), len(r)], "dem_interpolation": m.dem.method, "seconds": wall,
-            "pixels_per_s": len(t) * len(r) / wall, "Mpixels_per_s": _msps(len(t) * len(r), wall)}, out
+    cfg, m, t, r = _geometry(n)
+    return topo_kernel(t, r, orbit=m.ref_orbit, wavelength_m=cfg.wavelength_m, look_side=cfg.look_side, dem=m.dem)
 
 
 def bench_geocode(n: int, repeat: int) -> dict:
@@ -246,9 +256,11 @@ def bench_geocode(n: int, repeat: int) -> dict:
     from daskinsar.geometry.grid import RadarGrid, map_grid_for
     from daskinsar.stages.geocode import build_lookup, geocode_array
 
+    import bench_topo
+
     geometry = _geometry(n)
     cfg, m, t, r = geometry
-    topo_res, topo = bench_topo(n, 1, geometry)
+    topo = _topo_fields(n)
     lon, lat, hgt = topo[0], topo[1], topo[2].astype(np.float32)
     posting = float(np.nanmedian(np.abs(np.diff(lat, axis=0))))
     posting = min(posting, float(np.nanmedian(np.abs(np.diff(lon, axis=1)))) * np.cos(np.radians(np.nanmean(lat))))
@@ -263,8 +275,8 @@ def bench_geocode(n: int, repeat: int) -> dict:
     truth = m.dem(glon, glat)
     res = {"radar_shape": [len(t), len(r)], "map_shape": list(grid.shape), "posting_deg": posting,
            "daskinsar": {"seconds": wall, "output_pixels_per_s": npx / wall,
-                         "note": "includes geo2rdr of every output pixel (no lookup table needed)"},
-           "topo_used_for_lookup": topo_res}
+                         "note": "includes the lookup (lattice of exact geo2rdr solutions, interpolated)"},
+           "per_product": bench_topo.measure_geocode_lookup(n, repeat)}
     ok = np.isfinite(ours)
     res["daskinsar"]["valid_pixels"] = int(ok.sum())
     res["daskinsar"]["abs_error_vs_dem_m"] = _stats(ours[ok] - truth[ok])
@@ -308,7 +320,7 @@ def _stats(d: np.ndarray) -> dict:
             "max": float(d.max())}
 
 
-def bench_unwrap(n: int, tile_counts=(2, 4)) -> dict:
+def bench_unwrap(n: int, tile_counts=(2, 4, 8)) -> dict:
     """One SNAPHU call vs daskinsar's tiled unwrapper with 2x2 and 4x4 tiles (2 threads); the
     headline figures are those of the fastest tiling that loses no correctness."""
     import bench_unwrap
@@ -326,7 +338,21 @@ def bench_unwrap(n: int, tile_counts=(2, 4)) -> dict:
                                 "correct": t["congruent_fraction"] >= single["congruent_fraction"] - 1e-3}
     ok = [v for v in variants.values() if v["correct"]] or list(variants.values())
     best_v = max(ok, key=lambda v: v["speedup_wall"])
-    return {"size": n, "tiles": best_v["tiles"], "overlap": overlap, "workers": "threaded scheduler, 2 threads",
+    from daskinsar.stages.unwrap import UnwrapParams, choose_ntiles
+
+    up = UnwrapParams()
+    extra = bench_unwrap.measure(size=n, workers=2, nlooks=10, modes=("default", "whirlwind"))
+    default = dict(extra["default"], tiles=list(choose_ntiles((n, n), up.tile_pixels, up.tile_overlap)),
+                   tile_pixels=up.tile_pixels, overlap=up.tile_overlap)
+    ww = extra["whirlwind"]
+    try:
+        from importlib.metadata import version
+
+        ww["version"] = version("whirlwind-insar")
+    except Exception:  # noqa: BLE001 - not installed: its error is in the figures
+        pass
+    return {"default_tiling": default, "whirlwind": ww,
+            "size": n, "tiles": best_v["tiles"], "overlap": overlap, "workers": "threaded scheduler, 2 threads",
             "single_snaphu": single, "tiled": best_v, "tiled_variants": variants,
             "speedup_wall": best_v["speedup_wall"], "speedup_cpu": best_v["speedup_cpu"],
             "congruent_fraction": {"single": single["congruent_fraction"], "tiled": best_v["congruent_fraction"]}}
@@ -747,6 +773,7 @@ def markdown(rep: dict) -> str:
             L.append(f"- N x N pair: {p.get('status', p.get('error'))}")
     if "process_seconds" in s.get("tops", {}):
         L += ["", "## Sentinel-1 IW (TOPS)", "", bench_tops.markdown_row(s["tops"])]
+    L += frame_markdown(rep)
     errs = {k: v["error"] for k, v in s.items() if isinstance(v, dict) and "error" in v and k not in ("e2e",)}
     if errs:
         L += ["", "## Sections that failed", ""] + [f"- {k}: `{v.splitlines()[0]}`" for k, v in errs.items()]
@@ -761,6 +788,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--quick", action="store_true", help="smaller sizes (a few minutes)")
     ap.add_argument("--tiny", action="store_true", help="smallest sizes (seconds; smoke test only)")
     ap.add_argument("--large", action="store_true", help="add the 8192 x 8192 pair and the 16x scaling scene")
+    ap.add_argument("--frame", action="store_true", help="--large plus the 16384 x 16384 end-to-end frame (4096, 8192 "
+                                                        "and 16384 pairs: the issue-23 figures; about an hour)")
     ap.add_argument("--out", default=str(HERE / "report"), help="report path prefix (writes .md and .json)")
     ap.add_argument("--only", default="", help=f"comma-separated sections of {','.join(SECTIONS)}")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a size of the profile")
@@ -772,12 +801,14 @@ def main(argv=None) -> dict:
     if args.render:
         rep = json.loads(Path(args.render).read_text())
         rep["goals"] = goals(rep)
+        rep["frame_goals"] = frame_goals(rep)
         Path(args.render).with_suffix(".md").write_text(markdown(rep))
         return rep
     profile = "tiny" if args.tiny else "quick" if args.quick else "full"
     sizes = dict(PROFILES[profile])
-    if args.large:
-        sizes["pair"] = 8192
+    if args.large or args.frame:
+        sizes["pair"] = None  # the frame section runs the large pairs (with per-step figures)
+    frame_sizes = FRAME_SIZES["frame" if args.frame else "large" if args.large else profile]
     for kv in args.set:
         k, v = kv.split("=", 1)
         if k not in sizes:
@@ -788,7 +819,9 @@ def main(argv=None) -> dict:
     bad = set(only) - set(SECTIONS)
     if bad:
         ap.error(f"--only: unknown sections {sorted(bad)}")
-    rep: dict = {"profile": profile + (" + large" if args.large else ""), "sizes": sizes,
+    large = args.large or args.frame
+    rep: dict = {"profile": profile + (" + frame" if args.frame else " + large" if args.large else ""), "sizes": sizes,
+                 "frame_sizes": list(frame_sizes),
                  "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "load_start": load_average(),
                  "machine": machine_info(), "sections": {}}
     t_start = time.perf_counter()
@@ -807,13 +840,16 @@ def main(argv=None) -> dict:
             "resample": lambda: bench_resample(sizes["resample"], copy),
             "crossmul": lambda: bench_crossmul(sizes["crossmul"], rpt, copy),
             "multilook": lambda: bench_multilook(sizes["multilook"], rpt, copy, args.dolphin_python),
-            "topo": lambda: bench_topo(sizes["topo"], rpt)[0],
+            "topo": lambda: bench_topo(sizes["topo"], rpt),
             "geocode": lambda: bench_geocode(sizes["geocode"], rpt),
             "spectra": lambda: bench_spectra(sizes["spectra"], rpt),
             "unwrap": lambda: bench_unwrap(sizes["unwrap"]),
-            "scaling": lambda: bench_scaling(sizes["chain"], sizes["chain_chunk"], args.large, tmp),
+            "scaling": lambda: bench_scaling(sizes["chain"], sizes["chain_chunk"], large, tmp),
             "e2e": lambda: bench_e2e(sizes["demo"], sizes["pair"], tmp),
             "tops": lambda: bench_tops.bench_tops(*sizes["tops"], tmp),  # a simulated IW subswath pair (bursts, samples)
+            "frame": lambda: bench_frame.measure(frame_sizes, os.path.join(tmp, "frame"),
+                                                 echo=lambda r: print(f"  {r.get('size')}^2: "
+                                                                      f"{_get(r, 'pipeline', 'seconds')} s", flush=True)),
         }
         for name in SECTIONS[1:]:
             if name not in only:
@@ -829,13 +865,14 @@ def main(argv=None) -> dict:
     rep["load_end"] = load_average()
     rep["seconds"] = time.perf_counter() - t_start
     rep["goals"] = goals(rep)
+    rep["frame_goals"] = frame_goals(rep)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".json").write_text(json.dumps(rep, indent=2, default=_json_default))
     md = markdown(rep)
     out.with_suffix(".md").write_text(md)
     print()
-    for g in rep["goals"]:
+    for g in rep["goals"] + rep["frame_goals"]:
         print(f"{g['status']:>12}  {g['goal']}: {_fmt(g['value'])} (target {g['target']})")
     print(f"\nwrote {out.with_suffix('.md')} and {out.with_suffix('.json')}")
     return rep

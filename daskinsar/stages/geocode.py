@@ -26,6 +26,7 @@ from typing import Any
 
 import dask
 import dask.array as da
+import numba
 import numpy as np
 import xarray as xr
 from pyproj import CRS
@@ -37,6 +38,7 @@ from ..geometry.dem import Dem, LazyWindow
 from ..geometry.ellipsoid import llh_to_ecef
 from ..geometry.geo2rdr import geo2rdr
 from ..geometry.grid import MapGrid, RadarGrid, map_grid_for, nice_posting
+from ..geometry.map_lookup import levels_for, lookup_lattice
 from ..geometry.orbit import Orbit
 from ..params import Params
 from ..products import ISCE_PRODUCT_NAMES, resolve_product
@@ -102,17 +104,29 @@ class GeocodeParams(Params):
         return v
 
 
-def _bilinear(values: np.ndarray, row: np.ndarray, col: np.ndarray) -> np.ndarray:
-    ny, nx = values.shape
-    r0 = np.floor(row).astype(np.int64)
-    c0 = np.floor(col).astype(np.int64)
-    fr = row - r0
-    fc = col - c0
-    r0c, c0c = np.clip(r0, 0, ny - 1), np.clip(c0, 0, nx - 1)
-    r1c, c1c = np.clip(r0 + 1, 0, ny - 1), np.clip(c0 + 1, 0, nx - 1)
-    v = values.astype(np.float64, copy=False)
-    return (v[r0c, c0c] * (1 - fr) * (1 - fc) + v[r1c, c0c] * fr * (1 - fc)
-            + v[r0c, c1c] * (1 - fr) * fc + v[r1c, c1c] * fr * fc)
+@numba.njit(cache=True, nogil=True)
+def _sample_bilinear(window, row, col, r0, c0, fill, out):  # pragma: no cover - numba
+    """Bilinear samples of a real ``window`` (first sample at radar pixel (r0, c0)) at radar positions
+    (row, col) into ``out`` (the window's dtype): ``fill`` where a position is NaN or beyond half a pixel
+    of the window; positions within that half pixel are clamped to the window's edge samples."""
+    ny, nx = window.shape
+    for i in range(row.shape[0]):
+        for j in range(row.shape[1]):
+            lr = row[i, j] - r0
+            lc = col[i, j] - c0
+            if not (lr >= -0.5 and lr <= ny - 0.5 and lc >= -0.5 and lc <= nx - 0.5):  # NaN fails too
+                out[i, j] = fill
+                continue
+            lr = min(max(lr, 0.0), ny - 1.0)
+            lc = min(max(lc, 0.0), nx - 1.0)
+            a0 = int(math.floor(lr))
+            b0 = int(math.floor(lc))
+            fr = lr - a0
+            fc = lc - b0
+            a1 = min(a0 + 1, ny - 1)
+            b1 = min(b0 + 1, nx - 1)
+            out[i, j] = (window[a0, b0] * (1 - fr) * (1 - fc) + window[a1, b0] * fr * (1 - fc)
+                         + window[a0, b1] * (1 - fr) * fc + window[a1, b1] * fr * fc)
 
 
 def lookup_tile_kernel(radar: RadarGrid, lon: np.ndarray, lat: np.ndarray, *, dem, orbit: Orbit,
@@ -127,9 +141,25 @@ def lookup_tile_kernel(radar: RadarGrid, lon: np.ndarray, lat: np.ndarray, *, de
     t, r = geo2rdr(np.where(ok[..., None], xyz, np.nan), orbit, wavelength_m=wavelength_m, doppler=doppler,
                    t_guess_s=t_guess_s, check_coverage=False)
     row, col = radar.pixel(t, r)
-    inside = ok & np.isfinite(row) & (row >= -0.5) & (row <= radar.n_az - 0.5) \
+    return _inside_radar(radar, row, col)
+
+
+def _inside_radar(radar: RadarGrid, row: np.ndarray, col: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(row, col) where they fall inside the radar grid (beyond half a pixel: NaN)."""
+    inside = np.isfinite(row) & np.isfinite(col) & (row >= -0.5) & (row <= radar.n_az - 0.5) \
         & (col >= -0.5) & (col <= radar.n_rg - 0.5)
     return np.where(inside, row, np.nan), np.where(inside, col, np.nan)
+
+
+def lattice_lookup_tile_kernel(radar: RadarGrid, grid: MapGrid, rows: slice, cols: slice, *, dem, levels, orbit: Orbit,
+                               wavelength_m: float, doppler=None, t_guess_s: float | None = None
+                               ) -> tuple[np.ndarray, np.ndarray]:
+    """Phase 2 for one output tile (``rows`` x ``cols`` of ``grid``) as the pipeline computes it: the lookup of
+    :func:`lookup_tile_kernel` interpolated from exact geo2rdr solutions on a lattice at the DEM's ``levels``
+    (:func:`daskinsar.geometry.map_lookup.lookup_lattice`; below 1e-4 radar pixel from the exact lookup)."""
+    row, col = lookup_lattice(grid, radar, rows, cols, dem=dem, levels=levels, orbit=orbit, wavelength_m=wavelength_m,
+                              doppler=doppler, t_guess_s=t_guess_s)
+    return _inside_radar(radar, row, col)
 
 
 def sample_tile_kernel(window: np.ndarray, window_origin: tuple[int, int], row: np.ndarray, col: np.ndarray, *,
@@ -138,18 +168,19 @@ def sample_tile_kernel(window: np.ndarray, window_origin: tuple[int, int], row: 
     :func:`lookup_tile_kernel`). ``window`` holds the product's rows ``r0 ..`` and columns ``c0 ..``
     (``window_origin = (r0, c0)``); "bilinear" for real values, "nearest" for complex values and labels.
     Pixels without a lookup, or outside the window, get ``fill``."""
+    if method != "nearest" and np.issubdtype(window.dtype, np.floating):
+        out = np.empty(np.shape(row), window.dtype)
+        _sample_bilinear(np.asarray(window, np.float64), np.asarray(row, np.float64), np.asarray(col, np.float64),
+                         float(window_origin[0]), float(window_origin[1]), float(fill), out)
+        return out
     lr = row - window_origin[0]
     lc = col - window_origin[1]
     inside = np.isfinite(lr) & (lr >= -0.5) & (lr <= window.shape[0] - 0.5) & (lc >= -0.5) \
         & (lc <= window.shape[1] - 0.5)
     lr = np.where(inside, lr, 0.0)
     lc = np.where(inside, lc, 0.0)
-    if method == "nearest" or not np.issubdtype(window.dtype, np.floating):
-        vals = window[np.clip(np.rint(lr).astype(np.int64), 0, window.shape[0] - 1),
-                      np.clip(np.rint(lc).astype(np.int64), 0, window.shape[1] - 1)]
-    else:
-        vals = _bilinear(window, np.clip(lr, 0, window.shape[0] - 1), np.clip(lc, 0, window.shape[1] - 1))
-        vals = vals.astype(window.dtype)
+    vals = window[np.clip(np.rint(lr).astype(np.int64), 0, window.shape[0] - 1),
+                  np.clip(np.rint(lc).astype(np.int64), 0, window.shape[1] - 1)]
     out = np.where(inside, vals, np.array(fill).astype(vals.dtype) if vals.dtype.kind != "c" else fill)
     return out.astype(window.dtype)
 
@@ -233,14 +264,13 @@ def build_lookup(grid: MapGrid, radar: RadarGrid, *, dem, orbit: Orbit, waveleng
     per tile solving geo2rdr for its own pixels, shared by every product sampled from it)."""
     windows = radar_windows(grid, radar, dem=dem, orbit=orbit, wavelength_m=wavelength_m, doppler=doppler, tile=tile)
     orbit_d = dask.delayed(orbit, pure=True)
+    levels = levels_for(dem)  # the lattice heights of the whole DEM (a tile's window would give others)
     tok = dask.base.tokenize(grid, radar, dem, orbit, wavelength_m, doppler, tile)
     lookup = Lookup(grid, radar, tile, windows, {})
     for ti, tj, i0, j0, h, w in lookup.tiles():
         win = windows[(ti, tj)]
         if win is None:
             continue
-        lon, lat = dask.delayed(grid.lonlat, pure=True, nout=2)(
-            slice(i0, i0 + h), slice(j0, j0 + w), dask_key_name=f"geocode-lonlat-{ti}-{tj}-{tok}")
         if isinstance(dem, Dem):  # the tile's DEM window, a slice in the graph
             clo, cla = grid.lonlat(np.array([i0, i0 + h - 1]), np.array([j0, j0 + w - 1]))
             pad = 2.0 * max(abs(grid.dx), abs(grid.dy)) if grid.is_geographic else 1e-4
@@ -251,14 +281,14 @@ def build_lookup(grid: MapGrid, radar: RadarGrid, *, dem, orbit: Orbit, waveleng
             dem_arg = dem
         t_mid = radar.t0_s + 0.5 * (win[0] + win[1] - 1) * radar.dt_s
         lookup.tasks[(ti, tj)] = dask.delayed(_lookup_task, pure=True, nout=2)(
-            radar, lon, lat, dem_arg, orbit=orbit_d, wavelength_m=wavelength_m, doppler=doppler, t_guess_s=t_mid,
-            dask_key_name=f"geocode-lookup-{ti}-{tj}-{tok}")
+            radar, grid, slice(i0, i0 + h), slice(j0, j0 + w), dem_arg, levels=levels, orbit=orbit_d,
+            wavelength_m=wavelength_m, doppler=doppler, t_guess_s=t_mid, dask_key_name=f"geocode-lookup-{ti}-{tj}-{tok}")
     return lookup
 
 
-def _lookup_task(radar: RadarGrid, lon, lat, dem_arg, **kw):
+def _lookup_task(radar: RadarGrid, grid: MapGrid, rows: slice, cols: slice, dem_arg, **kw):
     dem = LazyWindow.dem(*dem_arg) if isinstance(dem_arg, tuple) else dem_arg
-    return lookup_tile_kernel(radar, lon, lat, dem=dem, **kw)
+    return lattice_lookup_tile_kernel(radar, grid, rows, cols, dem=dem, **kw)
 
 
 def geocode_array(product: da.Array | np.ndarray, lookup: Lookup, *, method: str | None = None,

@@ -15,7 +15,10 @@ secondary's (t2, R2), hence
 
 The kernel works on one block of the (azimuth, range) grid given the block's
 coordinate vectors and the DEM window under its footprint; the stage makes one task per block
-(no halo needed: every pixel is independent).
+(no halo needed: every pixel is independent). The geometry is solved exactly on a lattice fixed in
+absolute coordinates and at heights spanning the whole DEM, and interpolated per pixel around the height
+equation, which is solved per pixel on the DEM (:mod:`daskinsar.geometry.rdr2geo_grid`: its accepted
+error, below a millimetre, and why any blocking gives bit-identical results).
 """
 
 from __future__ import annotations
@@ -31,10 +34,9 @@ from pydantic import Field
 
 from ..errors import GeometryError
 from ..geometry.dem import Dem, LazyWindow, dem_from_dataarray
-from ..geometry.geo2rdr import geo2rdr
-from ..geometry.los import los_angles
 from ..geometry.orbit import Orbit
 from ..geometry.rdr2geo import rdr2geo_ecef
+from ..geometry.rdr2geo_grid import height_levels, lattice_extent, topo_grid_geometry
 from ..params import Params
 from ..scene import pair_scenes
 
@@ -76,38 +78,44 @@ def topo_kernel(
     secondary: SecondaryGeometry | None = None,
     tol_m: float = 1e-4,
     max_iter: int = 50,
+    levels: np.ndarray | None = None,
 ) -> np.ndarray:
     """Geometry of one block of the radar grid.
 
     Parameters: 1-D azimuth times (s since the orbit epoch) and slant ranges (m)
-    of the block's rows and columns; ``dem`` a height callable (lon, lat) -> m
-    or a constant. Returns float64 ``(k, n_az, n_rg)`` with k = 5 fields
+    of the block's rows and columns; ``dem`` a :class:`~daskinsar.geometry.dem.Dem` in memory or a constant
+    height (m); ``levels``: the lattice heights (m; default from ``dem``'s height range: a block of a larger
+    scene passes those of the whole DEM, as :func:`topo_grid` does). Returns float64 ``(k, n_az, n_rg)`` with k = 5 fields
     :data:`TOPO_FIELDS` (deg, deg, m, deg, deg), plus the 3 :data:`COREG_FIELDS`
     (pixels, pixels, rad) when ``secondary`` is given.
     """
-    t, r = np.meshgrid(np.asarray(azimuth_time_s, np.float64), np.asarray(slant_range_m, np.float64), indexing="ij")
-    xyz, lon, lat, hgt, pos, _ = rdr2geo_ecef(t, r, orbit, wavelength_m=wavelength_m, look_side=look_side,
-                                             dem=dem, doppler=doppler, tol_m=tol_m, max_iter=max_iter)
-    inc, hdg = los_angles(xyz, pos)
-    fields = [lon, lat, hgt, inc, hdg]
-    if secondary is not None:
-        lam2 = secondary.wavelength_m or wavelength_m
-        t2, r2 = geo2rdr(xyz, secondary.orbit, wavelength_m=lam2, doppler=secondary.doppler,
-                         t_guess_s=secondary.first_azimuth_time_s, check_coverage=False)
-        # fractional pixel of the secondary grid; the stage subtracts the row/column index
-        az_px = (t2 - secondary.first_azimuth_time_s) / secondary.azimuth_line_interval_s
-        rg_px = (r2 - secondary.first_slant_range_m) / secondary.range_spacing_m
-        # -4 pi R1/lambda1 + 4 pi R2/lambda2, written so that one wavelength gives -4 pi/lambda (R1 - R2) exactly
-        fields += [az_px, rg_px, -4.0 * np.pi / wavelength_m * (r - r2) - 4.0 * np.pi * r2 * (1.0 / wavelength_m
-                                                                                               - 1.0 / lam2)]
-    return np.stack(fields, axis=0)
+    t = np.asarray(azimuth_time_s, np.float64).reshape(-1)
+    r = np.asarray(slant_range_m, np.float64).reshape(-1)
+    lam2 = wavelength_m if secondary is None else (secondary.wavelength_m or wavelength_m)
+    sec = None if secondary is None else (secondary.orbit, secondary.doppler, secondary.first_azimuth_time_s, lam2)
+    out = np.empty((len(TOPO_FIELDS) + (len(COREG_FIELDS) if secondary is not None else 0), len(t), len(r)))
+    topo_grid_geometry(t, r, orbit, wavelength_m=wavelength_m, look_side=look_side, dem=dem, levels=levels,
+                       doppler=doppler, secondary=sec, tol_m=tol_m, max_iter=max_iter, out=out)
+    if secondary is not None:  # planes 5, 6: t2 (s), R2 (m), made in place into the phase
+        # -4 pi R1/lambda1 + 4 pi R2/lambda2, written so that one wavelength gives -4 pi/lambda (R1 - R2) exactly,
+        # and fractional pixels of the secondary grid (the stage subtracts the row/column index)
+        np.subtract(r[None, :], out[6], out=out[7])
+        out[7] *= -4.0 * np.pi / wavelength_m
+        if lam2 != wavelength_m:
+            out[7] -= (4.0 * np.pi * (1.0 / wavelength_m - 1.0 / lam2)) * out[6]
+        out[5] -= secondary.first_azimuth_time_s
+        out[5] /= secondary.azimuth_line_interval_s
+        out[6] -= secondary.first_slant_range_m
+        out[6] /= secondary.range_spacing_m
+    return out
 
 
 def block_footprint(azimuth_time_s: np.ndarray, slant_range_m: np.ndarray, *, orbit: Orbit, wavelength_m: float,
                     look_side: str, heights_m: tuple[float, float], doppler=None) -> tuple[float, float, float, float]:
     """(lon_min, lon_max, lat_min, lat_max) in deg of the ground a block of the radar grid sees for ground
     heights (m) between ``heights_m``: its edges solved on the ellipsoid raised to each height,
-    widened by a tenth of its size on each side (rdr2geo's intermediate guesses stay inside)."""
+    widened by a tenth of its size (at least 3e-3 deg) on each side (rdr2geo's intermediate guesses stay
+    inside)."""
     t, r = np.asarray(azimuth_time_s, np.float64), np.asarray(slant_range_m, np.float64)
     ti = t[np.unique(np.linspace(0, len(t) - 1, 5).astype(int))]
     ri = r[np.unique(np.linspace(0, len(r) - 1, 5).astype(int))]
@@ -123,7 +131,8 @@ def block_footprint(azimuth_time_s: np.ndarray, slant_range_m: np.ndarray, *, or
     lon, lat = lon[np.isfinite(lon)], lat[np.isfinite(lat)]
     if lon.size == 0:
         raise GeometryError("topo: no ground point found for a block's edges; check the orbit, look side and DEM")
-    w = 0.1 * max(float(lon.max() - lon.min()), float(lat.max() - lat.min()), 1e-4)
+    # at least 3e-3 deg (~300 m): the lattice's height iterates may pass 50 m beyond the DEM's height range
+    w = max(0.1 * max(float(lon.max() - lon.min()), float(lat.max() - lat.min())), 3e-3)
     return float(lon.min()) - w, float(lon.max()) + w, float(lat.min()) - w, float(lat.max()) + w
 
 
@@ -157,6 +166,8 @@ def topo_grid(
     r_all = np.asarray(slant_range_m, np.float64)
     names = TOPO_FIELDS + (COREG_FIELDS if secondary is not None else ())
     heights = dem.height_range() if isinstance(dem, Dem) else (float(dem), float(dem))
+    # the lattice heights of the whole DEM (a block's DEM window would give others)
+    levels = height_levels(*heights) if isinstance(dem, Dem) else None
     # the orbit and secondary geometry go into the graph once, shared by every task
     orbit_d, sec_d = dask.delayed(orbit, pure=True), dask.delayed(secondary, pure=True)
     tok = dask.base.tokenize(t_all, r_all, orbit, dem, secondary, wavelength_m, look_side, doppler, tol_m, max_iter,
@@ -169,7 +180,9 @@ def topo_grid(
         for bj, (c0, c1) in enumerate(zip(r_edges[:-1], r_edges[1:])):
             tb, rb = t_all[a0:a1], r_all[c0:c1]
             if isinstance(dem, Dem):
-                box = block_footprint(tb, rb, orbit=orbit, wavelength_m=wavelength_m, look_side=look_side,
+                # the footprint of the block's pixels and of the lattice nodes they start from
+                te, re_ = lattice_extent(tb, rb, orbit)
+                box = block_footprint(te, re_, orbit=orbit, wavelength_m=wavelength_m, look_side=look_side,
                                       heights_m=heights, doppler=doppler)
                 win = dem.lazy_window(*box)
                 dem_arg: Any = (win.heights, win.fields)
@@ -177,7 +190,7 @@ def topo_grid(
                 dem_arg = float(dem)
             task = dask.delayed(_topo_block, pure=True)(
                 tb, rb, dem_arg, orbit=orbit_d, secondary=sec_d, wavelength_m=wavelength_m, look_side=look_side,
-                doppler=doppler, tol_m=tol_m, max_iter=max_iter, dask_key_name=f"topo-rdr2geo-{bi}-{bj}-{tok}")
+                doppler=doppler, tol_m=tol_m, max_iter=max_iter, levels=levels, dask_key_name=f"topo-rdr2geo-{bi}-{bj}-{tok}")
             row.append(da.from_delayed(task, shape=(len(names), a1 - a0, c1 - c0), dtype=np.float64,
                                        name=f"topo-block-{bi}-{bj}-{tok}"))
         rows.append(row)
