@@ -235,14 +235,16 @@ def _poly(coeffs: Sequence[float], x) -> np.ndarray:
 
 
 def range_poly_doppler(estimates: Sequence[tuple[float, float, Sequence[float]]], near_range_m: float,
-                       far_range_m: float, n_range: int = 33) -> Poly1D | LUT2D:
+                       far_range_m: float, n_range: int = 33, *, source: str = "product",
+                       what: str = "Doppler estimates") -> Poly1D | LUT2D:
     """Polynomials in two-way range time given per azimuth time as one Doppler model.
 
     ``estimates``: ``(azimuth_time_s, reference_range_time_s, coefficients)`` with the value
     ``sum_k c_k (tau - reference)**k`` (tau = 2 R / c, s). One estimate: a
     :class:`Poly1D` in range time holding the coefficients verbatim. Several: a
     :class:`LUT2D` with the product's polynomials evaluated at ``n_range`` slant ranges
-    spanning ``[near_range_m, far_range_m]`` (bilinear in between, constant beyond).
+    spanning ``[near_range_m, far_range_m]`` (bilinear in between, constant beyond); two estimates at
+    one azimuth time are refused (:class:`InputFileError` naming ``source``).
     """
     if not estimates:
         return Poly1D()
@@ -252,5 +254,8 @@ def range_poly_doppler(estimates: Sequence[tuple[float, float, Sequence[float]]]
     r = np.linspace(near_range_m, far_range_m, n_range)
     tau = 2.0 * r / SPEED_OF_LIGHT
     est = sorted(estimates, key=lambda e: e[0])
+    times = np.array([e[0] for e in est], np.float64)
+    if not np.all(np.isfinite(times)) or np.any(np.diff(times) <= 0):
+        raise InputFileError(source, f"{what} at distinct azimuth times", f"times {times.tolist()} s")
     values = [[float(v) for v in _poly(c, tau - ref)] for _, ref, c in est]
     return LUT2D(azimuth_time=[float(e[0]) for e in est], slant_range=[float(x) for x in r], values=values)

@@ -25,10 +25,11 @@ LEADER_PREFIXES = ("LEA_", "SARLEADER")
 IMAGE_PREFIXES = ("DAT_", "IMAGERY")
 
 
-def read_leader(cont: CeosContainer, missions: tuple[str, ...], label: str,
-                expected: str) -> tuple[str, list[CeosRecord], dict[str, Any], str]:
+def read_leader(cont: CeosContainer, missions: tuple[str, ...], label: str, expected: str,
+                strict: tuple[str, ...] = ()) -> tuple[str, list[CeosRecord], dict[str, Any], str]:
     """(leader name, records, data set summary fields, display path); the summary's mission field must be one
-    of ``missions`` (normalised, see :func:`~daskinsar.io.ceos_records.mission_id`)."""
+    of ``missions`` (normalised, see :func:`~daskinsar.io.ceos_records.mission_id`); the ``strict`` fields (the
+    ones the reader uses) must be numbers or blank."""
     leads = cont.find(*LEADER_PREFIXES)
     if not leads:
         raise InputFileError(cont.path, expected, "no LEA_ / SARLEADER (SAR leader) file")
@@ -42,6 +43,10 @@ def read_leader(cont: CeosContainer, missions: tuple[str, ...], label: str,
     if dss is None:
         raise InputFileError(disp, "a data set summary record (type 10)", "none")
     summ = parse_fields(dss, DATA_SET_SUMMARY, path=disp)
+    if mission_id(summ["mission"]) not in missions:
+        raise InputFileError(disp, f"a {label} product (mission field of the data set summary)",
+                             f"mission {summ['mission']!r}")
+    summ = parse_fields(dss, DATA_SET_SUMMARY, path=disp, strict=strict)
     if mission_id(summ["mission"]) not in missions:
         raise InputFileError(disp, f"a {label} product (mission field of the data set summary)",
                              f"mission {summ['mission']!r}")

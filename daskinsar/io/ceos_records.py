@@ -40,7 +40,7 @@ import struct
 import zipfile
 import zlib
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Collection
 
 import numpy as np
 
@@ -194,8 +194,11 @@ def read_records(data: bytes, path: str, *, max_records: int | None = None) -> l
     return out
 
 
-def parse_fields(rec: bytes | CeosRecord, table: dict, *, path: str = "record") -> dict[str, Any]:
-    """Decode the fields of ``table`` from a record. Blank or unparsable ASCII numbers become None/NaN."""
+def parse_fields(rec: bytes | CeosRecord, table: dict, *, path: str = "record",
+                 strict: Collection[str] = ()) -> dict[str, Any]:
+    """Decode the fields of ``table`` from a record. Blank or unparsable ASCII numbers become None/NaN,
+    except in the ``strict`` fields (the ones a reader uses): there a non-blank value that is not a finite
+    number raises :class:`InputFileError` (a blank one still reads as None/NaN: absent)."""
     buf = rec.data if isinstance(rec, CeosRecord) else rec
     out: dict[str, Any] = {}
     for name, (off, n, kind) in table.items():
@@ -206,6 +209,9 @@ def parse_fields(rec: bytes | CeosRecord, table: dict, *, path: str = "record") 
         if kind in _BIN:
             v = np.frombuffer(raw, _BIN[kind])[0]
             out[name] = float(v) if kind == "R4" else int(v)
+            if name in strict and kind == "R4" and not np.isfinite(out[name]):
+                raise InputFileError(path, f"a finite number in field {name!r} (bytes {off + 1}-{off + n})",
+                                     repr(out[name]))
             continue
         txt = raw.decode("ascii", errors="replace").strip().strip("\x00")
         if kind == "A":
@@ -220,6 +226,8 @@ def parse_fields(rec: bytes | CeosRecord, table: dict, *, path: str = "record") 
                 out[name] = float(txt.replace("D", "E")) if txt else float("nan")
             except ValueError:
                 out[name] = float("nan")
+        if name in strict and txt and (out[name] is None or not np.isfinite(out[name])):
+            raise InputFileError(path, f"a finite number in field {name!r} (bytes {off + 1}-{off + n})", repr(txt))
     return out
 
 

@@ -222,18 +222,24 @@ def _chunk_edges(chunks: int, block: tuple[int, int]) -> tuple[int, int]:
 
 
 def _check_gtiff_blocks(path: str, src) -> None:
-    """Refuse a GeoTIFF whose blocks end beyond the end of the file (truncated)."""
+    """Refuse a GeoTIFF with a block that ends beyond the end of the file (truncated), or that has no
+    data at all (offset or byte count 0: more blocks declared than stored, or a sparse file; GDAL would
+    read such blocks as nodata, voids the file never held)."""
     if src.driver != "GTiff":
         return
     size = os.path.getsize(path)
     by, bx = src.block_shapes[0]
     nby, nbx = -(-src.height // by), -(-src.width // bx)
     rows = range(nby) if nby * nbx <= 65536 else (0, nby - 1)
+    cols = range(nbx) if nbx <= 65536 else (0, nbx - 1)
     for i in rows:
-        for j in range(nbx):
+        for j in cols:
             off = src.get_tag_item(f"BLOCK_OFFSET_{j}_{i}", "TIFF", bidx=1)
             cnt = src.get_tag_item(f"BLOCK_SIZE_{j}_{i}", "TIFF", bidx=1)
-            if off and cnt and int(off) + int(cnt) > size:
+            if not off or not cnt:
+                raise InputFileError(path, f"a GeoTIFF storing each of its {nby} x {nbx} blocks",
+                                     f"block ({i}, {j}) without data (offset {off}, {cnt} bytes)")
+            if int(off) + int(cnt) > size:
                 raise InputFileError(path, "a complete GeoTIFF", f"truncated: block ({i}, {j}) ends at byte "
                                                                 f"{int(off) + int(cnt)} of a {size}-byte file")
 
@@ -258,6 +264,9 @@ def _open_gdal(path: str, vertical_datum: str, sample_at: str) -> tuple:
         if src.crs is None:
             raise InputFileError(path, "a DEM raster with a CRS (e.g. EPSG:4326)", "no CRS")
         t = src.transform
+        if not all(np.isfinite([t.a, t.b, t.c, t.d, t.e, t.f])) or t.a == 0.0 or t.e == 0.0:
+            raise InputFileError(path, "a geotransform of finite numbers and non-zero pixel sizes",
+                                 f"{tuple(t)[:6]}")
         if t.b != 0.0 or t.d != 0.0:
             raise InputFileError(path, "a north-up DEM grid (geotransform without rotation or shear)",
                                  f"rotation/shear terms {t.b:g}, {t.d:g}; warp it north-up first (gdalwarp)")

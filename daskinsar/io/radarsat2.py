@@ -195,11 +195,12 @@ class Rs2Product:
             t = (x.utc("timeOfDopplerCentroidEstimate", base=el) - t0) / np.timedelta64(1, "ns") * 1e-9
             est.append((float(t), x.number("dopplerCentroidReferenceTime", base=el, positive=True),
                         list(x.numbers("dopplerCentroidCoefficients", base=el))))
-        self.doppler = range_poly_doppler(est, self.near_range_m, far)
+        self.doppler = range_poly_doppler(est, self.near_range_m, far, source=self.path)
         rates = [(0.0, x.number("dopplerRateReferenceTime", base=el, positive=True),
                   list(x.numbers("dopplerRateValuesCoefficients", base=el)))
                  for el in x.nodes("imageGenerationParameters/dopplerRateValues")]
-        self.fm_rate = range_poly_doppler(rates[:1], self.near_range_m, far) if rates else None
+        self.fm_rate = (range_poly_doppler(rates[:1], self.near_range_m, far, source=self.path,
+                                           what="Doppler rate estimates") if rates else None)
 
     def metadata(self) -> RadarMetadata:
         t_mid = 0.5 * (self.n_lines - 1) * self.line_interval_s

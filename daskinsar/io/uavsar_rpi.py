@@ -178,6 +178,25 @@ def _resolve(ann_path: str, name: str) -> str:
     return p
 
 
+def _peg(ann: _Ann, terrain_m: float = 0.0) -> SchFrame:
+    """The peg point (deg) of the SCH frame, within the ranges of latitudes, longitudes and headings."""
+    lat, lon, hdg = ann.number("Peg Latitude"), ann.number("Peg Longitude"), ann.number("Peg Heading")
+    if not (abs(lat) <= 90.0 and abs(lon) <= 360.0 and abs(hdg) <= 360.0):
+        raise InputFileError(ann.path, "a Peg Latitude within +-90, Peg Longitude and Peg Heading within +-360 deg",
+                             f"{lat!r}, {lon!r}, {hdg!r}")
+    return SchFrame(lat, lon, hdg, terrain_m)
+
+
+def _polarization(ann: _Ann) -> str | None:
+    """The annotation's Polarization (HH, HV, VH or VV), None when it states none."""
+    if not ann.has("Polarization"):
+        return None
+    pol = ann.text("Polarization").strip().upper()
+    if pol not in ("HH", "HV", "VH", "VV"):
+        raise InputFileError(ann.path, "a Polarization of HH, HV, VH or VV", repr(pol))
+    return pol
+
+
 def _quadratic_doppler(r0: float, dr: float, n: int, near: float, mid: float, far: float) -> Poly1D:
     x = np.array([0.0, float(int((n - 1) / 2)), n - 1.0])
     c = np.linalg.solve(np.vander(x, 3, increasing=True), np.array([near, mid, far]))
@@ -189,7 +208,7 @@ def _rpi_layout(ann: _Ann, pass_number: int) -> _Layout:
         raise InputFileError(ann.path, "pass_number 1 or 2 (an RPI pair)", repr(pass_number))
     p = str(pass_number)
     slc = _resolve(ann.path, ann.text(f"Single Look Complex Data of Pass {p}"))
-    frame = SchFrame(ann.number("Peg Latitude"), ann.number("Peg Longitude"), ann.number("Peg Heading"))
+    frame = _peg(ann)
     pri = ann.number("Average Pulse Repetition Interval", positive=True)
     dop_txt = ann.text("Reskew Doppler Near Mid Far").replace(",", " ").split()
     try:
@@ -205,7 +224,7 @@ def _rpi_layout(ann: _Ann, pass_number: int) -> _Layout:
              for k in ("Upper Left Latitude", "Upper Left Longitude", "Upper Right Latitude", "Upper Right Longitude",
                        "Lower Left Latitude", "Lower Left Longitude", "Lower Right Latitude", "Lower Right Longitude")
              if ann.has(f"Approximate {k}")}
-    pol = ann.text("Polarization").strip().upper() if ann.has("Polarization") else None
+    pol = _polarization(ann)
     ds = ann.number("Single Look Complex Data Azimuth Spacing", positive=True)
     return _Layout(slc, n_lines, n_samples, r0, dr, ds,
                    ann.number("Single Look Complex Data Starting Azimuth"), pri * RPI_PRF_FACTOR,
@@ -222,7 +241,7 @@ def _stack_layout(ann: _Ann, segment: int) -> _Layout:
         raise InputFileError(ann.path, f"segment {i} (annotation key {slc_key!r})", f"segments {segs}")
     slc = _resolve(ann.path, ann.text(slc_key))
     th = ann.number("Global Average Terrain Height")
-    frame = SchFrame(ann.number("Peg Latitude"), ann.number("Peg Longitude"), ann.number("Peg Heading"), th)
+    frame = _peg(ann, th)
     pri = ann.number("Average Pulse Repetition Interval", positive=True)
     n_lines = ann.integer(f"{slc_key}_mag.set_rows")
     n_samples = ann.integer(f"{slc_key}_mag.set_cols")
@@ -252,7 +271,7 @@ def _stack_layout(ann: _Ann, segment: int) -> _Layout:
                 extra[f"corner_{k}_lat_lon_deg"] = [la, lo]
             except ValueError:
                 raise InputFileError(ann.path, f"'lat, lon' for {key!r}", repr(ann.text(key))) from None
-    pol = ann.text("Polarization").strip().upper() if ann.has("Polarization") else None
+    pol = _polarization(ann)
     return _Layout(slc, n_lines, n_samples, r0, dr, ds, ann.number(f"Segment {i} Data Starting Azimuth"), pri,
                    ann.time("Start Time of Acquisition"), frame, h, doppler, pol, extra)
 
