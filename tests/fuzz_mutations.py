@@ -26,6 +26,8 @@ as positive (:data:`POSITIVE_FIELD`).
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
 import re
 import shutil
@@ -487,3 +489,35 @@ def sizes(d: Path) -> dict[str, int]:
 
 def relpath(p: str | os.PathLike, d: Path) -> str:
     return str(Path(p).relative_to(d))
+
+
+# --------------------------------------------------------------------------------------------- permissions
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+@contextlib.contextmanager
+def file_permissions_apply():
+    """Within the block, file permissions apply to this thread even when it runs as root: root's
+    CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH are dropped from the thread's effective capabilities (Linux
+    capabilities are per thread; they stay permitted, so they are raised again afterwards)."""
+    if os.geteuid() != 0:
+        yield
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    hdr, data = _CapHeader(0x20080522, 0), (_CapData * 2)()
+    if libc.capget(ctypes.byref(hdr), data) != 0:
+        raise OSError(ctypes.get_errno(), "capget failed")
+    saved = data[0].effective
+    data[0].effective &= ~((1 << 1) | (1 << 2))
+    if libc.capset(ctypes.byref(hdr), data) != 0:
+        raise OSError(ctypes.get_errno(), "capset failed: cannot test permission errors as root")
+    try:
+        yield
+    finally:
+        data[0].effective = saved
+        libc.capset(ctypes.byref(hdr), data)

@@ -57,8 +57,8 @@ class Orbit:
             if np.any(bad):
                 i = int(np.argmax(bad))
                 raise ValueError(f"{self.source}: orbit state vector times must increase strictly: vector {i + 1} "
-                                 f"at {t[i + 1]!r} s follows {t[i]!r} s" + (" with another position or velocity"
-                                                                           if t[i + 1] == t[i] else ""))
+                                 f"at {float(t[i + 1])!r} s follows {float(t[i])!r} s"
+                                 + (" with another position or velocity" if t[i + 1] == t[i] else ""))
             keep = np.concatenate([[True], ~same])
             warnings.warn(f"{self.source}: {int(np.count_nonzero(same))} repeated orbit state vectors dropped",
                           stacklevel=3)

@@ -20,11 +20,11 @@ __all__ = ["input_file", "input_folder", "describe", "check_declared_size", "h5_
            "H5_MAX_RATIO"]
 
 
-def _stat(path: str, expected: str) -> os.stat_result:
+def _stat(path: str, expected: str, noun: str) -> os.stat_result:
     try:
         return os.stat(path)
     except FileNotFoundError:
-        raise InputFileError(path, expected, "no such file or folder") from None
+        raise InputFileError(path, expected, f"no such {noun}") from None
     except PermissionError:
         raise InputFileError(path, expected, "permission denied (cannot look it up)") from None
     except OSError as exc:
@@ -35,7 +35,7 @@ def input_file(path, expected: str, *, allow_empty: bool = False) -> int:
     """Size (bytes) of an input file that exists, is a regular file and can be opened for reading;
     otherwise :class:`InputFileError` with the right cause."""
     path = str(path)
-    st = _stat(path, expected)
+    st = _stat(path, expected, "file")
     if stat.S_ISDIR(st.st_mode):
         raise InputFileError(path, expected, "a folder, not a file")
     if not stat.S_ISREG(st.st_mode):
@@ -55,7 +55,7 @@ def input_file(path, expected: str, *, allow_empty: bool = False) -> int:
 def input_folder(path, expected: str) -> None:
     """Raise :class:`InputFileError` unless ``path`` is a folder whose entries can be listed."""
     path = str(path)
-    st = _stat(path, expected)
+    st = _stat(path, expected, "folder")
     if not stat.S_ISDIR(st.st_mode):
         raise InputFileError(path, expected, "a file, not a folder")
     try:

@@ -27,6 +27,7 @@ from dask.base import tokenize
 from ..errors import InputFileError
 from ..geometry.ellipsoid import SPEED_OF_LIGHT
 from ..scene import LUT2D, Poly1D
+from ._files import input_file
 
 __all__ = ["require_file", "parse_utc", "iso", "Xml", "BlockWindow", "lazy_image", "range_poly_doppler",
            "error_line", "look_side"]
@@ -51,15 +52,9 @@ def look_side(value: str, source: str, what: str) -> Literal["left", "right"]:
 
 
 def require_file(path: str, expected: str) -> int:
-    """Size (bytes) of an existing, non-empty regular file; otherwise :class:`InputFileError`."""
-    if not os.path.exists(path):
-        raise InputFileError(path, expected, "no such file")
-    if os.path.isdir(path):
-        raise InputFileError(path, expected, "a directory")
-    size = os.path.getsize(path)
-    if size == 0:
-        raise InputFileError(path, expected, "an empty file")
-    return size
+    """Size (bytes) of an existing, readable, non-empty regular file; otherwise :class:`InputFileError` naming
+    the cause (no such file, a folder, permission denied, empty: :func:`daskinsar.io._files.input_file`)."""
+    return input_file(path, expected)
 
 
 def parse_utc(text: Any, source: str, what: str) -> np.datetime64:

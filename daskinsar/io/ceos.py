@@ -307,7 +307,7 @@ def read_ceos(path: str, *, polarization: str | None = None, sensor: str | None 
 
     prod = open_ceos(path, sensor=sensor)
     if not prod.images:
-        raise InputFileError(prod.path, "an IMG-<pol> image file", "none")
+        raise InputFileError(prod.path, "an IMG-<pol> image file", "no such file in the product")
     pol = (polarization or ("HH" if "HH" in prod.images else next(iter(prod.images)))).upper()
     if pol not in prod.images:
         raise InputFileError(prod.path, f"an IMG-{pol} image file", f"only {', '.join(prod.images)}")

@@ -43,6 +43,7 @@ from .ceos_records import PARSE_ERRORS
 from .envisat_records import (DOP_SIZE, ERS_L0_FIELDS, ERS_L0_SAMPLES_AT, ERS_L0_SIZE, GEO_SIZE, IMS_PREFIX,
                               MPP_FIELDS, MPP_SIZE, MPP_SV_AT, MPP_SV_SIZE, Dsd, field, mjd_to_iso, read_headers)
 from .orbit_files import orbit_for_scene, read_orbit_file
+from ._files import input_file
 from .readers import ReaderInfo
 from .validate import check_orbit
 
@@ -149,9 +150,7 @@ def open_envisat(path: str | os.PathLike, *, orbit_file: str | None = None, miss
 
 
 def _open(path: str, orbit_file: str | None, want: str | None, polarization: str | None) -> EnvisatProduct:
-    if not os.path.isfile(path):
-        raise InputFileError(path, _EXPECTED, "no such file")
-    size = os.path.getsize(path)
+    size = input_file(path, _EXPECTED)
     with open(path, "rb") as fh:
         head = fh.read(min(size, HEAD_BYTES))
     mph, sph, dsds = read_headers(path, size, head)

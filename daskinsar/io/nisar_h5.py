@@ -487,6 +487,9 @@ def _read(f, path, frequency, polarization, band, chunks, lut_max_nodes) -> Scen
         return default
 
     mission = ident_text("missionId")
+    ptype = ident_text("productType")
+    if ptype and ptype.upper() not in ("RSLC", "SLC"):
+        raise InputFileError(path, "identification/productType RSLC or SLC (a level-1 SLC)", repr(ptype))
     look = ident_text("lookDirection").lower()
     if look not in ("left", "right"):
         raise InputFileError(path, "identification/lookDirection 'left' or 'right'", repr(look) if look else "none")

@@ -192,6 +192,9 @@ def read(path: str, *, frequency: str = "A", polarization: str | None = None, ch
             o_v = np.asarray(h5_values(orb_g["velocity"], path, size), np.float64)
             ident = f[f"science/{band}/identification"]
             look = str(_scalar(ident["lookDirection"])).strip().lower()
+            ptype = str(_scalar(ident["productType"])).strip() if "productType" in ident else "RRSD"
+            if ptype.upper() not in ("RRSD", "L0B"):
+                raise InputFileError(path, "identification/productType RRSD or L0B (raw echoes)", repr(ptype))
             mission = str(_scalar(ident["missionId"])).strip() if "missionId" in ident else "NISAR"
             att = None
             if f"{root}/lowRateTelemetry/attitude" in f:

@@ -55,6 +55,7 @@ from ..errors import InputFileError
 from ..geometry.ellipsoid import SPEED_OF_LIGHT
 from ..geometry.orbit import Orbit
 from ..scene import Chirp, RadarMetadata, Scene, radar_grid_coords
+from ._files import input_file
 from ._products import BlockWindow, Xml, error_line, iso, lazy_image, look_side, range_poly_doppler
 from .readers import ReaderInfo
 
@@ -65,6 +66,8 @@ _EXPECTED = "a RADARSAT-2 product.xml (<product> of satellite RADARSAT-2)"
 
 def _product_xml(path: str) -> str:
     path = os.path.abspath(str(path))
+    if os.path.isdir(path) and path.lower().endswith(".xml"):
+        raise InputFileError(path, _EXPECTED, "a folder, not a file")
     return os.path.join(path, "product.xml") if os.path.isdir(path) else path
 
 
@@ -242,9 +245,7 @@ def _check_tiff(prod: Rs2Product) -> None:
     import rasterio
 
     path = prod.image_path
-    if not os.path.exists(path):
-        raise InputFileError(prod.path, f"its image {os.path.basename(path)} (fullResolutionImageData)",
-                             "no such file")
+    input_file(path, f"the image {os.path.basename(path)} of {prod.path} (fullResolutionImageData)")
     try:
         with rasterio.open(path) as ds:
             shape, count, dtypes, compress = (ds.height, ds.width), ds.count, set(ds.dtypes), ds.compression

@@ -88,6 +88,8 @@ def _is_annotation(path: str) -> bool:
 def find_annotation(path: str) -> str:
     """The main annotation XML of a product: ``path`` itself or the one inside a product folder."""
     path = os.path.abspath(str(path))
+    if os.path.isdir(path) and path.lower().endswith(".xml"):
+        raise InputFileError(path, _EXPECTED, "a folder, not a file")
     if os.path.isdir(path):
         cands = sorted(p for p in glob.glob(os.path.join(path, "*.xml")) if _is_annotation(p))
         if not cands:

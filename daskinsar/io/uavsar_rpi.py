@@ -52,6 +52,7 @@ from ..errors import InputFileError
 from ..geometry.ellipsoid import SPEED_OF_LIGHT
 from ..geometry.orbit import parse_utc
 from ..geometry.sch import SchFrame, sch_orbit
+from ._files import input_file
 from ..scene import Chirp, Poly1D, RadarMetadata, Scene, radar_grid_coords
 from .readers import ReaderInfo
 from .validate import check_orbit
@@ -70,6 +71,7 @@ _MAX_ANN = 1 << 20
 
 def read_ann(path: str) -> dict[str, tuple[str, str]]:
     """``{key: (value text, unit)}`` of an annotation file (keys as written, case kept)."""
+    input_file(path, "a UAVSAR annotation (.ann) file")
     try:
         with open(path, "rb") as fh:
             raw = fh.read(_MAX_ANN + 1)
@@ -173,8 +175,7 @@ def _look(ann: _Ann) -> Literal["left", "right"]:
 
 def _resolve(ann_path: str, name: str) -> str:
     p = name if os.path.isabs(name) else os.path.join(os.path.dirname(ann_path), os.path.basename(name))
-    if not os.path.isfile(p):
-        raise InputFileError(p, f"the data file named by {ann_path}", "no such file")
+    input_file(p, f"the data file named by {ann_path}")
     return p
 
 
@@ -337,7 +338,14 @@ def _scene(ann: _Ann, lay: _Layout, sensor: str, chunks: int, polarization: str 
     return Scene(ds, meta, orbit)
 
 
+def _not_a_folder(path: str) -> None:
+    """An ``.ann`` path that is a folder is refused as such (a folder of products is given without .ann)."""
+    if os.path.isdir(path) and path.lower().endswith(".ann"):
+        raise InputFileError(path, "a UAVSAR annotation (.ann) file", "a folder, not a file")
+
+
 def _ann_of(path: str) -> str:
+    _not_a_folder(path)
     if os.path.isdir(path):
         anns = sorted(glob.glob(os.path.join(path, "*.ann")))
         if len(anns) != 1:
@@ -373,6 +381,7 @@ def read_uavsar_stack(path: str, *, polarization: str | None = None, chunks: int
     if orbit_file is not None:
         raise InputFileError(path, "no orbit_file (UAVSAR's track comes from the annotation's peg)", repr(orbit_file))
     path = str(path)
+    _not_a_folder(path)
     if os.path.isdir(path):
         anns = sorted(glob.glob(os.path.join(path, "*.ann")))
         by_date = {}

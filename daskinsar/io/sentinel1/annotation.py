@@ -330,14 +330,10 @@ def _grid_from_root(root, epoch: str, where: str) -> xr.Dataset:
 
 
 def _check_grid(az: np.ndarray, cols: dict[str, np.ndarray]) -> None:
-    """Every geolocation grid point finite, at a whole non-negative line and pixel, a positive slant range
+    """Every geolocation grid point finite (line, pixel, times, heights, angles), at a positive slant range
     time, a latitude and longitude (a damaged point would silently change what the grid is used for)."""
     if not (np.all(np.isfinite(az)) and all(np.all(np.isfinite(v)) for v in cols.values())):
         raise ValueError("geolocationGrid points with non-finite values")
-    for k in ("line", "pixel"):
-        v = cols[k]
-        if np.any(v < 0) or np.any(v != np.round(v)):
-            raise ValueError(f"geolocationGrid {k} values must be whole numbers >= 0")
     if np.any(cols["slantRangeTime"] <= 0) or np.any(cols["slantRangeTime"] > 0.4):
         raise ValueError("geolocationGrid slantRangeTime values of 0 .. 0.4 s (two-way, ranges up to 6e7 m)")
     if np.any(np.abs(cols["latitude"]) > 90) or np.any(np.abs(cols["longitude"]) > 360):
