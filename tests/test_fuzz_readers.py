@@ -1,10 +1,12 @@
-"""Reader fuzz suite: every registered reader (and the SNAP pair reader and DEM files) given at least 50
+"""Reader fuzz suite: every registered reader (and the SNAP pair reader, DEM GeoTIFFs, DORIS and Delft ODR
+orbit files) given at least 50
 seeded mutations of a valid product must end each read in one clear error naming the file, or in a read
 equal to the unmutated one (the mutation hit a field the reader does not use; a bit flip in the image
 samples may change those samples only). Never a traceback, never a silently different product.
 
 The valid products are small (see :mod:`fuzz_products`), the mutations generated, not stored
-(:mod:`fuzz_cases`, :mod:`fuzz_mutations`). Each test prints its figures: mutations, clear errors,
+(:mod:`fuzz_cases`, :mod:`fuzz_cases_text`, :mod:`fuzz_cases_files`, :mod:`fuzz_hdf5`; the rule in
+:mod:`fuzz_mutations`). Each test prints its figures: mutations, clear errors,
 reads unchanged, reads with the flipped pixel.
 """
 
@@ -15,19 +17,20 @@ import shutil
 from pathlib import Path
 
 import dask
-
 import numpy as np
 import pytest
 
 import fuzz_products as fp
+from daskinsar.errors import DaskInsarError
 from daskinsar.geometry.ellipsoid import SPEED_OF_LIGHT
 from daskinsar.io import ceos
 from daskinsar.io.ceos_common import processed_record_table
 from fuzz_cases import ceos as ceos_cases
-from fuzz_cases import dem, doris, envisat, hdf5, keyword_file, odr, snap, xml_product
-from daskinsar.errors import DaskInsarError
-from fuzz_mutations import ANY_FIELD, POSITIVE_FIELD, Mutation, file_permissions_apply, fingerprint, folder_instead, \
-    random_flips, random_truncations, remove, run_fuzz, set_text
+from fuzz_cases import envisat
+from fuzz_cases_files import dem, doris, odr, snap
+from fuzz_cases_text import roipac, sentinel1, uavsar, xml_product
+from fuzz_hdf5 import hdf5
+from fuzz_mutations import Mutation, file_permissions_apply, fingerprint, run_fuzz
 
 SEED = 20240517
 
@@ -52,103 +55,6 @@ _RSAT_RECORD = {k: processed_record_table()[0][k] for k in ("prf", "slant_range_
 _RISAT_RECORD = {k: processed_record_table("R4", "R4")[0][k] for k in ("prf", "slant_range_first_m", "ms_of_day")}
 _JAXA_RECORD = {k: ceos.SIGNAL_DATA_RECORD[k] for k in ("slant_range_first_sample_m", "year", "day_of_year",
                                                         "ms_of_day", "us_of_day")}
-
-
-def _roipac(t: fp.Target, rng: np.random.Generator) -> list[Mutation]:
-    rsc = "scene.slc.rsc"
-    pos = POSITIVE_FIELD
-    keys = {k: pos for k in ("WIDTH", "FILE_LENGTH", "WAVELENGTH", "PRF", "RANGE_PIXEL_SIZE", "STARTING_RANGE",
-                             "PULSE_LENGTH")}
-    keys.update({k: ANY_FIELD + ("zero",) for k in ("FIRST_LINE_UTC", "FIRST_LINE_YEAR", "FIRST_LINE_MONTH_OF_YEAR",
-                                                  "FIRST_LINE_DAY_OF_MONTH", "CHIRP_SLOPE")})
-    keys.update({k: ANY_FIELD for k in ("DOPPLER_RANGE0", "DOPPLER_RANGE1", "ANTENNA_SIDE")})
-    out = keyword_file(t, rng, rel=rsc, keys=keys)
-    out += [set_text(rsc, "ANTENNA_SIDE", "ANTENNA_SIDE 7 #", "ANTENNA_SIDE 7"),
-            set_text(rsc, "ANTENNA_SIDE", "ANTENNA_SIDE 0 #", "ANTENNA_SIDE 0"),
-            set_text(rsc, "FILE_LENGTH                              40", "FILE_LENGTH 39", "FILE_LENGTH 39 (< file)"),
-            set_text(rsc, "FILE_LENGTH                              40", "FILE_LENGTH 41", "FILE_LENGTH 41 (> file)"),
-            set_text(rsc, "WIDTH                                    30", "WIDTH 29", "WIDTH 29 (lines misread)"),
-            set_text(rsc, "WIDTH                                    30", "WIDTH 1099511627776", "WIDTH 2**40"),
-            Mutation("scene.slc.rsc PLATFORM removed: the platform is unknown",
-                     set_text(rsc, "PLATFORM", "PLATFORM_X", "").apply, expect={"sensor": "ROI_PAC", "platform": None})]
-    orb = "hdr_data_points_030517.rsc"
-
-    def rows(fn, what):
-        def f(d: Path) -> None:
-            a = np.loadtxt(d / orb)
-            np.savetxt(d / orb, fn(a))
-        return Mutation(f"{orb} {what}", f)
-
-    def one(a, v, col):
-        a = a.copy()
-        a[3, col] = v
-        return a
-    out += [rows(lambda a: a[::-1], "rows reversed"), rows(lambda a: a[[1, 0, *range(2, len(a))]], "rows swapped"),
-            rows(lambda a: np.vstack([a[:4], a[3:4] + [0, 5e3, 0, 0, 0, 0, 0], a[4:]]),
-                 "a repeated time with another position"),
-            rows(lambda a: np.vstack([a[:4], a[3:4], a[4:]]), "a row repeated exactly (dropped, said aloud)"),
-            rows(lambda a: a[:1], "one row only"), rows(lambda a: a[5:7], "rows not covering the scene"),
-            rows(lambda a: one(a, np.nan, 2), "a NaN position"),
-            rows(lambda a: one(one(one(a, 0.0, 4), 0.0, 5), 0.0, 6), "a zero velocity"),
-            rows(lambda a: one(a, 1e20, 1), "a 1e20 position"), rows(lambda a: a * [1, 0, 0, 0, 0, 0, 0],
-                                                                      "all positions and velocities zero")]
-
-    def append(n: int):
-        return Mutation(f"scene.slc + {n} bytes (longer than FILE_LENGTH x WIDTH)",
-                        lambda d: (d / "scene.slc").write_bytes((d / "scene.slc").read_bytes() + b"\0" * n))
-    size = (t.folder / "scene.slc").stat().st_size
-    out += [append(240), append(7)]
-    out += random_truncations("scene.slc", size, 3, rng) + random_flips("scene.slc", 0, size, 3, rng)
-    out += random_truncations(rsc, (t.folder / rsc).stat().st_size, 3, rng)
-    out += [remove(rsc), remove(orb), remove("scene.slc"), folder_instead("scene.slc"), folder_instead(rsc)]
-    return out
-
-
-_ANN = r"^(?P<k>{key})\s+\([^)]*\)(?P<sep>\s+=\s+)(?P<v>\S.*?)\s*$"
-
-
-def _uavsar(t: fp.Target, rng: np.random.Generator) -> list[Mutation]:
-    ann = t.target
-    text = (t.folder / ann).read_text()
-    keys = [m.group(1).strip() for m in re.finditer(r"^([^;\n(]+?)\s+\([^)]*\)\s+=", text, re.M)]
-    positive = ("Center Wavelength", "Average Pulse Repetition Interval", "Pulse Length", "Bandwidth",
-                "Global Average Altitude", "Single Look Complex Data Azimuth Lines",
-                "Single Look Complex Data Range Samples", "Single Look Complex Data at Near Range",
-                "Single Look Complex Data Range Spacing", "Single Look Complex Data Azimuth Spacing",
-                "Image Starting Slant Range", "1x1 SLC Range Pixel Spacing", "1x1 SLC Azimuth Pixel Spacing",
-                "Average Along Track Velocity")
-    ops = {}
-    for k in keys:
-        v = re.search(_ANN.format(key=re.escape(k)), text, re.M).group("v")  # type: ignore[union-attr]
-        try:
-            float(v.split()[0].rstrip(","))
-            ops[k] = POSITIVE_FIELD if k in positive else ANY_FIELD
-        except ValueError:
-            ops[k] = ("unknown", "blank")
-    out = keyword_file(t, rng, rel=ann, keys=ops, pattern=_ANN, optional={"Polarization": {"polarization": None}})
-    slcs = sorted(p.name for p in t.folder.iterdir() if p.suffix == ".slc")
-    size = (t.folder / slcs[0]).stat().st_size
-    out += random_truncations(slcs[0], size, 3, rng) + random_flips(slcs[0], 0, size, 2, rng)
-    out += random_truncations(ann, len(text), 3, rng)
-    out += [remove(slcs[0]), folder_instead(slcs[0]), folder_instead(ann)]
-    return out
-
-
-def _sentinel1(t: fp.Target, rng: np.random.Generator) -> list[Mutation]:
-    safe = t.folder / t.target
-    ann = str(next((safe / "annotation").glob("*.xml")).relative_to(t.folder))
-    tiff = str(next((safe / "measurement").glob("*.tiff")).relative_to(t.folder))
-    positive = ("rangeSamplingRate", "radarFrequency", "azimuthTimeInterval", "numberOfSamples", "numberOfLines",
-                "linesPerBurst", "samplesPerBurst", "slantRangeTime", "rangePixelSpacing", "azimuthSteeringRate",
-                "prf", "txPulseLength", "azimuthFrequency")
-    out = xml_product(t, rng, xml=ann, image=None, positive=positive, blocks=("orbit", "burst", "dcEstimate"),
-                      counted=("burst",), n_random=20)
-    out += [set_text(ann, "<pass>Descending</pass>", "<pass>Sideways</pass>", "pass Sideways"),
-            set_text(ann, "<missionId>S1B</missionId>", "<missionId>S1X</missionId>", "missionId S1X"),
-            set_text(ann, "<missionId>S1B</missionId>", "<missionId>ERS2</missionId>", "missionId ERS2"),
-            set_text(ann, "<productType>SLC</productType>", "<productType>RAW</productType>", "productType RAW"),
-            remove(ann), remove(tiff), folder_instead(ann), remove(str(Path(t.target) / "manifest.safe"))]
-    return out
 
 
 def _cases(name: str, t: fp.Target, rng: np.random.Generator) -> list[Mutation]:
@@ -209,11 +115,11 @@ def _cases(name: str, t: fp.Target, rng: np.random.Generator) -> list[Mutation]:
                                      "pulseLength", "numberOfLines", "numberOfSamplesPerLine", "sampledPixelSpacing",
                                      "slantRangeNearEdge", "totalProcessedRangeBandwidth"))
     if name == "ROI_PAC":
-        return _roipac(t, rng)
+        return roipac(t, rng)
     if name.startswith("UAVSAR"):
-        return _uavsar(t, rng)
+        return uavsar(t, rng)
     if name == "SENTINEL1":
-        return _sentinel1(t, rng)
+        return sentinel1(t, rng)
     if name == "SNAP":
         return snap(t, rng)
     if name == "DEM":
@@ -335,7 +241,7 @@ def _attitude_nan(d: Path) -> None:
 
 
 def _h5_inflate(rel: str, obj: str):
-    from fuzz_mutations import h5_mutation
+    from fuzz_hdf5 import h5_mutation
 
     return h5_mutation(rel, obj, None, "inflated").apply
 

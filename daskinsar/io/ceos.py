@@ -38,7 +38,7 @@ import xarray as xr
 from ..errors import InputFileError
 from ..geometry.orbit import Orbit, parse_utc, seconds_between
 from ..scene import Chirp, Poly1D, RadarMetadata, Scene, radar_grid_coords
-from .ceos_common import prefix_bytes
+from .ceos_common import check_descriptor, prefix_bytes
 from .ceos_records import (DATA_SET_SUMMARY, HEADER, HEADER_LEN, IMAGE_FILE_DESCRIPTOR, PARSE_ERRORS,
                            PLATFORM_POSITION_HEADER, CeosContainer, CeosRecord, build_record, ceos_time,
                            decode_cf4, decode_u1, doy_time, field_table, mission_id, orbit_from_state_vectors,
@@ -177,7 +177,8 @@ def _open_ceos(path: str | os.PathLike, *, sensor: str | None = None) -> CeosPro
             raise InputFileError(idisp, "an image file starting with a file descriptor record (type 192)",
                                  f"record type {irecs[0].type_code}")
         desc = parse_fields(irecs[0], IMAGE_FILE_DESCRIPTOR, path=idisp)
-        _check_descriptor(desc, idisp)
+        check_descriptor(desc, idisp)
+        prefix_bytes(desc, idisp)
         first = None
         if size >= irecs[0].length + _SDR_END:
             r1 = head[irecs[0].length: irecs[0].length + _SDR_END]
@@ -350,22 +351,6 @@ def read_ceos(path: str, *, polarization: str | None = None, sensor: str | None 
     ds = xr.Dataset({var: (("azimuth", "range"), arr)}, coords=coords)
     ds.attrs["sensor"] = prod.sensor
     return Scene(ds, meta, prod.orbit)
-
-
-def _check_descriptor(d: dict[str, Any], path: str) -> None:
-    """Sizes of an image file descriptor: positive counts, one record per line, and a record length equal
-    to prefix + samples + suffix (so no declared size is believed beyond what the records hold)."""
-    for k in ("n_records", "record_length", "n_pixels", "n_lines", "bits_per_sample", "bytes_per_group",
-              "samples_per_group"):
-        if not d[k] or d[k] <= 0:
-            raise InputFileError(path, f"a positive {k.replace('_', ' ')} in the image file descriptor", f"{d[k]!r}")
-    for k in ("prefix_bytes", "suffix_bytes", "left_border", "right_border"):
-        if d[k] is None or d[k] < 0:
-            raise InputFileError(path, f"a number of 0 or more for {k.replace('_', ' ')} in the image file "
-                                       "descriptor", f"{d[k]!r}")
-    if d["n_lines"] != d["n_records"]:
-        raise InputFileError(path, f"one image record per line ({d['n_records']} records)", f"{d['n_lines']} lines")
-    prefix_bytes(d, path)
 
 
 def _sniff(path: str, mission: str) -> bool:

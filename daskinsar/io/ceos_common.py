@@ -19,6 +19,7 @@ Grid = Literal["zero_doppler", "native_doppler"]
 LookSide = Literal["left", "right"]
 
 __all__ = ["Level", "Grid", "LookSide", "LEADER_PREFIXES", "IMAGE_PREFIXES", "read_leader", "image_descriptor",
+           "check_descriptor",
            "prefix_bytes", "look_side_from_scene_centre", "processed_record_table", "sniff_mission"]
 
 LEADER_PREFIXES = ("LEA_", "SARLEADER")
@@ -71,20 +72,27 @@ def image_descriptor(cont: CeosContainer, expected: str, prefixes: tuple[str, ..
         raise InputFileError(idisp, "an image file starting with a file descriptor record (type 192)",
                              f"record type {rec.type_code}")
     d = parse_fields(rec, IMAGE_FILE_DESCRIPTOR, path=idisp)
-    for k in ("n_records", "record_length", "n_pixels", "bits_per_sample", "bytes_per_group", "samples_per_group"):
-        if not d[k] or d[k] <= 0:
-            raise InputFileError(idisp, f"a positive {k.replace('_', ' ')} in the image file descriptor", f"{d[k]!r}")
-    for k in ("prefix_bytes", "suffix_bytes", "left_border", "right_border"):
-        if d[k] is None or d[k] < 0:
-            raise InputFileError(idisp, f"a number for {k.replace('_', ' ')} in the image file descriptor",
-                                 "blank or garbage")
-    if d["n_lines"] != d["n_records"]:
-        raise InputFileError(idisp, f"one image record per line ({d['n_records']} records)", f"{d['n_lines']!r} lines")
+    check_descriptor(d, idisp)
     present = (size - dlen) // d["record_length"]
     if present < d["n_records"]:
         raise InputFileError(idisp, f"{d['n_records']} image records of {d['record_length']} bytes after the "
                                     f"{dlen}-byte descriptor", f"{size} bytes (truncated)")
     return img, d, dlen, size
+
+
+def check_descriptor(d: dict[str, Any], path: str) -> None:
+    """The sizes of an image file descriptor: positive counts, numbers of 0 or more for prefixes, suffixes and
+    borders, one record per line."""
+    for k in ("n_records", "record_length", "n_pixels", "n_lines", "bits_per_sample", "bytes_per_group",
+              "samples_per_group"):
+        if not d[k] or d[k] <= 0:
+            raise InputFileError(path, f"a positive {k.replace('_', ' ')} in the image file descriptor", f"{d[k]!r}")
+    for k in ("prefix_bytes", "suffix_bytes", "left_border", "right_border"):
+        if d[k] is None or d[k] < 0:
+            raise InputFileError(path, f"a number of 0 or more for {k.replace('_', ' ')} in the image file "
+                                       "descriptor", f"{d[k]!r}")
+    if d["n_lines"] != d["n_records"]:
+        raise InputFileError(path, f"one image record per line ({d['n_records']} records)", f"{d['n_lines']!r} lines")
 
 
 def prefix_bytes(d: dict[str, Any], idisp: str, data_bytes: int | None = None) -> int:
