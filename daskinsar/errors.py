@@ -22,7 +22,7 @@ class InputFileError(DaskInsarError):
         msg = f"{self.path}: expected {expected}"
         if found:
             msg += f", found {found}"
-        super().__init__(msg)
+        super().__init__(" ".join(msg.splitlines()))  # always one line
 
 
 class OrbitCoverageError(DaskInsarError):

@@ -11,6 +11,7 @@ default), which reproduces a 10-s Sentinel-1 orbit to millimetres.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numba
@@ -46,13 +47,24 @@ class Orbit:
             raise ValueError(f"{self.source}: orbit arrays differ in length ({len(t)}, {len(p)}, {len(v)})")
         if len(t) < 2:
             raise ValueError(f"{self.source}: an orbit needs at least 2 state vectors, got {len(t)}")
-        if np.any(np.diff(t) <= 0):
-            order = np.argsort(t)
-            t, p, v = t[order], p[order], v[order]
-            keep = np.concatenate([[True], np.diff(t) > 0])
-            t, p, v = t[keep], p[keep], v[keep]
         if not (np.all(np.isfinite(t)) and np.all(np.isfinite(p)) and np.all(np.isfinite(v))):
             raise ValueError(f"{self.source}: orbit state vectors contain non-finite values")
+        if np.any(np.diff(t) <= 0):
+            # never reordered: unsorted or repeated times with other vectors are refused; exact
+            # repeats of a state vector are dropped, said aloud
+            same = (np.diff(t) == 0) & np.all(p[1:] == p[:-1], axis=1) & np.all(v[1:] == v[:-1], axis=1)
+            bad = (np.diff(t) <= 0) & ~same
+            if np.any(bad):
+                i = int(np.argmax(bad))
+                raise ValueError(f"{self.source}: orbit state vector times must increase strictly: vector {i + 1} "
+                                 f"at {float(t[i + 1])!r} s follows {float(t[i])!r} s"
+                                 + (" with another position or velocity" if t[i + 1] == t[i] else ""))
+            keep = np.concatenate([[True], ~same])
+            warnings.warn(f"{self.source}: {int(np.count_nonzero(same))} repeated orbit state vectors dropped",
+                          stacklevel=3)
+            t, p, v = t[keep], p[keep], v[keep]
+            if len(t) < 2:
+                raise ValueError(f"{self.source}: an orbit needs at least 2 distinct state vectors, got {len(t)}")
         object.__setattr__(self, "time", t)
         object.__setattr__(self, "position", p)
         object.__setattr__(self, "velocity", v)

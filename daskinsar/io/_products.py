@@ -27,6 +27,7 @@ from dask.base import tokenize
 from ..errors import InputFileError
 from ..geometry.ellipsoid import SPEED_OF_LIGHT
 from ..scene import LUT2D, Poly1D
+from ._files import input_file
 
 __all__ = ["require_file", "parse_utc", "iso", "Xml", "BlockWindow", "lazy_image", "range_poly_doppler",
            "error_line", "look_side"]
@@ -51,15 +52,9 @@ def look_side(value: str, source: str, what: str) -> Literal["left", "right"]:
 
 
 def require_file(path: str, expected: str) -> int:
-    """Size (bytes) of an existing, non-empty regular file; otherwise :class:`InputFileError`."""
-    if not os.path.exists(path):
-        raise InputFileError(path, expected, "no such file")
-    if os.path.isdir(path):
-        raise InputFileError(path, expected, "a directory")
-    size = os.path.getsize(path)
-    if size == 0:
-        raise InputFileError(path, expected, "an empty file")
-    return size
+    """Size (bytes) of an existing, readable, non-empty regular file; otherwise :class:`InputFileError` naming
+    the cause (no such file, a folder, permission denied, empty: :func:`daskinsar.io._files.input_file`)."""
+    return input_file(path, expected)
 
 
 def parse_utc(text: Any, source: str, what: str) -> np.datetime64:
@@ -235,14 +230,16 @@ def _poly(coeffs: Sequence[float], x) -> np.ndarray:
 
 
 def range_poly_doppler(estimates: Sequence[tuple[float, float, Sequence[float]]], near_range_m: float,
-                       far_range_m: float, n_range: int = 33) -> Poly1D | LUT2D:
+                       far_range_m: float, n_range: int = 33, *, source: str = "product",
+                       what: str = "Doppler estimates") -> Poly1D | LUT2D:
     """Polynomials in two-way range time given per azimuth time as one Doppler model.
 
     ``estimates``: ``(azimuth_time_s, reference_range_time_s, coefficients)`` with the value
     ``sum_k c_k (tau - reference)**k`` (tau = 2 R / c, s). One estimate: a
     :class:`Poly1D` in range time holding the coefficients verbatim. Several: a
     :class:`LUT2D` with the product's polynomials evaluated at ``n_range`` slant ranges
-    spanning ``[near_range_m, far_range_m]`` (bilinear in between, constant beyond).
+    spanning ``[near_range_m, far_range_m]`` (bilinear in between, constant beyond); two estimates at
+    one azimuth time are refused (:class:`InputFileError` naming ``source``).
     """
     if not estimates:
         return Poly1D()
@@ -252,5 +249,8 @@ def range_poly_doppler(estimates: Sequence[tuple[float, float, Sequence[float]]]
     r = np.linspace(near_range_m, far_range_m, n_range)
     tau = 2.0 * r / SPEED_OF_LIGHT
     est = sorted(estimates, key=lambda e: e[0])
+    times = np.array([e[0] for e in est], np.float64)
+    if not np.all(np.isfinite(times)) or np.any(np.diff(times) <= 0):
+        raise InputFileError(source, f"{what} at distinct azimuth times", f"times {times.tolist()} s")
     values = [[float(v) for v in _poly(c, tau - ref)] for _, ref, c in est]
     return LUT2D(azimuth_time=[float(e[0]) for e in est], slant_range=[float(x) for x in r], values=values)

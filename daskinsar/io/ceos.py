@@ -12,7 +12,12 @@ Conventions used to build :class:`~daskinsar.scene.RadarMetadata`:
 - PRF: data set summary field in mHz; range sampling rate in MHz; wavelength in m;
 - chirp slope: JAXA stores it as the "amplitude coefficient linear term" (Hz/s;
   slope x pulse length equals the range bandwidth); pulse length in microseconds;
-- look side from the sensor clock angle (+90 right, -90 left);
+- product level from the data set summary: 1.0 (raw, 8-bit I/Q), 1.1 (SLC, complex float32) read,
+  1.5 / 2.1 / 3.1 known and refused, anything else refused; the image layout must match the level;
+- look side from the sensor clock angle (+90 right, -90 left; anything else is refused);
+- the leader fields used are numbers or blank (absent: no chirp, no bandwidths); the Doppler
+  (ALOS-2 ``c0 + c1 R``, ALOS cross-track ``c0``) and, for raw data, the chirp and I/Q biases are
+  required;
 - ALOS-2 Doppler centroid: ``c0 + c1 * R_km`` (Hz, slant range in km);
 - the orbit's epoch is the first image line time (levels 1.0/1.1) or, for products
   without image records, the scene centre time;
@@ -31,8 +36,9 @@ import numpy as np
 import xarray as xr
 
 from ..errors import InputFileError
-from ..geometry.orbit import Orbit, parse_utc
+from ..geometry.orbit import Orbit, parse_utc, seconds_between
 from ..scene import Chirp, Poly1D, RadarMetadata, Scene, radar_grid_coords
+from .ceos_common import check_descriptor, prefix_bytes
 from .ceos_records import (DATA_SET_SUMMARY, HEADER, HEADER_LEN, IMAGE_FILE_DESCRIPTOR, PARSE_ERRORS,
                            PLATFORM_POSITION_HEADER, CeosContainer, CeosRecord, build_record, ceos_time,
                            decode_cf4, decode_u1, doy_time, field_table, mission_id, orbit_from_state_vectors,
@@ -46,6 +52,13 @@ __all__ = [
 ]
 
 _EXPECTED = "a JAXA CEOS SAR product (VOL-/LED-/IMG-/TRL- files, folder or zip)"
+#: JAXA processing levels (data set summary ``product_level``): the ones read, and the others known
+JAXA_LEVELS = {"1.0": "raw", "1.1": "slc"}
+JAXA_OTHER_LEVELS = ("1.5", "2.1", "3.1")
+#: data set summary fields the reader uses: a non-blank value there must be a finite number
+_USED_DSS = ("prf_mhz", "range_sampling_rate_mhz", "wavelength_m", "clock_angle_deg", "chirp_amp_c1",
+             "pulse_length_us", "doppler_c0_hz", "doppler_c1_hz_per_km", "cross_track_dc_c0", "bandwidth_range_khz",
+             "bandwidth_azimuth_hz", "dc_bias_i", "dc_bias_q")
 #: the mission field of the leader's data set summary (normalised) of each JAXA reader
 JAXA_MISSIONS = {"ALOS": "ALOS", "ALOS2": "ALOS2"}
 
@@ -135,7 +148,7 @@ def _open_ceos(path: str | os.PathLike, *, sensor: str | None = None) -> CeosPro
         raise InputFileError(disp, "a data set summary record (type 10)", "none")
     if 30 not in by_type:
         raise InputFileError(disp, "a platform position record (type 30)", "none")
-    summ = parse_fields(by_type[10], DATA_SET_SUMMARY, path=disp)
+    summ = parse_fields(by_type[10], DATA_SET_SUMMARY, path=disp, strict=_USED_DSS)
     try:
         centre = ceos_time(summ["scene_centre_time"])
         parse_utc(centre)
@@ -164,9 +177,8 @@ def _open_ceos(path: str | os.PathLike, *, sensor: str | None = None) -> CeosPro
             raise InputFileError(idisp, "an image file starting with a file descriptor record (type 192)",
                                  f"record type {irecs[0].type_code}")
         desc = parse_fields(irecs[0], IMAGE_FILE_DESCRIPTOR, path=idisp)
-        if not desc["record_length"] or not desc["n_pixels"] or not desc["n_lines"]:
-            raise InputFileError(idisp, "an image file descriptor with record length, lines and pixels",
-                                 f"{desc['record_length']}, {desc['n_lines']}, {desc['n_pixels']}")
+        check_descriptor(desc, idisp)
+        prefix_bytes(desc, idisp)
         first = None
         if size >= irecs[0].length + _SDR_END:
             r1 = head[irecs[0].length: irecs[0].length + _SDR_END]
@@ -177,20 +189,28 @@ def _open_ceos(path: str | os.PathLike, *, sensor: str | None = None) -> CeosPro
     level: Literal["raw", "slc", "product"]
     level_txt = (summ.get("product_level") or "").strip()
     first_img = next(iter(images.values()), None)
-    if level_txt.startswith("1.0") or (first_img and first_img.descriptor["bits_per_sample"] == 8):
-        level = "raw"
-    elif level_txt.startswith("1.1") or (first_img and (first_img.descriptor["format_code"] or "").startswith("C")):
-        level = "slc"
-    else:
+    if level_txt in JAXA_LEVELS:
+        level = "raw" if JAXA_LEVELS[level_txt] == "raw" else "slc"
+    elif level_txt in JAXA_OTHER_LEVELS:
         level = "product"
+    else:
+        raise InputFileError(disp, f"a JAXA product level ({', '.join([*JAXA_LEVELS, *JAXA_OTHER_LEVELS])}) in the "
+                                   "data set summary", f"level {level_txt!r}")
 
     # epoch: first image line time if an image record is there, else scene centre time
     epoch = centre
-    if first_img is not None and first_img.first_record is not None:
+    if first_img is not None and first_img.first_record is not None and level != "product":
         fr = first_img.first_record
         sod = fr["us_of_day"] * 1e-6 if sensor == "ALOS2" and fr["us_of_day"] > 0 else fr["ms_of_day"] * 1e-3
-        if fr["year"] > 1990 and 1 <= fr["day_of_year"] <= 366:
+        try:
             epoch = doy_time(fr["year"], fr["day_of_year"], sod)
+        except ValueError as exc:
+            raise InputFileError(cont.display(first_img.name), "a valid first line time (year, day of year, time of "
+                                                               "day) in the first signal data record",
+                                 str(exc)) from None
+        if abs(seconds_between(centre, epoch)) > 600.0:
+            raise InputFileError(cont.display(first_img.name), "a first line time within 10 min of the leader's scene "
+                                                               f"centre time {centre}", epoch)
     hdr, vals = platform_state_vectors(by_type[30], disp)
     orbit = orbit_from_state_vectors(hdr, vals, disp, epoch)
 
@@ -201,16 +221,31 @@ def _open_ceos(path: str | os.PathLike, *, sensor: str | None = None) -> CeosPro
         if not np.isfinite(v) or v <= 0:
             raise InputFileError(disp, f"a positive {name} in the data set summary", str(v))
     clock = summ["clock_angle_deg"]
-    look: Literal["left", "right"] = "left" if np.isfinite(clock) and clock < 0 else "right"
+    if not (np.isfinite(clock) and abs(abs(clock) - 90.0) <= 5.0):
+        raise InputFileError(disp, "a sensor clock angle of +90 (right-looking) or -90 deg (left-looking) in the "
+                                   "data set summary", repr(clock))
+    look: Literal["left", "right"] = "left" if clock < 0 else "right"
     slope = summ["chirp_amp_c1"]
     tau_p = summ["pulse_length_us"] * 1e-6
-    chirp = Chirp(slope_hz_per_s=slope, duration_s=tau_p) if np.isfinite(slope) and np.isfinite(tau_p) else None
+    if np.isfinite(slope) != np.isfinite(tau_p) or (level == "raw" and not np.isfinite(slope)):
+        raise InputFileError(disp, "the chirp slope (chirp_amp_c1) and pulse length in the data set summary"
+                                   + (" (needed to focus raw data)" if level == "raw" else " (both or neither)"),
+                             f"{slope!r} Hz/s, {summ['pulse_length_us']!r} us")
+    chirp = Chirp(slope_hz_per_s=slope, duration_s=tau_p) if np.isfinite(slope) else None
     c0, c1 = summ["doppler_c0_hz"], summ["doppler_c1_hz_per_km"]
-    if sensor == "ALOS2" and np.isfinite(c0):
-        dop = Poly1D(reference=0.0, scale=1000.0, coeffs=[c0, c1 if np.isfinite(c1) else 0.0])
+    if sensor == "ALOS2":
+        if not (np.isfinite(c0) and np.isfinite(c1)):
+            raise InputFileError(disp, "the ALOS-2 Doppler centroid c0 (Hz) and c1 (Hz/km) in the data set summary",
+                                 f"{c0!r}, {c1!r}")
+        dop = Poly1D(reference=0.0, scale=1000.0, coeffs=[c0, c1])
     else:
         dc0 = summ["cross_track_dc_c0"]
-        dop = Poly1D(coeffs=[dc0 if np.isfinite(dc0) else 0.0])
+        if not np.isfinite(dc0):
+            raise InputFileError(disp, "the cross-track Doppler centroid c0 (Hz) in the data set summary", "blank")
+        dop = Poly1D(coeffs=[dc0])
+    if level == "raw" and not (np.isfinite(summ["dc_bias_i"]) and np.isfinite(summ["dc_bias_q"])):
+        raise InputFileError(disp, "the I and Q DC biases of raw data in the data set summary",
+                             f"{summ['dc_bias_i']!r}, {summ['dc_bias_q']!r}")
     rbw = summ["bandwidth_range_khz"]
     abw = summ["bandwidth_azimuth_hz"]
     pol = first_img.polarization if first_img else None
@@ -273,7 +308,7 @@ def read_ceos(path: str, *, polarization: str | None = None, sensor: str | None 
 
     prod = open_ceos(path, sensor=sensor)
     if not prod.images:
-        raise InputFileError(prod.path, "an IMG-<pol> image file", "none")
+        raise InputFileError(prod.path, "an IMG-<pol> image file", "no such file in the product")
     pol = (polarization or ("HH" if "HH" in prod.images else next(iter(prod.images)))).upper()
     if pol not in prod.images:
         raise InputFileError(prod.path, f"an IMG-{pol} image file", f"only {', '.join(prod.images)}")
@@ -288,12 +323,13 @@ def read_ceos(path: str, *, polarization: str | None = None, sensor: str | None 
         raise InputFileError(disp, f"{d['n_records']} image records", f"only {img.n_records_present} (truncated)")
     layout = (d["bits_per_sample"], d["samples_per_group"], d["bytes_per_group"])
     fmt = {(32, 2, 8): "C*8", (8, 2, 2): "C*2"}.get(layout)
-    if prod.level == "product" or fmt is None:
+    if prod.level == "product" or fmt != {"raw": "C*2", "slc": "C*8"}[prod.level]:
         raise InputFileError(disp, "level 1.0 raw (8-bit I/Q) or level 1.1 SLC (complex float32) image data",
                              f"level {prod.summary.get('product_level')!r}, {layout[0]} bits x {layout[1]} samples "
                              f"in {layout[2]} bytes ({(d['format_code'] or '').strip()!r})")
     n_lines, n_pix = d["n_lines"], d["n_pixels"]
     nbytes = n_pix * d["bytes_per_group"]
+    prefix = prefix_bytes(d, disp)
     fr = img.first_record or {}
     r0_m = float(fr.get("slant_range_first_sample_m") or 0.0)
     if r0_m <= 0:
@@ -306,7 +342,7 @@ def read_ceos(path: str, *, polarization: str | None = None, sensor: str | None 
     bounds = list(range(0, n_lines, step)) + [n_lines]
     decode = decode_cf4 if fmt == "C*8" else decode_u1(*bias)
     graph = {(name, i, 0): (read_line_block, prod.container, img.name, img.descriptor_length, d["record_length"],
-                            d["prefix_bytes"], nbytes, a, b, decode, disp)
+                            prefix, nbytes, a, b, decode, disp)
              for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:]))}
     arr = da.Array(graph, name, (tuple(np.diff(bounds)), (n_pix,)), dtype=np.complex64)
     meta = prod.meta.model_copy(update={"polarization": pol})

@@ -19,16 +19,18 @@ Grid = Literal["zero_doppler", "native_doppler"]
 LookSide = Literal["left", "right"]
 
 __all__ = ["Level", "Grid", "LookSide", "LEADER_PREFIXES", "IMAGE_PREFIXES", "read_leader", "image_descriptor",
+           "check_descriptor",
            "prefix_bytes", "look_side_from_scene_centre", "processed_record_table", "sniff_mission"]
 
 LEADER_PREFIXES = ("LEA_", "SARLEADER")
 IMAGE_PREFIXES = ("DAT_", "IMAGERY")
 
 
-def read_leader(cont: CeosContainer, missions: tuple[str, ...], label: str,
-                expected: str) -> tuple[str, list[CeosRecord], dict[str, Any], str]:
+def read_leader(cont: CeosContainer, missions: tuple[str, ...], label: str, expected: str,
+                strict: tuple[str, ...] = ()) -> tuple[str, list[CeosRecord], dict[str, Any], str]:
     """(leader name, records, data set summary fields, display path); the summary's mission field must be one
-    of ``missions`` (normalised, see :func:`~daskinsar.io.ceos_records.mission_id`)."""
+    of ``missions`` (normalised, see :func:`~daskinsar.io.ceos_records.mission_id`); the ``strict`` fields (the
+    ones the reader uses) must be numbers or blank."""
     leads = cont.find(*LEADER_PREFIXES)
     if not leads:
         raise InputFileError(cont.path, expected, "no LEA_ / SARLEADER (SAR leader) file")
@@ -42,6 +44,10 @@ def read_leader(cont: CeosContainer, missions: tuple[str, ...], label: str,
     if dss is None:
         raise InputFileError(disp, "a data set summary record (type 10)", "none")
     summ = parse_fields(dss, DATA_SET_SUMMARY, path=disp)
+    if mission_id(summ["mission"]) not in missions:
+        raise InputFileError(disp, f"a {label} product (mission field of the data set summary)",
+                             f"mission {summ['mission']!r}")
+    summ = parse_fields(dss, DATA_SET_SUMMARY, path=disp, strict=strict)
     if mission_id(summ["mission"]) not in missions:
         raise InputFileError(disp, f"a {label} product (mission field of the data set summary)",
                              f"mission {summ['mission']!r}")
@@ -66,20 +72,27 @@ def image_descriptor(cont: CeosContainer, expected: str, prefixes: tuple[str, ..
         raise InputFileError(idisp, "an image file starting with a file descriptor record (type 192)",
                              f"record type {rec.type_code}")
     d = parse_fields(rec, IMAGE_FILE_DESCRIPTOR, path=idisp)
-    for k in ("n_records", "record_length", "n_pixels", "bits_per_sample", "bytes_per_group", "samples_per_group"):
-        if not d[k] or d[k] <= 0:
-            raise InputFileError(idisp, f"a positive {k.replace('_', ' ')} in the image file descriptor", f"{d[k]!r}")
-    for k in ("prefix_bytes", "suffix_bytes", "left_border", "right_border"):
-        if d[k] is None or d[k] < 0:
-            raise InputFileError(idisp, f"a number for {k.replace('_', ' ')} in the image file descriptor",
-                                 "blank or garbage")
-    if d["n_lines"] != d["n_records"]:
-        raise InputFileError(idisp, f"one image record per line ({d['n_records']} records)", f"{d['n_lines']!r} lines")
+    check_descriptor(d, idisp)
     present = (size - dlen) // d["record_length"]
     if present < d["n_records"]:
         raise InputFileError(idisp, f"{d['n_records']} image records of {d['record_length']} bytes after the "
                                     f"{dlen}-byte descriptor", f"{size} bytes (truncated)")
     return img, d, dlen, size
+
+
+def check_descriptor(d: dict[str, Any], path: str) -> None:
+    """The sizes of an image file descriptor: positive counts, numbers of 0 or more for prefixes, suffixes and
+    borders, one record per line."""
+    for k in ("n_records", "record_length", "n_pixels", "n_lines", "bits_per_sample", "bytes_per_group",
+              "samples_per_group"):
+        if not d[k] or d[k] <= 0:
+            raise InputFileError(path, f"a positive {k.replace('_', ' ')} in the image file descriptor", f"{d[k]!r}")
+    for k in ("prefix_bytes", "suffix_bytes", "left_border", "right_border"):
+        if d[k] is None or d[k] < 0:
+            raise InputFileError(path, f"a number of 0 or more for {k.replace('_', ' ')} in the image file "
+                                       "descriptor", f"{d[k]!r}")
+    if d["n_lines"] != d["n_records"]:
+        raise InputFileError(path, f"one image record per line ({d['n_records']} records)", f"{d['n_lines']!r} lines")
 
 
 def prefix_bytes(d: dict[str, Any], idisp: str, data_bytes: int | None = None) -> int:

@@ -186,6 +186,12 @@ def open_ers(path: str | os.PathLike, *, sensor: str | None = None, orbit_file: 
         raise InputFileError(str(path), _EXPECTED, f"invalid content ({type(exc).__name__}: {exc})") from None
 
 
+#: data set summary fields the reader uses: a non-blank value there must be a finite number
+_USED_DSS = ("wavelength_m", "range_sampling_rate_mhz", "clock_angle_deg", "pulse_length_us", "prf_mhz",
+             "zd_range_time_first_ms", "cross_track_dc_c0", "cross_track_dc_c1", "cross_track_dc_c2",
+             "bandwidth_azimuth_hz")
+
+
 def _level(summ: dict[str, Any], d: dict[str, Any], idisp: str) -> Level:
     ptype = (summ.get("product_type") or "").upper()
     layout = (d["bits_per_sample"], d["samples_per_group"], d["bytes_per_group"])
@@ -204,7 +210,7 @@ def _level(summ: dict[str, Any], d: dict[str, Any], idisp: str) -> Level:
 
 def _open_ers(path: str, sensor: str | None, orbit_file: str | None) -> ErsProduct:
     cont = CeosContainer(path, _EXPECTED)
-    led, recs, summ, disp = read_leader(cont, MISSIONS, "ERS-1/2", _EXPECTED)
+    led, recs, summ, disp = read_leader(cont, MISSIONS, "ERS-1/2", _EXPECTED, strict=_USED_DSS)
     if sensor is not None and mission_id(sensor) not in (mission_id(summ["mission"]), "ERS"):
         raise InputFileError(disp, f"an {sensor} product (mission field of the data set summary)",
                              f"mission {summ['mission']!r}")
@@ -285,7 +291,9 @@ def _open_ers(path: str, sensor: str | None, orbit_file: str | None) -> ErsProdu
                                  str(exc)) from None
         n_lines, n_samples = n_rec, d["n_pixels"]
         dc = [summ[f"cross_track_dc_c{k}"] for k in range(3)]
-        dc = [0.0 if not np.isfinite(c) else c for c in dc]
+        if not np.all(np.isfinite(dc)):
+            raise InputFileError(disp, "the cross-track Doppler centroid coefficients c0, c1, c2 of an SLC in the "
+                                       "data set summary", f"{dc}")
         dop = Poly1D(variable="range_time", reference=tau0, scale=1.0, coeffs=dc)
         grid = "zero_doppler"
     for name, v in (("PRF", prf), ("wavelength", lam)):

@@ -40,7 +40,7 @@ import struct
 import zipfile
 import zlib
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Collection
 
 import numpy as np
 
@@ -194,8 +194,11 @@ def read_records(data: bytes, path: str, *, max_records: int | None = None) -> l
     return out
 
 
-def parse_fields(rec: bytes | CeosRecord, table: dict, *, path: str = "record") -> dict[str, Any]:
-    """Decode the fields of ``table`` from a record. Blank or unparsable ASCII numbers become None/NaN."""
+def parse_fields(rec: bytes | CeosRecord, table: dict, *, path: str = "record",
+                 strict: Collection[str] = ()) -> dict[str, Any]:
+    """Decode the fields of ``table`` from a record. Blank or unparsable ASCII numbers become None/NaN,
+    except in the ``strict`` fields (the ones a reader uses): there a non-blank value that is not a finite
+    number raises :class:`InputFileError` (a blank one still reads as None/NaN: absent)."""
     buf = rec.data if isinstance(rec, CeosRecord) else rec
     out: dict[str, Any] = {}
     for name, (off, n, kind) in table.items():
@@ -206,6 +209,9 @@ def parse_fields(rec: bytes | CeosRecord, table: dict, *, path: str = "record") 
         if kind in _BIN:
             v = np.frombuffer(raw, _BIN[kind])[0]
             out[name] = float(v) if kind == "R4" else int(v)
+            if name in strict and kind == "R4" and not np.isfinite(out[name]):
+                raise InputFileError(path, f"a finite number in field {name!r} (bytes {off + 1}-{off + n})",
+                                     repr(out[name]))
             continue
         txt = raw.decode("ascii", errors="replace").strip().strip("\x00")
         if kind == "A":
@@ -220,6 +226,8 @@ def parse_fields(rec: bytes | CeosRecord, table: dict, *, path: str = "record") 
                 out[name] = float(txt.replace("D", "E")) if txt else float("nan")
             except ValueError:
                 out[name] = float("nan")
+        if name in strict and txt and (out[name] is None or not np.isfinite(out[name])):
+            raise InputFileError(path, f"a finite number in field {name!r} (bytes {off + 1}-{off + n})", repr(txt))
     return out
 
 
@@ -251,9 +259,15 @@ class CeosContainer:
     def __init__(self, path: str, expected: str):
         self.path = str(path)
         p = self.path
+        self.folders: list[str] = []  # entries of a product folder that are folders (reported, never read)
         if os.path.isdir(p):
             self.root, self.is_zip = p, False
-            self.names = sorted(n for n in os.listdir(p) if os.path.isfile(os.path.join(p, n)))
+            try:
+                entries = os.listdir(p)
+            except PermissionError:
+                raise InputFileError(p, expected, "permission denied (the folder cannot be listed)") from None
+            self.names = sorted(n for n in entries if os.path.isfile(os.path.join(p, n)))
+            self.folders = sorted(n for n in entries if os.path.isdir(os.path.join(p, n)))
         elif os.path.isfile(p) and zipfile.is_zipfile(p):
             self.root, self.is_zip = p, True
             try:
@@ -264,13 +278,22 @@ class CeosContainer:
         elif os.path.isfile(p):
             self.root, self.is_zip = os.path.dirname(p) or ".", False
             self.names = sorted(n for n in os.listdir(self.root) if os.path.isfile(os.path.join(self.root, n)))
+        elif os.path.lexists(p) or _denied(p):
+            raise InputFileError(p, expected, "permission denied or not a regular file")
         else:
             raise InputFileError(p, expected, "no such file or folder")
 
     def find(self, *prefixes: str) -> list[str]:
-        """Files whose base name starts with one of ``prefixes`` (case-insensitive)."""
+        """Files whose base name starts with one of ``prefixes`` (case-insensitive); a folder of such a name
+        where no such file is is refused (never reported as "no such file")."""
         ups = tuple(p.upper() for p in prefixes)
-        return [n for n in self.names if posixpath.basename(n).upper().startswith(ups)]
+        hits = [n for n in self.names if posixpath.basename(n).upper().startswith(ups)]
+        if not hits:
+            for n in self.folders:
+                if n.upper().startswith(ups):
+                    raise InputFileError(self.display(n), f"a CEOS file {n} ({' / '.join(prefixes)}...)",
+                                         "a folder, not a file")
+        return hits
 
     def display(self, name: str) -> str:
         return f"{self.root}!/{name}" if self.is_zip else os.path.join(self.root, name)
@@ -297,8 +320,21 @@ class CeosContainer:
             with open(os.path.join(self.root, name), "rb") as fh:
                 fh.seek(offset)
                 return fh.read() if n is None else fh.read(n)
+        except PermissionError:
+            raise InputFileError(self.display(name), "a readable CEOS file", "permission denied") from None
         except (OSError, zipfile.BadZipFile, zlib.error, EOFError, KeyError) as exc:
             raise InputFileError(self.display(name), "a readable CEOS file", str(exc)) from None
+
+
+def _denied(path: str) -> bool:
+    """Whether looking ``path`` up is refused (a folder on the way that may not be entered)."""
+    try:
+        os.stat(path)
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return False
 
 
 # ----------------------------------------------------------------------------

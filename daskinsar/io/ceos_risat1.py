@@ -57,7 +57,9 @@ def open_risat1(path: str | os.PathLike) -> dict[str, Any]:
 
 def _open(path: str) -> dict[str, Any]:
     cont = CeosContainer(path, _EXPECTED)
-    led, recs, summ, disp = read_leader(cont, MISSIONS, "RISAT-1", _EXPECTED)
+    led, recs, summ, disp = read_leader(cont, MISSIONS, "RISAT-1", _EXPECTED,
+                                        strict=("wavelength_m", "range_sampling_rate_mhz", "scene_centre_lat_deg",
+                                                "scene_centre_lon_deg"))
     img, d, dlen, size = image_descriptor(cont, _EXPECTED)
     idisp = cont.display(img)
     layout = (d["bits_per_sample"], d["samples_per_group"], d["bytes_per_group"])

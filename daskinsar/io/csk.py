@@ -217,7 +217,9 @@ def _read(f, path: str, size: int, missions, expected, polarization, chunks) -> 
         g = f[name]
         if hasattr(g, "keys") and dset_name in g:
             pol = _text(g.attrs["Polarisation"]) if "Polarisation" in g.attrs else root.text("Polarisation", "")
-            beams[pol.upper() or name] = name
+            if pol.upper() not in ("HH", "HV", "VH", "VV"):
+                raise InputFileError(path, f"a Polarisation attribute HH, HV, VH or VV for beam {name}", repr(pol))
+            beams[pol.upper()] = name
     if not beams:
         raise InputFileError(path, f"{expected}: a beam group Snn with dataset {dset_name}",
                              f"top-level {sorted(f.keys())[:10]}")

@@ -46,6 +46,7 @@ from ..params import Params
 from ..geometry.dem import Dem, EdgeMode
 from ..geometry.dem_interp import METHODS
 from ..geometry.geoid import compact_grid_path, find_proj_grid, geoid_grid
+from ._files import describe, input_file
 from .dem_readers import ISCE_SHORT_VOID, GdalBand, Heights, RawBand, parse_isce_xml
 
 __all__ = ["open_dem", "DemInput", "write_dem_geotiff", "resolve_vertical_datum", "unit_factor", "VerticalDatum",
@@ -222,20 +223,39 @@ def _chunk_edges(chunks: int, block: tuple[int, int]) -> tuple[int, int]:
 
 
 def _check_gtiff_blocks(path: str, src) -> None:
-    """Refuse a GeoTIFF whose blocks end beyond the end of the file (truncated)."""
+    """Refuse a GeoTIFF whose block table does not match its size (fewer blocks stored than its width and
+    height declare: GDAL would read the missing ones as nodata), with a block that ends beyond the end of
+    the file (truncated), or with a block of an offset but no bytes. Blocks of a sparse file (offset and
+    byte count 0) are nodata by the format: they are read as voids, and counted as such."""
     if src.driver != "GTiff":
         return
+    import tifffile  # imported when used, like rasterio here (import time); rasterio gives no block table length
+
     size = os.path.getsize(path)
     by, bx = src.block_shapes[0]
     nby, nbx = -(-src.height // by), -(-src.width // bx)
-    rows = range(nby) if nby * nbx <= 65536 else (0, nby - 1)
-    for i in rows:
-        for j in range(nbx):
-            off = src.get_tag_item(f"BLOCK_OFFSET_{j}_{i}", "TIFF", bidx=1)
-            cnt = src.get_tag_item(f"BLOCK_SIZE_{j}_{i}", "TIFF", bidx=1)
-            if off and cnt and int(off) + int(cnt) > size:
-                raise InputFileError(path, "a complete GeoTIFF", f"truncated: block ({i}, {j}) ends at byte "
-                                                                f"{int(off) + int(cnt)} of a {size}-byte file")
+    try:
+        with tifffile.TiffFile(path) as tf:
+            page = tf.pages.first
+            offs = np.asarray(page.dataoffsets, dtype=np.int64)
+            cnts = np.asarray(page.databytecounts, dtype=np.int64)
+            planes = page.samplesperpixel if page.planarconfig == 2 else 1
+    except Exception as exc:  # tifffile raises several types on damaged files
+        raise InputFileError(path, "a readable GeoTIFF block table", describe(exc)) from None
+    if offs.size != nby * nbx * planes or cnts.size != offs.size:
+        raise InputFileError(path, f"{nby * nbx * planes} blocks of {by} x {bx} for its {src.height} x {src.width} "
+                                   "samples", f"{offs.size} block offsets and {cnts.size} byte counts stored "
+                                              "(damaged sizes or block table)")
+    bad = np.flatnonzero((offs > 0) != (cnts > 0))
+    if bad.size:
+        k = int(bad[0])
+        raise InputFileError(path, "GeoTIFF blocks of the bytes they point to (or sparse: offset and size 0)",
+                             f"block {k} at byte {offs[k]} of {cnts[k]} bytes")
+    end = offs + cnts
+    if end.max(initial=0) > size:
+        k = int(np.argmax(end))
+        raise InputFileError(path, "a complete GeoTIFF", f"truncated: block {k} ends at byte {end[k]} of a "
+                                                        f"{size}-byte file")
 
 
 def _open_gdal(path: str, vertical_datum: str, sample_at: str) -> tuple:
@@ -258,6 +278,9 @@ def _open_gdal(path: str, vertical_datum: str, sample_at: str) -> tuple:
         if src.crs is None:
             raise InputFileError(path, "a DEM raster with a CRS (e.g. EPSG:4326)", "no CRS")
         t = src.transform
+        if not all(np.isfinite([t.a, t.b, t.c, t.d, t.e, t.f])) or t.a == 0.0 or t.e == 0.0:
+            raise InputFileError(path, "a geotransform of finite numbers and non-zero pixel sizes",
+                                 f"{tuple(t)[:6]}")
         if t.b != 0.0 or t.d != 0.0:
             raise InputFileError(path, "a north-up DEM grid (geotransform without rotation or shear)",
                                  f"rotation/shear terms {t.b:g}, {t.d:g}; warp it north-up first (gdalwarp)")
@@ -297,8 +320,7 @@ def _open_gdal(path: str, vertical_datum: str, sample_at: str) -> tuple:
 
 def _open_isce(path: str, vertical_datum: str) -> tuple:
     img = parse_isce_xml(path)
-    if not os.path.isfile(img.data_path):
-        raise InputFileError(path, f"the raster {img.data_path} beside the ISCE .xml", "no such file")
+    input_file(img.data_path, f"the raster beside the ISCE .xml {path}", allow_empty=True)
     itemsize = np.dtype(img.dtype).itemsize
     want = img.width * img.length * itemsize
     have = os.path.getsize(img.data_path)
@@ -340,10 +362,7 @@ def open_dem(path, *, interpolation: str = "biquintic", vertical_datum: str = "a
         raise ValueError(f"interpolation must be one of {METHODS}, not {interpolation!r}")
     if sample_at not in ("centre", "corner"):
         raise ValueError(f"sample_at must be 'centre' or 'corner', not {sample_at!r}")
-    if not os.path.isfile(path):
-        raise InputFileError(path, "a DEM raster (GeoTIFF) or an ISCE .dem.xml", "no such file")
-    if os.path.getsize(path) == 0:
-        raise InputFileError(path, "a DEM raster (GeoTIFF) or an ISCE .dem.xml", "an empty file")
+    input_file(path, "a DEM raster (GeoTIFF) or an ISCE .dem.xml")
     with open(path, "rb") as f:
         head = f.read(512).lstrip()
     if path.lower().endswith(".xml") and b"imagefile" in head.lower():

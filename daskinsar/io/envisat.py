@@ -43,6 +43,7 @@ from .ceos_records import PARSE_ERRORS
 from .envisat_records import (DOP_SIZE, ERS_L0_FIELDS, ERS_L0_SAMPLES_AT, ERS_L0_SIZE, GEO_SIZE, IMS_PREFIX,
                               MPP_FIELDS, MPP_SIZE, MPP_SV_AT, MPP_SV_SIZE, Dsd, field, mjd_to_iso, read_headers)
 from .orbit_files import orbit_for_scene, read_orbit_file
+from ._files import input_file
 from .readers import ReaderInfo
 from .validate import check_orbit
 
@@ -149,9 +150,7 @@ def open_envisat(path: str | os.PathLike, *, orbit_file: str | None = None, miss
 
 
 def _open(path: str, orbit_file: str | None, want: str | None, polarization: str | None) -> EnvisatProduct:
-    if not os.path.isfile(path):
-        raise InputFileError(path, _EXPECTED, "no such file")
-    size = os.path.getsize(path)
+    size = input_file(path, _EXPECTED)
     with open(path, "rb") as fh:
         head = fh.read(min(size, HEAD_BYTES))
     mph, sph, dsds = read_headers(path, size, head)
@@ -177,6 +176,9 @@ def _open(path: str, orbit_file: str | None, want: str | None, polarization: str
     grid: Grid
     if level == "slc":
         pol = sph.get("MDS1_TX_RX_POLAR", "").replace("/", "").upper()
+        if pol not in ("HH", "HV", "VH", "VV"):
+            raise InputFileError(path, "an MDS1_TX_RX_POLAR of H/H, H/V, V/H or V/V in the SPH",
+                                 repr(sph.get("MDS1_TX_RX_POLAR")))
         if polarization is not None and polarization.upper() != pol:
             raise InputFileError(path, f"polarization {polarization.upper()} (MDS1_TX_RX_POLAR)", repr(pol))
         mpp_d = _need(path, dsds, "MAIN PROCESSING PARAMS ADS", MPP_SIZE)
@@ -214,12 +216,22 @@ def _open(path: str, orbit_file: str | None, want: str | None, polarization: str
         lam = SPEED_OF_LIGHT / v["radar_freq"] if v["radar_freq"] > 0 else float("nan")
         prf = v["prf_value"][0]
         tau_p, bw = v["tx_pulse_len_value"][0], v["tx_pulse_bw_value"][0]
-        chirp = Chirp(slope_hz_per_s=bw / tau_p, duration_s=tau_p) if tau_p > 0 and bw > 0 else None
+        az_bw, rg_bw = v["to_bw_az"], v["tot_bw_range"][0]
+        for name, val in (("transmitted pulse length (s)", tau_p), ("transmitted pulse bandwidth (Hz)", bw),
+                          ("total processed azimuth bandwidth (Hz)", az_bw),
+                          ("total processed range bandwidth (Hz)", rg_bw)):
+            if not (np.isfinite(val) and val >= 0):  # 0: not stated
+                raise InputFileError(path, f"a positive {name} (or 0: not stated) in the main processing "
+                                           "parameters", f"{val!r}")
+        if (tau_p > 0) != (bw > 0):
+            raise InputFileError(path, "the transmitted pulse length and bandwidth together (both or neither)",
+                                 f"{tau_p!r} s, {bw!r} Hz")
+        chirp = Chirp(slope_hz_per_s=bw / tau_p, duration_s=tau_p) if tau_p > 0 else None
+        az_bw = az_bw or None
+        rg_bw = rg_bw or None
         r0 = 0.5 * SPEED_OF_LIGHT * tau0
         doppler = Poly1D(variable="range_time", reference=tau_ref, scale=1.0, coeffs=dcoef)
         grid = "zero_doppler"
-        az_bw = v["to_bw_az"] if v["to_bw_az"] > 0 else None
-        rg_bw = v["tot_bw_range"][0] if v["tot_bw_range"][0] > 0 else None
         product_orbit = _mpp_orbit(path, mpp)
         extra["slant_range_time_first_ns"] = tau0 * 1e9
     else:

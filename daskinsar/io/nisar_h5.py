@@ -17,7 +17,7 @@ product group ``SLC`` instead of ``RSLC``, both are accepted)::
         orbit/                  time (s since its own epoch), position (m), velocity (m/s), ECEF
         processingInformation/parameters/
             zeroDopplerTime, slantRange           axes of the 2-D LUTs (own epoch)
-            frequencyA/dopplerCentroid (Hz), frequencyA/azimuthFMRate (Hz/s)
+            frequencyA/dopplerCentroid (Hz, required), frequencyA/azimuthFMRate (Hz/s, optional)
 
 where ``<band>`` is ``LSAR`` or ``SSAR``.
 
@@ -37,6 +37,9 @@ Conventions of the returned :class:`~daskinsar.scene.Scene`:
 - ``prf_hz`` is the sampling rate of the azimuth grid, ``1 / zeroDopplerTimeSpacing``
   (the acquisition PRF ``nominalAcquisitionPRF`` is kept in ``meta.extra``);
   ``range_sampling_rate_hz = c / (2 * slantRangeSpacing)``;
+- sizes before values: the axes must be as long as the image, the image's bytes stored in the file,
+  and no metadata dataset may declare more than the file can hold (checked before it is read);
+  ``processedCenterFrequency`` and the Doppler centroid LUT are required (never replaced);
 - the SLC is read lazily: each dask task opens the HDF5 file by path, reads its
   window and closes the file (no h5py object is ever pickled), so the graph runs on
   distributed workers that see the same path.
@@ -58,6 +61,7 @@ from ..errors import InputFileError
 from ..geometry.ellipsoid import SPEED_OF_LIGHT
 from ..geometry.orbit import Orbit, seconds_between
 from ..scene import LUT2D, RadarMetadata, Scene
+from ._files import describe, h5_check_image, h5_values, input_file
 from .readers import ReaderInfo
 
 __all__ = ["read_nisar_rslc", "sniff_nisar_rslc", "find_rslc_group", "parse_time_units", "H5Window"]
@@ -150,13 +154,7 @@ def sniff_nisar_rslc(path: str) -> bool:
 def _open(path: str):
     import h5py
 
-    if not os.path.exists(path):
-        raise InputFileError(path, _EXPECTED, "no such file")
-    if os.path.isdir(path):
-        raise InputFileError(path, _EXPECTED, "a directory")
-    size = os.path.getsize(path)
-    if size == 0:
-        raise InputFileError(path, _EXPECTED, "an empty file")
+    input_file(path, _EXPECTED)
     if not _has_hdf5_signature(path):
         raise InputFileError(path, _EXPECTED, "a file without the HDF5 signature (not HDF5)")
     try:
@@ -180,14 +178,23 @@ def _scalar(group, rel: str, path: str, default=None):
         if default is not None:
             return default
         raise InputFileError(path, f"dataset {group.name}/{rel} of {_EXPECTED}", "it is missing")
-    v = np.asarray(obj[()])
-    return float(v.reshape(-1)[0])
+    if not hasattr(obj, "shape") or obj.size != 1:
+        raise InputFileError(path, f"a number in {group.name}/{rel}", f"shape {getattr(obj, 'shape', 'a group')}")
+    try:
+        return float(np.asarray(obj[()]).reshape(-1)[0])
+    except (TypeError, ValueError):
+        raise InputFileError(path, f"a number in {group.name}/{rel}", repr(obj[()])[:60]) from None
+
+
+def _values(dset, path: str) -> np.ndarray:
+    """A metadata dataset's values as float64, its declared size checked against the file first."""
+    return np.asarray(h5_values(dset, path, os.path.getsize(path)), dtype=np.float64)
 
 
 def _times(dset, epoch: str, path: str) -> np.ndarray:
     """A time dataset converted from its own epoch (units attribute) to ``epoch`` (s)."""
     own = parse_time_units(dset.attrs.get("units", ""), path, dset.name)
-    t = np.asarray(dset[()], dtype=np.float64).reshape(-1)
+    t = _values(dset, path).reshape(-1)
     return t + seconds_between(epoch, own)
 
 
@@ -207,11 +214,17 @@ def _read_lut(params, rel: str, epoch: str, path: str, max_nodes: int | None) ->
     and interpolated biquintic as ISCE3 does (bilinear when an axis is irregular). ``max_nodes`` thins it
     to at most that many nodes per axis and warns with the largest error that makes at the dropped nodes."""
     obj = params.get(rel)
-    if obj is None or "zeroDopplerTime" not in params or "slantRange" not in params:
+    if obj is None:
         return None
+    for axis in ("zeroDopplerTime", "slantRange"):
+        if axis not in params:
+            raise InputFileError(path, f"the {params.name}/{axis} axis of {obj.name}", "it is missing")
+    if obj.shape != params["zeroDopplerTime"].shape + params["slantRange"].shape:
+        raise InputFileError(path, f"{obj.name} of shape (len(zeroDopplerTime), len(slantRange)) = "
+                                   f"{params['zeroDopplerTime'].shape + params['slantRange'].shape}", str(obj.shape))
     t = _times(params["zeroDopplerTime"], epoch, path)
-    r = np.asarray(params["slantRange"][()], dtype=np.float64).reshape(-1)
-    v = np.asarray(obj[()], dtype=np.float64)
+    r = _values(params["slantRange"], path).reshape(-1)
+    v = _values(obj, path)
     if v.shape != (len(t), len(r)):
         raise InputFileError(path, f"{obj.name} of shape (len(zeroDopplerTime), len(slantRange)) = "
                                    f"{(len(t), len(r))}", str(v.shape))
@@ -269,13 +282,14 @@ def grid_from_geolocation(meta_grp, orbit: Orbit, doppler: LUT2D | None, wavelen
     needed = ("coordinateX", "coordinateY", "heightAboveEllipsoid", "zeroDopplerTime", "slantRange", "epsg")
     if g is None or any(k not in g for k in needed):
         return "zero_doppler", "the layout's zeroDopplerTime axis (no geolocation grid cube to check it)"
-    t = _times(g["zeroDopplerTime"], epoch, path)
-    r = np.asarray(g["slantRange"][()], dtype=np.float64).reshape(-1)
-    h = np.asarray(g["heightAboveEllipsoid"][()], dtype=np.float64).reshape(-1)
-    gx, gy = np.asarray(g["coordinateX"][()], dtype=np.float64), np.asarray(g["coordinateY"][()], dtype=np.float64)
-    if gx.shape != (len(h), len(t), len(r)) or gy.shape != gx.shape:
+    cube = g["heightAboveEllipsoid"].shape + g["zeroDopplerTime"].shape + g["slantRange"].shape
+    if g["coordinateX"].shape != cube or g["coordinateY"].shape != cube:
         raise InputFileError(path, f"{g.name}/coordinateX and coordinateY of shape (heights, times, ranges) = "
-                                   f"{(len(h), len(t), len(r))}", f"{gx.shape} and {gy.shape}")
+                                   f"{cube}", f"{g['coordinateX'].shape} and {g['coordinateY'].shape}")
+    t = _times(g["zeroDopplerTime"], epoch, path)
+    r = _values(g["slantRange"], path).reshape(-1)
+    h = _values(g["heightAboveEllipsoid"], path).reshape(-1)
+    gx, gy = _values(g["coordinateX"], path), _values(g["coordinateY"], path)
     try:
         crs = CRS.from_epsg(int(np.asarray(g["epsg"][()]).reshape(-1)[0]))
     except Exception as exc:  # pyproj raises its own CRSError for unknown codes
@@ -395,8 +409,7 @@ def read_nisar_rslc(path: str, *, frequency: str = "A", polarization: str | None
         except InputFileError:
             raise
         except Exception as exc:  # corrupt content deeper in the file
-            msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise InputFileError(path, _EXPECTED, f"unreadable content ({type(exc).__name__}: {msg})") from None
+            raise InputFileError(path, _EXPECTED, f"unreadable content ({describe(exc)})") from None
     finally:
         f.close()
 
@@ -436,12 +449,15 @@ def _read(f, path, frequency, polarization, band, chunks, lut_max_nodes) -> Scen
 
     # --- grid coordinates
     t_ds = _dataset(swaths, "zeroDopplerTime", path)
+    r_ds = _dataset(fgrp, "slantRange", path)
     epoch = parse_time_units(t_ds.attrs.get("units", ""), path, t_ds.name)
-    azimuth_time = np.asarray(t_ds[()], dtype=np.float64).reshape(-1)
-    slant_range = np.asarray(_dataset(fgrp, "slantRange", path)[()], dtype=np.float64).reshape(-1)
-    if slc_ds.ndim != 2 or slc_ds.shape != (len(azimuth_time), len(slant_range)):
+    # shapes before values: the axes as long as the image, the image stored in the file
+    if slc_ds.ndim != 2 or slc_ds.shape != t_ds.shape + r_ds.shape:
         raise InputFileError(path, f"{slc_ds.name} of shape (len(zeroDopplerTime), len(slantRange)) = "
-                             f"{(len(azimuth_time), len(slant_range))}", f"shape {slc_ds.shape}")
+                             f"{t_ds.shape + r_ds.shape}", f"shape {slc_ds.shape}")
+    h5_check_image(slc_ds, path, os.path.getsize(path))
+    azimuth_time = _values(t_ds, path).reshape(-1)
+    slant_range = _values(r_ds, path).reshape(-1)
     if len(azimuth_time) < 1 or len(slant_range) < 1:
         raise InputFileError(path, f"a non-empty image in {slc_ds.name}", f"shape {slc_ds.shape}")
 
@@ -471,13 +487,15 @@ def _read(f, path, frequency, polarization, band, chunks, lut_max_nodes) -> Scen
         return default
 
     mission = ident_text("missionId")
+    ptype = ident_text("productType")
+    if ptype and ptype.upper() not in ("RSLC", "SLC"):
+        raise InputFileError(path, "identification/productType RSLC or SLC (a level-1 SLC)", repr(ptype))
     look = ident_text("lookDirection").lower()
     if look not in ("left", "right"):
         raise InputFileError(path, "identification/lookDirection 'left' or 'right'", repr(look) if look else "none")
 
     # --- radar parameters
-    fc = _scalar(fgrp, "processedCenterFrequency", path,
-                 default=_scalar(fgrp, "acquiredCenterFrequency", path, default=np.nan))
+    fc = _scalar(fgrp, "processedCenterFrequency", path)
     if not np.isfinite(fc) or fc <= 0:
         raise InputFileError(path, f"{fgrp.name}/processedCenterFrequency (Hz, > 0)", str(fc))
     if not (dt > 0 and dr > 0):
@@ -492,20 +510,22 @@ def _read(f, path, frequency, polarization, band, chunks, lut_max_nodes) -> Scen
         raise InputFileError(path, f"group {prod.name}/metadata/orbit", "it is missing")
     og = meta_grp["orbit"]
     o_time = _times(_dataset(og, "time", path), epoch, path)
-    o_pos = np.asarray(_dataset(og, "position", path)[()], dtype=np.float64)
-    o_vel = np.asarray(_dataset(og, "velocity", path)[()], dtype=np.float64)
+    o_pos = _values(_dataset(og, "position", path), path)
+    o_vel = _values(_dataset(og, "velocity", path), path)
     try:
         orbit = Orbit(epoch=epoch, time=o_time, position=o_pos, velocity=o_vel,
                       source=f"{path}:{og.name}")
     except ValueError as exc:
-        raise InputFileError(path, f"orbit state vectors in {og.name}", str(exc)) from None
+        raise InputFileError(path, f"orbit state vectors in {og.name}", describe(exc)) from None
 
-    # --- Doppler / FM rate LUTs
-    doppler = fm_rate = None
+    # --- Doppler (required: the product's) / FM rate (optional) LUTs
     params = meta_grp.get("processingInformation/parameters")
-    if params is not None:
-        doppler = _read_lut(params, f"frequency{freq}/dopplerCentroid", epoch, path, lut_max_nodes)
-        fm_rate = _read_lut(params, f"frequency{freq}/azimuthFMRate", epoch, path, lut_max_nodes)
+    rel = f"frequency{freq}/dopplerCentroid"
+    doppler = _read_lut(params, rel, epoch, path, lut_max_nodes) if params is not None else None
+    if doppler is None:
+        raise InputFileError(path, f"the Doppler centroid LUT {meta_grp.name}/processingInformation/parameters/{rel}",
+                             "it is missing")
+    fm_rate = _read_lut(params, f"frequency{freq}/azimuthFMRate", epoch, path, lut_max_nodes)
 
     grid, grid_evidence = grid_from_geolocation(meta_grp, orbit, doppler, SPEED_OF_LIGHT / fc, epoch, path)
 

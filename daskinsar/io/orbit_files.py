@@ -23,13 +23,13 @@ cover the scene (at least two state vectors before the first line and after the 
 
 from __future__ import annotations
 
-import os
 import struct
 
 import numpy as np
 
 from ..errors import InputFileError
 from ..geometry.orbit import Orbit, format_utc, parse_utc, seconds_between
+from ._files import describe, input_file
 from .validate import check_orbit
 
 __all__ = ["read_orbit_file", "read_doris", "read_odr", "orbit_for_scene", "parse_envisat_time",
@@ -93,11 +93,12 @@ def header_number(value: str) -> float:
 def read_doris(path: str) -> Orbit:
     """State vectors of a DORIS orbit file (``DOR_VOR_AX`` / ``DOR_POR_AX``)."""
     path = str(path)
+    input_file(path, "a DORIS orbit file (DOR_VOR_AX)")
     try:
         with open(path, "rb") as fh:
             data = fh.read()
     except OSError as exc:
-        raise InputFileError(path, "a DORIS orbit file (DOR_VOR_AX)", str(exc)) from None
+        raise InputFileError(path, "a DORIS orbit file (DOR_VOR_AX)", describe(exc)) from None
     if len(data) < MPH_SIZE:
         raise InputFileError(path, f"a DORIS orbit file (a {MPH_SIZE}-byte MPH)", f"{len(data)} bytes")
     mph = read_mph(path, data[:MPH_SIZE])
@@ -145,11 +146,12 @@ def _grs80_ecef(lat_deg: np.ndarray, lon_deg: np.ndarray, h_m: np.ndarray) -> np
 def read_odr(path: str) -> Orbit:
     """State vectors of a Delft ODR file (velocities from a local degree-8 polynomial, see the module doc)."""
     path = str(path)
+    input_file(path, "a Delft ODR orbit file")
     try:
         with open(path, "rb") as fh:
             data = fh.read()
     except OSError as exc:
-        raise InputFileError(path, "a Delft ODR orbit file", str(exc)) from None
+        raise InputFileError(path, "a Delft ODR orbit file", describe(exc)) from None
     if len(data) < 32:
         raise InputFileError(path, "a Delft ODR orbit file (32-byte header)", f"{len(data)} bytes")
     fmt, sat, _start = struct.unpack(">4s8si", data[:16])
@@ -180,7 +182,7 @@ def _make_orbit(path: str, epoch: str, t, pos, vel, kind: str) -> Orbit:
     try:
         orbit = Orbit(epoch, t, pos, vel, source=f"{path} ({kind})")
     except ValueError as exc:
-        raise InputFileError(path, f"valid {kind} state vectors", str(exc)) from None
+        raise InputFileError(path, f"valid {kind} state vectors", describe(exc)) from None
     check_orbit(orbit, path)
     return orbit
 
@@ -188,8 +190,7 @@ def _make_orbit(path: str, epoch: str, t, pos, vel, kind: str) -> Orbit:
 def read_orbit_file(path: str) -> Orbit:
     """A DORIS or Delft ODR orbit file, recognised by its first bytes."""
     path = str(path)
-    if not os.path.isfile(path):
-        raise InputFileError(path, "an orbit file (DORIS DOR_VOR_AX or Delft ODR)", "no such file")
+    input_file(path, "an orbit file (DORIS DOR_VOR_AX or Delft ODR)")
     with open(path, "rb") as fh:
         head = fh.read(16)
     if head[:4] in (b"@ODR", b"xODR"):

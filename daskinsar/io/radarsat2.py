@@ -55,6 +55,7 @@ from ..errors import InputFileError
 from ..geometry.ellipsoid import SPEED_OF_LIGHT
 from ..geometry.orbit import Orbit
 from ..scene import Chirp, RadarMetadata, Scene, radar_grid_coords
+from ._files import input_file
 from ._products import BlockWindow, Xml, error_line, iso, lazy_image, look_side, range_poly_doppler
 from .readers import ReaderInfo
 
@@ -65,6 +66,8 @@ _EXPECTED = "a RADARSAT-2 product.xml (<product> of satellite RADARSAT-2)"
 
 def _product_xml(path: str) -> str:
     path = os.path.abspath(str(path))
+    if os.path.isdir(path) and path.lower().endswith(".xml"):
+        raise InputFileError(path, _EXPECTED, "a folder, not a file")
     return os.path.join(path, "product.xml") if os.path.isdir(path) else path
 
 
@@ -195,11 +198,12 @@ class Rs2Product:
             t = (x.utc("timeOfDopplerCentroidEstimate", base=el) - t0) / np.timedelta64(1, "ns") * 1e-9
             est.append((float(t), x.number("dopplerCentroidReferenceTime", base=el, positive=True),
                         list(x.numbers("dopplerCentroidCoefficients", base=el))))
-        self.doppler = range_poly_doppler(est, self.near_range_m, far)
+        self.doppler = range_poly_doppler(est, self.near_range_m, far, source=self.path)
         rates = [(0.0, x.number("dopplerRateReferenceTime", base=el, positive=True),
                   list(x.numbers("dopplerRateValuesCoefficients", base=el)))
                  for el in x.nodes("imageGenerationParameters/dopplerRateValues")]
-        self.fm_rate = range_poly_doppler(rates[:1], self.near_range_m, far) if rates else None
+        self.fm_rate = (range_poly_doppler(rates[:1], self.near_range_m, far, source=self.path,
+                                           what="Doppler rate estimates") if rates else None)
 
     def metadata(self) -> RadarMetadata:
         t_mid = 0.5 * (self.n_lines - 1) * self.line_interval_s
@@ -241,9 +245,7 @@ def _check_tiff(prod: Rs2Product) -> None:
     import rasterio
 
     path = prod.image_path
-    if not os.path.exists(path):
-        raise InputFileError(prod.path, f"its image {os.path.basename(path)} (fullResolutionImageData)",
-                             "no such file")
+    input_file(path, f"the image {os.path.basename(path)} of {prod.path} (fullResolutionImageData)")
     try:
         with rasterio.open(path) as ds:
             shape, count, dtypes, compress = (ds.height, ds.width), ds.count, set(ds.dtypes), ds.compression

@@ -12,14 +12,16 @@ Format (kept simple and documented here):
   ``STARTING_RANGE`` (m), ``RANGE_SAMPLING_FREQUENCY`` (Hz, else from the pixel size),
   ``FIRST_LINE_UTC`` (s of day), ``FIRST_LINE_YEAR``/``FIRST_LINE_MONTH_OF_YEAR``/
   ``FIRST_LINE_DAY_OF_MONTH`` (else ``DATE`` as YYMMDD or YYYYMMDD),
-  ``ANTENNA_SIDE`` (-1 right, +1 left; default right), ``PULSE_LENGTH`` (s),
-  ``CHIRP_SLOPE`` (Hz/s), ``DOPPLER_RANGE0..3`` (Doppler centroid in units of the PRF
+  ``ANTENNA_SIDE`` (-1 right, +1 left; default right; any other value is refused),
+  ``PULSE_LENGTH`` (s) and ``CHIRP_SLOPE`` (Hz/s) (both or neither), ``DOPPLER_RANGE0..3`` (Doppler centroid in units of the PRF
   as a cubic in range pixel), ``PLATFORM``, ``POLARIZATION``, ``XMIN``/``XMAX``,
   ``I_BIAS``/``Q_BIAS``, ``AZIMUTH_LINE_INTERVAL`` (s, default 1/PRF).
 - Orbit: a text file beside the data, ``<name>.orb`` or ``hdr_data_points*.rsc``,
   with one state vector per line: ``seconds_of_day x y z vx vy vz`` (ECEF m, m/s,
   same UTC day as the first line; times before the first line by more than 12 h are
   taken as the next day). Without one the reader raises unless ``orbit=`` is given.
+- The binary must hold exactly ``FILE_LENGTH`` lines of its line size (never truncated nor
+  read in part), and the ``.rsc`` must end with a complete line (a cut file is refused).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from ..errors import InputFileError
 from ..geometry.ellipsoid import SPEED_OF_LIGHT
 from ..geometry.orbit import Orbit
 from ..scene import Chirp, Poly1D, RadarMetadata, Scene, radar_grid_coords
+from ._files import describe, input_file
 from .readers import ReaderInfo
 
 __all__ = ["read_rsc", "write_rsc", "read_roipac", "read_orbit_points", "sniff_roipac"]
@@ -45,13 +48,19 @@ _REQUIRED = ("WIDTH", "FILE_LENGTH", "WAVELENGTH", "PRF", "STARTING_RANGE", "FIR
 def read_rsc(path: str) -> dict[str, str]:
     """The ``KEY value`` pairs of an ``.rsc`` file (keys upper-case, values as text)."""
     path = str(path)
+    size = input_file(path, "a ROI_PAC .rsc keyword file")
+    if size > 1 << 20:
+        raise InputFileError(path, "a ROI_PAC .rsc keyword file (at most 1 MiB of text)", f"{size} bytes")
     try:
         with open(path, "rb") as fh:
             raw = fh.read(1 << 20)
     except OSError as exc:
-        raise InputFileError(path, "a ROI_PAC .rsc keyword file", str(exc)) from None
+        raise InputFileError(path, "a ROI_PAC .rsc keyword file", describe(exc)) from None
     if not raw.strip():
         raise InputFileError(path, "a ROI_PAC .rsc keyword file", "an empty file")
+    if not raw.endswith((b"\n", b"\r")):
+        raise InputFileError(path, "a ROI_PAC .rsc keyword file whose last line is complete",
+                             f"a file ending in {raw[-20:].decode('ascii', 'replace')!r} (cut short?)")
     if b"\x00" in raw:
         raise InputFileError(path, "a ROI_PAC .rsc keyword file (text)", "binary content")
     try:
@@ -79,6 +88,7 @@ def write_rsc(path: str, values: dict[str, Any]) -> None:
 
 def read_orbit_points(path: str) -> np.ndarray:
     """An (N, 7) array ``[seconds_of_day, x, y, z, vx, vy, vz]`` from a ROI_PAC orbit text file."""
+    input_file(path, "a ROI_PAC orbit file (lines 'sec_of_day x y z vx vy vz')")
     try:
         rows = []
         with open(path) as fh:
@@ -156,7 +166,7 @@ def read_roipac(path: str, *, orbit: Orbit | None = None, chunks: int = 1024) ->
     except InputFileError:
         raise
     except (ValueError, KeyError, TypeError, OverflowError, OSError) as exc:  # incl. pydantic ValidationError
-        raise InputFileError(str(path), "a valid ROI_PAC product", f"{type(exc).__name__}: {exc}") from None
+        raise InputFileError(str(path), "a valid ROI_PAC product", describe(exc)) from None
 
 
 def _read_roipac(path: str, *, orbit: Orbit | None, chunks: int) -> Scene:
@@ -164,7 +174,7 @@ def _read_roipac(path: str, *, orbit: Orbit | None, chunks: int) -> Scene:
     from dask.base import tokenize
 
     data_path, rsc_path = _paths(path)
-    if not os.path.isfile(rsc_path):
+    if not os.path.lexists(rsc_path):
         raise InputFileError(data_path, "a ROI_PAC binary with an .rsc keyword file beside it", f"no {rsc_path}")
     rsc = read_rsc(rsc_path)
     missing = [k for k in _REQUIRED if k not in rsc]
@@ -174,8 +184,9 @@ def _read_roipac(path: str, *, orbit: Orbit | None, chunks: int) -> Scene:
     try:
         width, length = int(rsc["WIDTH"]), int(rsc["FILE_LENGTH"])
         lam, prf, r0 = float(rsc["WAVELENGTH"]), float(rsc["PRF"]), float(rsc["STARTING_RANGE"])
-        if width <= 0 or length <= 0 or lam <= 0 or prf <= 0 or r0 <= 0:
-            raise ValueError("WIDTH, FILE_LENGTH, WAVELENGTH, PRF and STARTING_RANGE must be positive")
+        if width <= 0 or length <= 0 or not (lam > 0 and prf > 0 and r0 > 0) or not np.isfinite([lam, prf, r0]).all():
+            raise ValueError("WIDTH, FILE_LENGTH, WAVELENGTH, PRF and STARTING_RANGE must be positive and finite, "
+                             f"got {width}, {length}, {lam}, {prf}, {r0}")
         if "RANGE_SAMPLING_FREQUENCY" in rsc:
             fs = float(rsc["RANGE_SAMPLING_FREQUENCY"])
             dr = float(rsc.get("RANGE_PIXEL_SIZE", SPEED_OF_LIGHT / (2 * fs)))
@@ -184,10 +195,18 @@ def _read_roipac(path: str, *, orbit: Orbit | None, chunks: int) -> Scene:
             fs = SPEED_OF_LIGHT / (2 * dr)
         epoch, sod0 = _first_line_epoch(rsc, rsc_path)
         dt = float(rsc.get("AZIMUTH_LINE_INTERVAL", 1.0 / prf))
-        look = "left" if float(rsc.get("ANTENNA_SIDE", -1)) > 0 else "right"
+        if not (np.isfinite(fs) and fs > 0 and np.isfinite(dr) and dr > 0 and np.isfinite(dt) and dt > 0):
+            raise ValueError("RANGE_SAMPLING_FREQUENCY / RANGE_PIXEL_SIZE and AZIMUTH_LINE_INTERVAL must be positive "
+                             f"and finite, got {fs}, {dr}, {dt}")
+        side = float(rsc.get("ANTENNA_SIDE", -1))
+        if side not in (-1.0, 1.0):
+            raise ValueError(f"ANTENNA_SIDE must be -1 (right) or 1 (left), got {rsc['ANTENNA_SIDE']!r}")
+        look = "left" if side > 0 else "right"
         dop = [float(rsc.get(f"DOPPLER_RANGE{k}", 0.0)) * prf for k in range(4)]
         chirp = None
-        if "CHIRP_SLOPE" in rsc and "PULSE_LENGTH" in rsc:
+        if ("CHIRP_SLOPE" in rsc) != ("PULSE_LENGTH" in rsc):
+            raise ValueError("CHIRP_SLOPE and PULSE_LENGTH go together (one of them is missing)")
+        if "CHIRP_SLOPE" in rsc:
             chirp = Chirp(slope_hz_per_s=float(rsc["CHIRP_SLOPE"]), duration_s=float(rsc["PULSE_LENGTH"]))
         if kind == "slc":
             row_bytes, x0, nbytes, n_rg = width * 8, 0, width * 8, width
@@ -199,13 +218,13 @@ def _read_roipac(path: str, *, orbit: Orbit | None, chunks: int) -> Scene:
             row_bytes, nbytes, n_rg = width, x1 - x0, (x1 - x0) // 2
         bias = (float(rsc.get("I_BIAS", 15.5)), float(rsc.get("Q_BIAS", 15.5)))
     except (KeyError, ValueError) as exc:
-        raise InputFileError(rsc_path, "valid ROI_PAC keyword values", str(exc)) from None
-    if not os.path.isfile(data_path):
-        raise InputFileError(data_path, f"the ROI_PAC {kind} binary described by {rsc_path}", "no such file")
-    size = os.path.getsize(data_path)
-    if size < row_bytes * length:
-        raise InputFileError(data_path, f"{length} lines x {row_bytes} bytes = {row_bytes * length} bytes",
-                             f"{size} bytes (truncated)")
+        raise InputFileError(rsc_path, "valid ROI_PAC keyword values", describe(exc)) from None
+    size = input_file(data_path, f"the ROI_PAC {kind} binary described by {rsc_path}")
+    if size != row_bytes * length:
+        # never a silent part read: the binary is exactly FILE_LENGTH lines of WIDTH
+        how = "truncated" if size < row_bytes * length else "more than FILE_LENGTH x WIDTH describes"
+        raise InputFileError(data_path, f"FILE_LENGTH {length} lines x {row_bytes} bytes = {row_bytes * length} "
+                                        f"bytes (per {os.path.basename(rsc_path)})", f"{size} bytes ({how})")
 
     if orbit is None:
         orb_path = _find_orbit(data_path)
@@ -218,7 +237,7 @@ def _read_roipac(path: str, *, orbit: Orbit | None, chunks: int) -> Scene:
         try:
             orbit = Orbit(epoch, t, pts[:, 1:4], pts[:, 4:7], source=orb_path)
         except ValueError as exc:
-            raise InputFileError(orb_path, "a valid orbit", str(exc)) from None
+            raise InputFileError(orb_path, "a valid orbit", describe(exc)) from None
 
     meta = RadarMetadata(
         sensor=rsc.get("PLATFORM", "ROI_PAC").upper(),

@@ -38,7 +38,9 @@ import zarr
 from ..errors import InputFileError
 from ..geometry.ellipsoid import SPEED_OF_LIGHT
 from ..geometry.orbit import Orbit, format_utc
-from ..scene import RadarMetadata, radar_attrs
+from ..scene import RadarMetadata, Scene, radar_attrs
+from ._files import describe, input_file, input_folder
+from .validate import check_scene
 
 __all__ = ["open_snap_pair", "read_snap_metadata", "snap_orbit", "open_snap_product"]
 
@@ -68,13 +70,11 @@ def _attrs(elem) -> dict:
 def read_snap_metadata(znap: str | Path) -> dict:
     """The parsed ``SNAP/product_metadata.json`` (a list of metadata elements)."""
     p = Path(znap) / "SNAP" / "product_metadata.json"
-    if not p.is_file():
-        raise InputFileError(p, "SNAP's product metadata (SNAP/product_metadata.json) of a .znap product",
-                             "no such file")
+    input_file(p, "SNAP's product metadata (SNAP/product_metadata.json) of a .znap product")
     try:
         tree = json.loads(p.read_text())
     except (OSError, ValueError) as exc:
-        raise InputFileError(p, "SNAP product metadata in JSON", f"unreadable content ({exc})") from None
+        raise InputFileError(p, "SNAP product metadata in JSON", f"unreadable content ({describe(exc)})") from None
     if not isinstance(tree, list):
         raise InputFileError(p, "a JSON list of SNAP metadata elements", type(tree).__name__)
     return {"tree": tree, "path": p}
@@ -91,9 +91,20 @@ def _scalar(attrs: dict, key: str, path: Path) -> float:
     if isinstance(v, list) and v:
         v = v[0]
     try:
-        return float(v)
+        x = float(v)
     except (TypeError, ValueError):
         raise InputFileError(path, f"a numeric Abstracted_Metadata attribute {key!r}", repr(v)) from None
+    if not np.isfinite(x):
+        raise InputFileError(path, f"a finite Abstracted_Metadata attribute {key!r}", repr(v))
+    return x
+
+
+def _first_line_time(attrs: dict, path: Path) -> np.datetime64:
+    try:
+        return _snap_utc(attrs["first_line_time"])
+    except (KeyError, TypeError, ValueError, OverflowError):
+        raise InputFileError(path, "an Abstracted_Metadata first_line_time [days, seconds, microseconds]",
+                             repr(attrs.get("first_line_time"))) from None
 
 
 def snap_orbit(znap: str | Path, epoch: str | None = None) -> Orbit:
@@ -110,24 +121,71 @@ def snap_orbit(znap: str | Path, epoch: str | None = None) -> Orbit:
             times.append(_snap_utc(a["time"]))
             pos.append([float(a[k][0]) for k in ("x_pos", "y_pos", "z_pos")])
             vel.append([float(a[k][0]) for k in ("x_vel", "y_vel", "z_vel")])
-        except (KeyError, TypeError, ValueError, IndexError):
+        except (KeyError, TypeError, ValueError, IndexError, OverflowError):
             raise InputFileError(path, "orbit vectors with time, x/y/z_pos and x/y/z_vel",
                                  repr(sv.get("name"))) from None
     if len(times) < 2:
         raise InputFileError(path, "at least 2 orbit state vectors", str(len(times)))
     if epoch is None:
-        epoch = format_utc(_snap_utc(attrs["first_line_time"]))
+        epoch = format_utc(_first_line_time(attrs, path))
     ep = np.datetime64(epoch.replace("Z", ""), "ns")
     t = np.array([(ti - ep) / np.timedelta64(1, "ns") * 1e-9 for ti in times])
-    return Orbit(epoch, t, np.array(pos), np.array(vel), source=str(path))
+    try:
+        return Orbit(epoch, t, np.array(pos), np.array(vel), source=str(path))
+    except ValueError as exc:
+        raise InputFileError(path, "valid orbit state vectors (Abstracted_Metadata/Orbit_State_Vectors)",
+                             describe(exc)) from None
+
+
+def _check_chunks(folder: Path) -> None:
+    """The chunk files a band's ``.zarray`` declares, all present (a missing chunk would read as zeros) and,
+    uncompressed, each of a whole chunk's size: checked from the files before zarr allocates anything."""
+    expected = "a Zarr v2 array (.zarray) of a SNAP .znap product"
+    input_file(folder / ".zarray", expected)
+    try:
+        za = json.loads((folder / ".zarray").read_text())
+        shape, chunks = [int(n) for n in za["shape"]], [int(n) for n in za["chunks"]]
+        itemsize = np.dtype(za["dtype"]).itemsize
+        compressed = za.get("compressor") is not None or bool(za.get("filters"))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InputFileError(folder / ".zarray", expected, describe(exc)) from None
+    if len(shape) != len(chunks) or min(shape + chunks, default=0) < 1:
+        raise InputFileError(folder / ".zarray", "positive shape and chunks of one rank", f"{shape}, {chunks}")
+    grid = [-(-n // c) for n, c in zip(shape, chunks)]
+    names = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")}
+    if int(np.prod(grid, dtype=np.float64)) != len(names):
+        raise InputFileError(folder, f"the {int(np.prod(grid, dtype=np.float64))} chunk files its .zarray declares "
+                                     f"(shape {shape}, chunks {chunks})", f"{len(names)}")
+    if not compressed:
+        nbytes = int(np.prod(chunks)) * itemsize
+        for n in sorted(names):
+            if (folder / n).stat().st_size != nbytes:
+                raise InputFileError(folder / n, f"an uncompressed chunk of {nbytes} bytes",
+                                     f"{(folder / n).stat().st_size} bytes (truncated or damaged)")
+
+
+class _Band:
+    """A band read window by window; a damaged chunk is an :class:`InputFileError` naming the band."""
+
+    def __init__(self, arr, path: Path):
+        self.arr, self.path = arr, path
+        self.shape, self.dtype, self.ndim = arr.shape, arr.dtype, arr.ndim
+
+    def __getitem__(self, key):
+        try:
+            return np.asarray(self.arr[key])
+        except Exception as exc:  # zarr / numcodecs raise several types for damaged chunks
+            raise InputFileError(self.path, "readable chunks of a SNAP band", describe(exc)) from None
 
 
 def _open_array(znap: Path, name: str):
+    """A band of a product, every chunk of it present and of its size."""
+    _check_chunks(znap / name)
     try:
         return zarr.open_array(store=str(znap / name), mode="r", zarr_format=2)
     except Exception as exc:  # zarr raises several types for missing/bad arrays
         raise InputFileError(znap / name, "a Zarr v2 array (.zarray) of a SNAP .znap product",
-                             f"unreadable ({type(exc).__name__})") from None
+                             f"unreadable ({describe(exc)})") from None
 
 
 def _band_names(znap: Path) -> tuple[str, str, str, str]:
@@ -144,7 +202,8 @@ def _band_names(znap: Path) -> tuple[str, str, str, str]:
 
 
 def _lazy(arr, chunks) -> da.Array:
-    return da.from_array(arr, chunks=chunks, asarray=True, inline_array=True)
+    return da.from_array(_Band(arr, Path(str(arr.store_path.store.root))), chunks=chunks, asarray=True,
+                         inline_array=True, meta=np.empty((0,) * arr.ndim, arr.dtype))
 
 
 def _to_complex(i: np.ndarray, q: np.ndarray) -> np.ndarray:
@@ -158,8 +217,8 @@ def open_snap_product(znap: str | Path, chunks=(2048, 2048)) -> tuple[xr.DataArr
     """One .znap product: its SLC (lazy complex64 DataArray, dims ``(azimuth, range)``) and a dict
     of its raw pieces (``date`` as datetime64 day, polarisation, band arrays)."""
     znap = Path(znap)
-    if not znap.is_dir() or not (znap / ".zgroup").is_file():
-        raise InputFileError(znap, "a SNAP .znap folder (a Zarr v2 group with .zgroup)", "no such Zarr group")
+    input_folder(znap, "a SNAP .znap folder (a Zarr v2 group with .zgroup)")
+    input_file(znap / ".zgroup", "the .zgroup of a SNAP .znap folder (a Zarr v2 group)")
     iname, qname, pol, date = _band_names(znap)
     ia, qa = _open_array(znap, iname), _open_array(znap, qname)
     if ia.shape != qa.shape or len(ia.shape) != 2:
@@ -192,6 +251,12 @@ def _tie_point(znap: Path, name: str, shape: tuple[int, int]) -> np.ndarray | No
         ox, oy = float(at.get("offset_x", 0.0)), float(at.get("offset_y", 0.0))
     except (KeyError, TypeError, ValueError):
         raise InputFileError(znap / name, "tie-point grid attributes subsampling_x/y, offset_x/y", "missing") from None
+    if not (np.isfinite([sx, sy, ox, oy]).all() and sx > 0 and sy > 0 and a.ndim == 2 and min(a.shape) >= 2):
+        raise InputFileError(znap / name, "a 2-D tie-point grid of at least 2 x 2 with positive subsampling_x/y and "
+                                          "finite offsets", f"shape {a.shape}, subsampling {sx}, {sy}, offsets {ox}, {oy}")
+    if not np.all(np.isfinite(a)):
+        raise InputFileError(znap / name, "finite tie-point values", f"{int(np.count_nonzero(~np.isfinite(a)))} "
+                                                                      "non-finite")
     fy = (np.arange(shape[0]) - oy) / sy
     fx = (np.arange(shape[1]) - ox) / sx
 
@@ -229,8 +294,7 @@ def open_snap_pair(folder: str | Path, reference: str | None = None, chunks=(204
     (``orbit_time`` s since the epoch, ``orbit_position`` / ``orbit_velocity`` ECEF).
     """
     folder = Path(folder)
-    if not folder.is_dir():
-        raise InputFileError(folder, "a folder holding two SNAP .znap products", "no such folder")
+    input_folder(folder, "a folder holding two SNAP .znap products")
     znaps = sorted(p for p in folder.iterdir() if p.is_dir() and p.suffix == ".znap")
     if len(znaps) != 2:
         raise InputFileError(folder, "exactly two SNAP .znap products (a coregistered pair)", f"{len(znaps)}")
@@ -252,8 +316,14 @@ def open_snap_pair(folder: str | Path, reference: str | None = None, chunks=(204
     # grid and radar metadata from Abstracted_Metadata (the stack master's, identical in both)
     master = ref_info["znap"]
     attrs, _, mpath = _abstracted(master)
+    other, _, opath = _abstracted(sec_info["znap"])
+    for key in ("first_line_time", "line_time_interval", "slant_range_to_first_pixel", "range_spacing",
+                "num_output_lines", "num_samples_per_line", "radar_frequency", "antenna_pointing"):
+        if attrs.get(key) != other.get(key):
+            raise InputFileError(opath, f"the stack master's Abstracted_Metadata {key} of {mpath} (one grid)",
+                                 f"{other.get(key)!r} vs {attrs.get(key)!r}")
     n_az, n_rg = ref_info["shape"]
-    first = _snap_utc(attrs["first_line_time"])
+    first = _first_line_time(attrs, mpath)
     epoch = format_utc(first)
     dt = _scalar(attrs, "line_time_interval", mpath)
     r0 = _scalar(attrs, "slant_range_to_first_pixel", mpath)
@@ -264,22 +334,46 @@ def open_snap_pair(folder: str | Path, reference: str | None = None, chunks=(204
         raise InputFileError(mpath, f"num_output_lines x num_samples_per_line = {n_az} x {n_rg} (the bands' shape)",
                              f"{n_lines} x {n_samples}")
     freq_hz = _scalar(attrs, "radar_frequency", mpath) * 1e6
-    meta = RadarMetadata(
+    for key, known in (("MISSION", ("SENTINEL-1A", "SENTINEL-1B", "SENTINEL-1C", "SENTINEL-1D")),
+                       ("PASS", ("ASCENDING", "DESCENDING"))):
+        if str(attrs.get(key)) not in known:
+            raise InputFileError(mpath, f"an Abstracted_Metadata {key} of {', '.join(known)}", repr(attrs.get(key)))
+    pointing = str(attrs.get("antenna_pointing", "")).strip().lower()
+    if pointing not in ("left", "right"):
+        raise InputFileError(mpath, "an Abstracted_Metadata antenna_pointing left or right", repr(pointing))
+    for key in ("radar_frequency", "pulse_repetition_frequency", "range_sampling_rate", "line_time_interval",
+                "range_spacing"):
+        if _scalar(attrs, key, mpath) <= 0:
+            raise InputFileError(mpath, f"a positive Abstracted_Metadata {key}", repr(attrs.get(key)))
+    try:
+        meta = _metadata(attrs, mpath, ref_info, epoch, freq_hz, dt, dr, pointing, znaps)
+    except ValueError as exc:  # pydantic's ValidationError
+        raise InputFileError(mpath, "valid SNAP Abstracted_Metadata", describe(exc)) from None
+    coords = {"azimuth_time": ("azimuth", np.arange(n_az) * dt),
+              "slant_range": ("range", r0 + np.arange(n_rg) * dr)}
+    return _pair(ref, sec, ref_info, sec_info, meta, coords, master, epoch, chunks, mpath)
+
+
+def _metadata(attrs: dict, mpath: Path, ref_info: dict, epoch: str, freq_hz: float, dt: float, dr: float,
+              pointing: str, znaps: list) -> RadarMetadata:
+    return RadarMetadata(
         sensor="SENTINEL1", platform=str(attrs.get("MISSION")), mode=str(attrs.get("ACQUISITION_MODE")),
         polarization=ref_info["pol"], level="slc", epoch=epoch,
         wavelength_m=SPEED_OF_LIGHT / freq_hz,
         prf_hz=_scalar(attrs, "pulse_repetition_frequency", mpath),
         range_sampling_rate_hz=_scalar(attrs, "range_sampling_rate", mpath) * 1e6,
         azimuth_line_interval_s=dt, range_pixel_spacing_m=dr,
-        look_side="left" if str(attrs.get("antenna_pointing", "right")).lower() == "left" else "right",
+        look_side="left" if pointing == "left" else "right",
         range_bandwidth_hz=_scalar(attrs, "range_bandwidth", mpath) * 1e6,
         azimuth_bandwidth_hz=_scalar(attrs, "azimuth_bandwidth", mpath),
         source_files=[str(z) for z in znaps],
         extra={"pass": attrs.get("PASS"), "product": attrs.get("PRODUCT"),
                "azimuth_spacing_m": _scalar(attrs, "azimuth_spacing", mpath)},
     )
-    coords = {"azimuth_time": ("azimuth", np.arange(n_az) * dt),
-              "slant_range": ("range", r0 + np.arange(n_rg) * dr)}
+
+
+def _pair(ref, sec, ref_info, sec_info, meta, coords, master, epoch, chunks, mpath):
+    n_az, n_rg = ref_info["shape"]
     ref = ref.assign_coords(coords).rename("reference")
     sec = sec.assign_coords(coords).rename("secondary")
     ref.attrs["epoch"] = epoch
@@ -305,6 +399,8 @@ def open_snap_pair(folder: str | Path, reference: str | None = None, chunks=(204
             if v is not None:
                 geo[name] = (dims, v.astype(np.float32), {"units": units, "source": f"SNAP tie-point grid {tp}"})
     orbit = snap_orbit(master, epoch)
+    # the physics checks every registered reader's scene passes (grid, radar, orbit covering the lines)
+    check_scene(Scene(xr.Dataset(coords=coords), meta, orbit), str(mpath))
     ds = xr.Dataset({k: xr.Variable(*v) for k, v in geo.items()}, coords=coords)
     ds = ds.assign(orbit_position=(("orbit_time", "xyz"), orbit.position),
                    orbit_velocity=(("orbit_time", "xyz"), orbit.velocity))

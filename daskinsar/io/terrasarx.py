@@ -88,6 +88,8 @@ def _is_annotation(path: str) -> bool:
 def find_annotation(path: str) -> str:
     """The main annotation XML of a product: ``path`` itself or the one inside a product folder."""
     path = os.path.abspath(str(path))
+    if os.path.isdir(path) and path.lower().endswith(".xml"):
+        raise InputFileError(path, _EXPECTED, "a folder, not a file")
     if os.path.isdir(path):
         cands = sorted(p for p in glob.glob(os.path.join(path, "*.xml")) if _is_annotation(p))
         if not cands:
@@ -225,7 +227,7 @@ class TsxAnnotation:
     def _orbit(self, x: Xml) -> None:
         svs = x.nodes("platform/orbit/stateVec")
         declared = x.text("platform/orbit/orbitHeader/numStateVectors", default="")
-        if declared and declared.isdigit() and int(declared) != len(svs):
+        if declared and declared != str(len(svs)):
             raise InputFileError(self.path, f"{declared} state vectors (orbitHeader/numStateVectors)", f"{len(svs)}")
         if len(svs) < 2:
             raise InputFileError(self.path, "at least 2 platform/orbit/stateVec entries", str(len(svs)))
@@ -250,15 +252,22 @@ class TsxAnnotation:
         for el in x.nodes("processing/doppler/dopplerCentroid"):
             if x.text("polLayer", base=el, default=self.polarization).upper() == self.polarization or dc is None:
                 dc = el
+        if dc is None:
+            raise InputFileError(self.path, "processing/doppler/dopplerCentroid (the Doppler centroid estimates)",
+                                 "none")
         est = []
-        if dc is not None:
-            for e in x.nodes("dopplerEstimate", base=dc):
-                poly = x.node("combinedDoppler", base=e)
-                est.append((self._seconds(x, e), *_poly(x, poly)))
-        self.doppler = range_poly_doppler(est, near, far)
+        for e in x.nodes("dopplerEstimate", base=dc):
+            poly = x.node("combinedDoppler", base=e)
+            est.append((self._seconds(x, e), *_poly(x, poly)))
+        declared = x.text("numberOfDopplerRecords", base=dc, default="")
+        if not est or (declared and declared != str(len(est))):
+            raise InputFileError(self.path, f"{declared or 'at least 1'} dopplerEstimate entries in "
+                                            "dopplerCentroid (numberOfDopplerRecords)", f"{len(est)}")
+        self.doppler = range_poly_doppler(est, near, far, source=self.path, what="dopplerEstimate entries")
         rates = [(self._seconds(x, e), *_poly(x, x.node("dopplerRatePolynomial", base=e)))
                  for e in x.nodes("processing/geometry/dopplerRate")]
-        self.fm_rate = range_poly_doppler(rates, near, far) if rates else None
+        self.fm_rate = (range_poly_doppler(rates, near, far, source=self.path, what="dopplerRate entries")
+                        if rates else None)
         self.extra["doppler_source"] = ("processing/doppler/dopplerCentroid/dopplerEstimate/combinedDoppler: Hz, "
                                         "polynomial in two-way range time tau (s) about referencePoint")
         self.extra["fm_rate_source"] = "processing/geometry/dopplerRate/dopplerRatePolynomial: Hz/s, as annotated"

@@ -52,6 +52,7 @@ from ..errors import InputFileError
 from ..geometry.ellipsoid import SPEED_OF_LIGHT
 from ..geometry.orbit import parse_utc
 from ..geometry.sch import SchFrame, sch_orbit
+from ._files import input_file
 from ..scene import Chirp, Poly1D, RadarMetadata, Scene, radar_grid_coords
 from .readers import ReaderInfo
 from .validate import check_orbit
@@ -70,6 +71,7 @@ _MAX_ANN = 1 << 20
 
 def read_ann(path: str) -> dict[str, tuple[str, str]]:
     """``{key: (value text, unit)}`` of an annotation file (keys as written, case kept)."""
+    input_file(path, "a UAVSAR annotation (.ann) file")
     try:
         with open(path, "rb") as fh:
             raw = fh.read(_MAX_ANN + 1)
@@ -173,9 +175,27 @@ def _look(ann: _Ann) -> Literal["left", "right"]:
 
 def _resolve(ann_path: str, name: str) -> str:
     p = name if os.path.isabs(name) else os.path.join(os.path.dirname(ann_path), os.path.basename(name))
-    if not os.path.isfile(p):
-        raise InputFileError(p, f"the data file named by {ann_path}", "no such file")
+    input_file(p, f"the data file named by {ann_path}")
     return p
+
+
+def _peg(ann: _Ann, terrain_m: float = 0.0) -> SchFrame:
+    """The peg point (deg) of the SCH frame, within the ranges of latitudes, longitudes and headings."""
+    lat, lon, hdg = ann.number("Peg Latitude"), ann.number("Peg Longitude"), ann.number("Peg Heading")
+    if not (abs(lat) <= 90.0 and abs(lon) <= 360.0 and abs(hdg) <= 360.0):
+        raise InputFileError(ann.path, "a Peg Latitude within +-90, Peg Longitude and Peg Heading within +-360 deg",
+                             f"{lat!r}, {lon!r}, {hdg!r}")
+    return SchFrame(lat, lon, hdg, terrain_m)
+
+
+def _polarization(ann: _Ann) -> str | None:
+    """The annotation's Polarization (HH, HV, VH or VV), None when it states none."""
+    if not ann.has("Polarization"):
+        return None
+    pol = ann.text("Polarization").strip().upper()
+    if pol not in ("HH", "HV", "VH", "VV"):
+        raise InputFileError(ann.path, "a Polarization of HH, HV, VH or VV", repr(pol))
+    return pol
 
 
 def _quadratic_doppler(r0: float, dr: float, n: int, near: float, mid: float, far: float) -> Poly1D:
@@ -189,7 +209,7 @@ def _rpi_layout(ann: _Ann, pass_number: int) -> _Layout:
         raise InputFileError(ann.path, "pass_number 1 or 2 (an RPI pair)", repr(pass_number))
     p = str(pass_number)
     slc = _resolve(ann.path, ann.text(f"Single Look Complex Data of Pass {p}"))
-    frame = SchFrame(ann.number("Peg Latitude"), ann.number("Peg Longitude"), ann.number("Peg Heading"))
+    frame = _peg(ann)
     pri = ann.number("Average Pulse Repetition Interval", positive=True)
     dop_txt = ann.text("Reskew Doppler Near Mid Far").replace(",", " ").split()
     try:
@@ -205,7 +225,7 @@ def _rpi_layout(ann: _Ann, pass_number: int) -> _Layout:
              for k in ("Upper Left Latitude", "Upper Left Longitude", "Upper Right Latitude", "Upper Right Longitude",
                        "Lower Left Latitude", "Lower Left Longitude", "Lower Right Latitude", "Lower Right Longitude")
              if ann.has(f"Approximate {k}")}
-    pol = ann.text("Polarization").strip().upper() if ann.has("Polarization") else None
+    pol = _polarization(ann)
     ds = ann.number("Single Look Complex Data Azimuth Spacing", positive=True)
     return _Layout(slc, n_lines, n_samples, r0, dr, ds,
                    ann.number("Single Look Complex Data Starting Azimuth"), pri * RPI_PRF_FACTOR,
@@ -222,7 +242,7 @@ def _stack_layout(ann: _Ann, segment: int) -> _Layout:
         raise InputFileError(ann.path, f"segment {i} (annotation key {slc_key!r})", f"segments {segs}")
     slc = _resolve(ann.path, ann.text(slc_key))
     th = ann.number("Global Average Terrain Height")
-    frame = SchFrame(ann.number("Peg Latitude"), ann.number("Peg Longitude"), ann.number("Peg Heading"), th)
+    frame = _peg(ann, th)
     pri = ann.number("Average Pulse Repetition Interval", positive=True)
     n_lines = ann.integer(f"{slc_key}_mag.set_rows")
     n_samples = ann.integer(f"{slc_key}_mag.set_cols")
@@ -252,7 +272,7 @@ def _stack_layout(ann: _Ann, segment: int) -> _Layout:
                 extra[f"corner_{k}_lat_lon_deg"] = [la, lo]
             except ValueError:
                 raise InputFileError(ann.path, f"'lat, lon' for {key!r}", repr(ann.text(key))) from None
-    pol = ann.text("Polarization").strip().upper() if ann.has("Polarization") else None
+    pol = _polarization(ann)
     return _Layout(slc, n_lines, n_samples, r0, dr, ds, ann.number(f"Segment {i} Data Starting Azimuth"), pri,
                    ann.time("Start Time of Acquisition"), frame, h, doppler, pol, extra)
 
@@ -318,7 +338,14 @@ def _scene(ann: _Ann, lay: _Layout, sensor: str, chunks: int, polarization: str 
     return Scene(ds, meta, orbit)
 
 
+def _not_a_folder(path: str) -> None:
+    """An ``.ann`` path that is a folder is refused as such (a folder of products is given without .ann)."""
+    if os.path.isdir(path) and path.lower().endswith(".ann"):
+        raise InputFileError(path, "a UAVSAR annotation (.ann) file", "a folder, not a file")
+
+
 def _ann_of(path: str) -> str:
+    _not_a_folder(path)
     if os.path.isdir(path):
         anns = sorted(glob.glob(os.path.join(path, "*.ann")))
         if len(anns) != 1:
@@ -354,6 +381,7 @@ def read_uavsar_stack(path: str, *, polarization: str | None = None, chunks: int
     if orbit_file is not None:
         raise InputFileError(path, "no orbit_file (UAVSAR's track comes from the annotation's peg)", repr(orbit_file))
     path = str(path)
+    _not_a_folder(path)
     if os.path.isdir(path):
         anns = sorted(glob.glob(os.path.join(path, "*.ann")))
         by_date = {}

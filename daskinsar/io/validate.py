@@ -11,11 +11,16 @@ Bounds (SI units) are those of every spaceborne and airborne SAR flown or planne
 - wavelength 5 mm .. 2 m (Ka band to P band);
 - PRF (or product line rate) 1 Hz .. 30 kHz; range sampling rate 0.5 MHz .. 2 GHz;
 - chirp: a non-zero slope, a positive duration of 0.1 us .. 1 ms, a bandwidth
-  of at most 1.2 x the range sampling rate;
+  of at most 1.2 x the range sampling rate; processed range / azimuth bandwidths positive and
+  at most 1.2 x the range sampling rate / PRF;
 - orbit: distance from the Earth's centre 6.2e6 .. 4.3e7 m, speed 30 m/s ..
   12 km/s, times strictly increasing and finite, covering the scene's azimuth times;
 - grid: azimuth times and slant ranges finite and strictly increasing, slant ranges
-  within 100 m .. 6e7 m.
+  within 100 m .. 6e7 m;
+- Doppler centroid and grid Doppler: finite over the grid and at most ``2 v / wavelength``
+  (the Doppler of a target straight ahead, v the orbit's largest speed); azimuth FM rate:
+  finite and at most twice ``2 v**2 / (wavelength R)`` in magnitude (R the nearest range);
+  the TOPS burst parameters of a burst scene finite.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from ..errors import InputFileError
 from ..geometry.orbit import Orbit
 from ..scene import RadarMetadata, Scene
 
-__all__ = ["check_scene", "check_metadata", "check_orbit", "check_axis", "check_range"]
+__all__ = ["check_scene", "check_metadata", "check_orbit", "check_axis", "check_range", "check_doppler"]
 
 WAVELENGTH_M = (0.005, 2.0)
 PRF_HZ = (1.0, 30_000.0)
@@ -74,10 +79,13 @@ def check_metadata(meta: RadarMetadata, source: str) -> None:
         if c.bandwidth_hz > 1.2 * meta.range_sampling_rate_hz:
             raise InputFileError(source, f"a chirp bandwidth of at most 1.2 x the range sampling rate "
                                          f"({meta.range_sampling_rate_hz:g} Hz)", f"{c.bandwidth_hz:g} Hz")
-    for name in ("range_bandwidth_hz", "azimuth_bandwidth_hz"):
+    for name, rate, what in (("range_bandwidth_hz", meta.range_sampling_rate_hz, "range sampling rate"),
+                             ("azimuth_bandwidth_hz", meta.prf_hz, "PRF")):
         v = getattr(meta, name)
-        if v is not None and (not np.isfinite(v) or v <= 0):
-            raise InputFileError(source, f"a positive {name.replace('_hz', '').replace('_', ' ')} (Hz)", f"{v!r}")
+        if v is not None and (not np.isfinite(v) or v <= 0 or v > 1.2 * rate):
+            # samples cannot hold a band wider than their rate (1.2: the margin the chirp check allows too)
+            raise InputFileError(source, f"a positive {name.replace('_hz', '').replace('_', ' ')} of at most 1.2 x "
+                                         f"the {what} ({1.2 * rate:g} Hz)", f"{v!r} Hz")
 
 
 def check_orbit(orbit: Orbit, source: str, t_min: float | None = None, t_max: float | None = None) -> None:
@@ -113,6 +121,49 @@ def check_orbit(orbit: Orbit, source: str, t_min: float | None = None, t_max: fl
                                      f"after {orbit.epoch}", f"state vectors at {t[0]:.3f} .. {t[-1]:.3f} s")
 
 
+def _finite_numbers(value, where: str, source: str) -> None:
+    """Every number inside a (nested) dict / list of parameters finite."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _finite_numbers(v, f"{where}.{k}", source)
+    elif isinstance(value, (list, tuple)):
+        for k, v in enumerate(value):
+            _finite_numbers(v, f"{where}[{k}]", source)
+    elif isinstance(value, float) and not np.isfinite(value):
+        raise InputFileError(source, f"a finite {where}", repr(value))
+
+
+def check_doppler(meta: RadarMetadata, t, r, orbit: Orbit, source: str) -> None:
+    """Doppler centroid, grid Doppler and azimuth FM rate finite and physically possible over the grid
+    (azimuth times ``t`` s, slant ranges ``r`` m; see the module docstring for the bounds)."""
+    t = np.asarray(t, np.float64)
+    r = np.asarray(r, np.float64)
+    r = r[np.isfinite(r)]
+    speed = float(np.max(np.linalg.norm(orbit.velocity, axis=1)))
+    tt = np.linspace(t[0], t[-1], 5)
+    rr = np.linspace(r[0], r[-1], 9) if r.size else np.array([np.nan])
+    tg, rg = np.meshgrid(tt, rr, indexing="ij")
+    f_max = 2.0 * speed / meta.wavelength_m
+    for name, model in (("Doppler centroid", meta.doppler_centroid), ("grid Doppler", meta.grid_doppler),
+                        ("azimuth FM rate", meta.azimuth_fm_rate)):
+        if model is None:
+            continue
+        if not r.size:  # a ground-range product without slant ranges: the model's own numbers only
+            _finite_numbers(model.model_dump(mode="python"), name, source)
+            continue
+        with np.errstate(all="ignore"):
+            vals = np.asarray(model(tg, rg), np.float64)
+        if not np.all(np.isfinite(vals)):
+            raise InputFileError(source, f"a finite {name} over the scene (Hz{'/s' if 'FM' in name else ''})",
+                                 f"{int(np.count_nonzero(~np.isfinite(vals)))} non-finite values of {vals.size}")
+        bound = 4.0 * speed ** 2 / (meta.wavelength_m * float(r.min())) if "FM" in name else f_max
+        if float(np.max(np.abs(vals))) > bound:
+            unit = "Hz/s" if "FM" in name else "Hz"
+            raise InputFileError(source, f"a {name} of at most {bound:.6g} {unit} in magnitude (the most a radar "
+                                         f"at {speed:.6g} m/s and {meta.wavelength_m:.6g} m sees)",
+                                 f"{float(np.max(np.abs(vals))):.6g} {unit}")
+
+
 def check_scene(scene: Scene | TopsScene, source: str) -> Scene | TopsScene:
     """All checks of a freshly read scene (of every burst of a TOPS scene); returns it unchanged."""
     if isinstance(scene, TopsScene):
@@ -125,4 +176,7 @@ def check_scene(scene: Scene | TopsScene, source: str) -> Scene | TopsScene:
     if scene.meta.level != "product":
         check_axis(source, "slant range", scene.slant_range, "m", bounds=SLANT_RANGE_M)
     check_orbit(scene.orbit, source, float(t[0]), float(t[-1]))
+    check_doppler(scene.meta, t, scene.slant_range, scene.orbit, source)
+    if "tops" in scene.meta.extra:
+        _finite_numbers(scene.meta.extra["tops"], "TOPS burst parameter", source)
     return scene

@@ -311,6 +311,7 @@ def _grid_from_root(root, epoch: str, where: str) -> xr.Dataset:
         raise ValueError("geolocationGrid has no points")
     az = seconds_since(epoch, [text(p, "azimuthTime", where) for p in pts])
     cols = {k: np.array([float(text(p, k, where)) for p in pts]) for k in _GRID_FIELDS}
+    _check_grid(az, cols)
     lines = np.unique(cols["line"])
     pixels = np.unique(cols["pixel"])
     data = {"azimuth_time": az, **{_GRID_NAMES.get(k, k): v for k, v in cols.items()}}
@@ -328,7 +329,22 @@ def _grid_from_root(root, epoch: str, where: str) -> xr.Dataset:
     return ds
 
 
+def _check_grid(az: np.ndarray, cols: dict[str, np.ndarray]) -> None:
+    """Every geolocation grid point finite (line, pixel, times, heights, angles), at a positive slant range
+    time, a latitude and longitude (a damaged point would silently change what the grid is used for)."""
+    if not (np.all(np.isfinite(az)) and all(np.all(np.isfinite(v)) for v in cols.values())):
+        raise ValueError("geolocationGrid points with non-finite values")
+    if np.any(cols["slantRangeTime"] <= 0) or np.any(cols["slantRangeTime"] > 0.4):
+        raise ValueError("geolocationGrid slantRangeTime values of 0 .. 0.4 s (two-way, ranges up to 6e7 m)")
+    if np.any(np.abs(cols["latitude"]) > 90) or np.any(np.abs(cols["longitude"]) > 360):
+        raise ValueError("geolocationGrid latitudes within +-90 and longitudes within +-360 deg")
+
+
 def _bursts(root, epoch: str, name: str, lpb: int) -> list[S1Burst]:
+    declared = root.find("swathTiming/burstList")
+    n = len(root.findall("swathTiming/burstList/burst"))
+    if declared is not None and declared.get("count") not in (None, str(n)):
+        raise ValueError(f"burstList count {declared.get('count')!r} but {n} bursts")
     out = []
     for i, b in enumerate(root.findall("swathTiming/burstList/burst")):
         fvs = [int(x) for x in text(b, "firstValidSample", name).split()]
@@ -347,12 +363,20 @@ def _bursts(root, epoch: str, name: str, lpb: int) -> list[S1Burst]:
             azimuth_anx_time_s=float(anx.text) if anx is not None and anx.text else None,
             byte_offset=int(off.text) if off is not None and off.text else None,
             annotated_burst_id=int(bid.text) if bid is not None and bid.text and bid.text.strip() else None))
+    t = np.array([b.azimuth_time_s for b in out])
+    if len(t) > 1 and not np.all(np.diff(t) > 0):
+        # burst k holds lines k * linesPerBurst of the TIFF: bursts out of time order would get another's lines
+        raise ValueError(f"bursts in increasing azimuthTime order (got {t.tolist()} s)")
     return out
 
 
 def _optional_float(root, path: str) -> float | None:
     el = root.find(path)
     return float(el.text) if el is not None and el.text else None
+
+
+#: Sentinel-1 units (adsHeader/missionId)
+S1_MISSIONS = ("S1A", "S1B", "S1C", "S1D")
 
 
 def parse_annotation(data: bytes, name: str, measurement: str | None = None) -> S1Swath:
@@ -389,6 +413,12 @@ def parse_annotation(data: bytes, name: str, measurement: str | None = None) -> 
         anx = root.find(f"{info}/ascendingNodeTime")
         if anx is not None and anx.text:
             parse_utc(anx.text)
+        for field, value, known in (("adsHeader/missionId", text(hdr, "missionId", name), S1_MISSIONS),
+                                    ("adsHeader/productType", text(hdr, "productType", name), ("SLC", "GRD")),
+                                    (f"{pi}/pass", text(root, f"{pi}/pass", name, default="Ascending"),
+                                     ("Ascending", "Descending"))):
+            if value not in known:
+                raise InputFileError(name, f"{field} one of {', '.join(known)}", repr(value))
         return S1Swath(
             annotation=name,
             measurement=measurement,

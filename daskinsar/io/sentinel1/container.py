@@ -52,6 +52,8 @@ class SafeSource:
                 for f in files:
                     found.append(posixpath.normpath(posixpath.join(rel.replace(os.sep, "/"), f)))
             self._names = found
+            if os.path.isdir(os.path.join(p, "manifest.safe")):
+                raise InputFileError(os.path.join(p, "manifest.safe"), EXPECTED_SAFE, "a folder, not a file")
         else:
             raise InputFileError(self.path, EXPECTED_SAFE, "no such file or folder")
 
