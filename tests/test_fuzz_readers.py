@@ -1,7 +1,7 @@
 """Reader fuzz suite: every registered reader (and the SNAP pair reader, DEM GeoTIFFs, DORIS and Delft ODR
 orbit files) given at least 50 seeded mutations of a valid product must end each read in one clear error
-naming the file, or in a read equal to the unmutated one (the mutation hit a field the reader does not use; a bit flip in the image
-samples may change those samples only). Never a traceback, never a silently different product.
+naming the file, or in a read equal to the unmutated one (the mutation hit a field the reader does not use;
+a bit flip in the image samples may change those samples only). Never a traceback, never a silently different product.
 
 The valid products are small (see :mod:`fuzz_products`), the mutations generated, not stored
 (:mod:`fuzz_cases`, :mod:`fuzz_cases_text`, :mod:`fuzz_cases_files`, :mod:`fuzz_hdf5`; the rule in
