@@ -61,7 +61,7 @@ def _identity(path: str | list[str] | None) -> list:
 
 def _section(config: RunConfig, name: str) -> Any:
     value = getattr(config, name)
-    if name in ("reference", "secondary", "dem"):
+    if name in ("reference", "secondary", "dem", "water_mask"):
         return [value.model_dump(mode="json"), _identity(value.path)]
     return value.model_dump(mode="json") if hasattr(value, "model_dump") else value
 
@@ -163,7 +163,8 @@ def run(config: RunConfig, *, start: str | None = None, end: str | None = None, 
     """Run the pipeline (on whatever dask scheduler is active). Returns {step: status}."""
     selected = select_steps(start, end, dostep)
     run_dir = Path(config.output)
-    claim_run_folder(run_dir, [*config.reference.paths, *config.secondary.paths, *([config.dem.path] if config.dem.path else [])])
+    claim_run_folder(run_dir, [*config.reference.paths, *config.secondary.paths,
+                               *(p for p in (config.dem.path, config.water_mask.path) if p)])
     status: dict[str, str] = {}
     with run_lock(run_dir, wait=wait):
         ctx = RunContext(config, run_dir, progress=progress, reporter=reporter)

@@ -28,10 +28,11 @@ from .io.dem_prepare import open_dem_store, prepare_dem
 from .io.export import export_geotiffs, geotiff_variables
 from .io.readers import read_scene
 from .io.validate import check_scene
+from .io.water import open_water_raster
 from .products import geocoded_variable, resolve_product
 from .scene import Scene, pair_dataset, radar_attrs
 from .stages import filter as filter_stage
-from .stages import focus, geocode, interferogram, offsets, resample, topo, unwrap
+from .stages import baseline, focus, geocode, interferogram, layover, offsets, resample, topo, unwrap, water
 from .stages.pair import check_dem_covers_scene, check_pair, footprint_edges
 
 __all__ = ["Step", "RunContext", "STEPS", "STEP_NAMES", "StepOutputs"]
@@ -199,6 +200,33 @@ def build_topo(ctx: RunContext) -> StepOutputs:
     return {"products.zarr/topo": topo.run(_pair(ctx).assign(dem=ctx.dem()), ctx.config.topo)}
 
 
+def build_baseline(ctx: RunContext) -> StepOutputs:
+    inputs = _pair(ctx).drop_vars(["reference", "secondary"]).assign(hgt=ctx.open("topo")["hgt"])
+    ds = baseline.run(inputs, ctx.config.baseline)
+    ctx.reporter(f"baseline: {baseline.summary(ds)}")
+    return {"products.zarr/baseline": ds}
+
+
+def build_layover(ctx: RunContext) -> StepOutputs | None:
+    if not ctx.config.layover.enabled:
+        return None
+    ref = ctx.scene("reference")
+    inputs = xr.Dataset({"reference": ref.data[ref.main_variable], "dem": ctx.dem()},
+                        attrs=radar_attrs(ref.meta, ref.orbit, "reference"))
+    return {"products.zarr/layover": layover.run(inputs, ctx.config.layover)}
+
+
+def build_water(ctx: RunContext) -> StepOutputs | None:
+    cfg = ctx.config.water_mask
+    if cfg.path is None:
+        return None
+    ifg = ctx.open("interferogram")
+    inputs = xr.Dataset({"lon": ifg["lon"], "lat": ifg["lat"], "water_raster": open_water_raster(cfg.path)})
+    ds = water.run(inputs, cfg)
+    ctx.reporter(f"water: {cfg.path} sampled at the {ds.sizes['azimuth']} x {ds.sizes['range']} look cells")
+    return {"products.zarr/water": ds}
+
+
 def build_offsets(ctx: RunContext) -> StepOutputs | None:
     if ctx.config.offsets.method == "geometric":
         return None
@@ -226,6 +254,8 @@ def build_interferogram(ctx: RunContext) -> StepOutputs:
     inputs = t[["geometric_phase", *interferogram.GEOMETRY_FIELDS]].assign(
         reference=ref.data[ref.main_variable], secondary=res["secondary"])
     inputs.attrs = radar_attrs(ref.meta, ref.orbit, "reference")
+    if ctx.has("layover"):
+        inputs["layover_shadow"] = ctx.open("layover")["mask"]
     ds = interferogram.run(inputs, ctx.config.interferogram)
     la, lr = ds.attrs["looks"]
     ctx.reporter(f"interferogram: {la} x {lr} looks -> {ds.sizes['azimuth']} x {ds.sizes['range']}")
@@ -241,6 +271,8 @@ def build_unwrap(ctx: RunContext) -> StepOutputs | None:
         return None
     ifg = ctx.open("interferogram")
     inputs = xr.Dataset({"ifg": ctx.open("filter")["ifg"], "coherence": ifg["coherence"]}, attrs=ifg.attrs)
+    if ctx.has("water"):
+        inputs["water"] = ctx.open("water")["mask"]
     return {"products.zarr/unwrap": unwrap.run(inputs, ctx.config.unwrap)}
 
 
@@ -297,16 +329,23 @@ STEPS: tuple[Step, ...] = (
          config=("dem",)),
     Step("topo", "lon/lat/height/incidence/heading per pixel, geometric offsets, flat+topo phase", build_topo,
          _group("topo"), after=("preprocess", "focus", "verifydem"), config=("topo",)),
+    Step("baseline", "perpendicular / parallel baselines on a coarse grid (ISCE2's definition)", build_baseline,
+         _group("baseline"), after=("topo",), config=("baseline",)),
+    Step("layover", "layover/shadow mask of the reference grid (ISCE3's values)", build_layover, _group("layover"),
+         after=("preprocess", "focus", "verifydem"), config=("layover",)),
     Step("offsets", "dense offsets (ampcor) + culling; residual fit added to the geometric offsets", build_offsets,
          _group("offsets"), after=("topo",), config=("offsets",)),
     Step("resample", "secondary SLC onto the reference grid (windowed sinc)", build_resample, _group("resample"),
          after=("offsets", "topo"), config=("offsets", "resample")),
     Step("interferogram", "flattened, multilooked interferogram; coherence (topophase.cor); phsig.cor",
-         build_interferogram, _group("interferogram"), after=("resample", "topo"), config=("interferogram",)),
+         build_interferogram, _group("interferogram"), after=("resample", "topo", "layover"),
+         config=("interferogram",)),
+    Step("water", "a water mask raster on the multilooked grid (invalid for the unwrapper)", build_water,
+         _group("water"), after=("interferogram",), config=("water_mask",)),
     Step("filter", "Goldstein-Werner filter (filt_topophase.flat)", build_filter, _group("filter"),
          after=("interferogram",), config=("filter",)),
     Step("unwrap", "SNAPHU unwrapping (tiled when large); LOS displacement (m)", build_unwrap, _group("unwrap"),
-         after=("filter", "interferogram"), config=("unwrap",)),
+         after=("filter", "interferogram", "water"), config=("unwrap",)),
     Step("geocode", "products onto a map grid", build_geocode, _group("geocode"),
          after=("unwrap", "filter", "interferogram", "verifydem"), config=("geocode",)),
     Step("export", "GeoTIFF / COG of every geocoded product (RUN/geo/)", build_export,
