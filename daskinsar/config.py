@@ -32,6 +32,7 @@ from .errors import ConfigError
 from .io.dem import DemInput
 from .isce_xml import insarapp_to_dict
 from .params import Params
+from .stages.baseline import BaselineParams
 from .stages.chunking import ChunkParams
 from .stages.common_band import CommonBandParams
 from .stages.esd import EsdParams
@@ -40,10 +41,12 @@ from .stages.focus import FocusParams
 from .stages.geocode import GeocodeParams
 from .stages.interferogram import InterferogramParams
 from .stages.ionosphere import IonosphereParams
+from .stages.layover import LayoverParams
 from .stages.offsets import OffsetParams
 from .stages.resample import ResampleParams
 from .stages.topo import TopoParams
 from .stages.unwrap import UnwrapParams
+from .stages.water import WaterMaskParams
 
 __all__ = ["RunConfig", "SceneInput", "DemInput", "load_config", "validate_config", "STAGE_SECTIONS"]
 
@@ -85,10 +88,16 @@ class RunConfig(Params):
     reference: SceneInput = Field(description="the reference (earlier, 'master') acquisition")
     secondary: SceneInput = Field(description="the secondary (later, 'slave') acquisition")
     dem: DemInput = Field(default_factory=DemInput, description="the DEM used by verifydem, topo and geocode")
+    water_mask: WaterMaskParams = Field(default_factory=WaterMaskParams,
+                                        description="a water mask raster: its water is invalid for the unwrapper")
     output: str = Field("insar_run", description="run folder (products.zarr, geo/, quicklook/)")
     processing: ChunkParams = Field(default_factory=ChunkParams, description="chunking of the run's arrays")
     focus: FocusParams = Field(default_factory=FocusParams, description="focusing of raw inputs")
     topo: TopoParams = Field(default_factory=TopoParams, description="per-pixel geometry of the reference grid")
+    baseline: BaselineParams = Field(default_factory=BaselineParams,
+                                     description="perpendicular and parallel baselines on a coarse grid")
+    layover: LayoverParams = Field(default_factory=LayoverParams,
+                                   description="layover/shadow mask of the reference grid")
     offsets: OffsetParams = Field(default_factory=OffsetParams, description="coregistration offsets")
     resample: ResampleParams = Field(default_factory=ResampleParams,
                                      description="resampling of the secondary SLC onto the reference grid")
@@ -115,6 +124,8 @@ class RunConfig(Params):
             "reference": self.reference.model_copy(update={"path": _map_paths(fix, self.reference.path)}),
             "secondary": self.secondary.model_copy(update={"path": _map_paths(fix, self.secondary.path)}),
             "dem": self.dem.model_copy(update={"path": fix(self.dem.path) if self.dem.path else None}),
+            "water_mask": self.water_mask.model_copy(
+                update={"path": fix(self.water_mask.path) if self.water_mask.path else None}),
             "output": fix(self.output)})
 
 

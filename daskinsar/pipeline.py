@@ -70,7 +70,7 @@ def _identity(path: str | list[str] | None) -> list:
 
 def _section(config: RunConfig, name: str) -> Any:
     value = getattr(config, name)
-    if name in ("reference", "secondary", "dem"):
+    if name in ("reference", "secondary", "dem", "water_mask"):
         return [value.model_dump(mode="json"), _identity(value.path)]
     return value.model_dump(mode="json") if hasattr(value, "model_dump") else value
 
@@ -219,7 +219,8 @@ def run(config: RunConfig, *, start: str | None = None, end: str | None = None, 
     environment)."""
     selected = select_steps(start, end, dostep)
     run_dir: Path | str = config.output if is_url(config.output) else Path(config.output)
-    claim_run_folder(run_dir, [*config.reference.paths, *config.secondary.paths, *([config.dem.path] if config.dem.path else [])])
+    claim_run_folder(run_dir, [*config.reference.paths, *config.secondary.paths,
+                               *(p for p in (config.dem.path, config.water_mask.path) if p)])
     status: dict[str, str] = {}
     with run_lock(run_dir, wait=wait) as still_ours:
         ctx = RunContext(config, run_dir, progress=progress, reporter=reporter)

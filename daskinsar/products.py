@@ -128,6 +128,9 @@ PRODUCTS: dict[str, Product] = {
     "interferogram/heading": _p("degree", "float32", "azimuth of the target-to-platform line of sight from north, anticlockwise",
                                 "azimuth of the line of sight from the target towards the platform, from north, "
                                 "anticlockwise, averaged per look cell"),
+    "interferogram/layover_shadow": _p("1", "uint8", "layover/shadow flags of the look cell",
+                                       "layover/shadow flags OR-ed over the look cell (0 none, 1 shadow, 2 layover, "
+                                       "3 both)"),
     # filter
     "filter/ifg": _p("1", _SLC, "Goldstein-Werner filtered interferogram", isce=("filt_topophase.flat",)),
     "filter/phsig": _p("1", "float32", "phase-sigma coherence of the filtered interferogram",
@@ -140,6 +143,19 @@ PRODUCTS: dict[str, Product] = {
     "unwrap/los_displacement": _p("m", "float32", "line-of-sight displacement, positive towards the platform",
                                   "LOS displacement, positive towards the platform (relative)",
                                   isce=("los_displacement",)),
+    # baseline: a coarse node grid of the reference scene
+    "baseline/perpendicular_baseline": _p("m", "float64", "perpendicular baseline",
+                                          "perpendicular baseline at the node (ISCE2's definition and sign)"),
+    "baseline/parallel_baseline": _p("m", "float64", "parallel baseline",
+                                     "parallel baseline at the node, positive when the secondary is nearer the target"),
+    "baseline/height": _p("m", "float64", "target height above the WGS84 ellipsoid at the node (topo)",
+                          standard_name="height_above_reference_ellipsoid"),
+    # layover: full-resolution reference grid
+    "layover/mask": _p("1", "uint8", "layover/shadow mask", "layover/shadow mask (ISCE3's values: 0 none, "
+                       "1 shadow, 2 layover, 3 both)"),
+    # water: multilooked grid
+    "water/mask": _p("1", "uint8", "water mask", "water (1) / land (0) from the user's water mask raster, "
+                     "at the look cells; water is left out by the unwrapper"),
     # commonband: full-resolution reference grid (only when an axis is filtered)
     "commonband/reference": _p("1", _SLC, "reference SLC filtered to the common band",
                                "reference SLC filtered to the common range / Doppler band (only when an axis is "
@@ -206,7 +222,7 @@ def geocoded_variable(product: str) -> str:
 #: geocoded variable name -> the multilooked product it is made from
 _GEOCODED_FROM: dict[str, str] = {geocoded_variable(k): k for k in PRODUCTS
                                   if k.split("/")[0] in ("interferogram", "filter", "unwrap", "topo", "offsets",
-                                                         "ionosphere")}
+                                                         "ionosphere", "water")}
 
 
 def product_info(group: str, variable: str) -> Product | None:

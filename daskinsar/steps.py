@@ -34,11 +34,12 @@ from .io.run_metadata import pair_metadata, reference_point
 from .io.readers import read_scene
 from .io.tops_store import is_tops_store, open_tops_scene
 from .io.validate import check_scene
+from .io.water import open_water_raster
 from .products import GEOMETRY_FIELDS, GEOMETRY_GROUP, geocoded_variable, resolve_product
 from .scene import Scene, pair_dataset, radar_attrs
 from .stages import common_band, ionosphere
 from .stages import filter as filter_stage
-from .stages import focus, geocode, interferogram, offsets, resample, topo, unwrap
+from .stages import baseline, focus, geocode, interferogram, layover, offsets, resample, topo, unwrap, water
 from .stages.pair import check_dem_covers_scene, check_pair, footprint_edges
 
 __all__ = ["Step", "RunContext", "STEPS", "STEP_NAMES", "StepOutputs"]
@@ -245,6 +246,42 @@ def build_topo(ctx: RunContext) -> StepOutputs:
     return {"products.zarr/topo": topo.run(_pair(ctx).assign(dem=ctx.dem()), ctx.config.topo)}
 
 
+def build_baseline(ctx: RunContext) -> StepOutputs | None:
+    if steps_tops.is_tops_run(ctx):  # the pair's centre baseline is in the products' metadata
+        ctx.reporter("baseline: no baseline grid for TOPS pairs (the centre baseline is in the product metadata)")
+        return None
+    inputs = _pair(ctx).drop_vars(["reference", "secondary"]).assign(hgt=ctx.open("topo")["hgt"])
+    ds = baseline.run(inputs, ctx.config.baseline)
+    ctx.reporter(f"baseline: {baseline.summary(ds)}")
+    return {"products.zarr/baseline": ds}
+
+
+def build_layover(ctx: RunContext) -> StepOutputs | None:
+    if not ctx.config.layover.enabled:
+        return None
+    if steps_tops.is_tops_run(ctx):
+        if "enabled" in ctx.config.layover.model_fields_set:
+            raise ConfigError("layover.enabled: the layover/shadow mask of TOPS (IW) bursts is not supported; "
+                              "set it to false")
+        ctx.reporter("layover: no layover/shadow mask for TOPS pairs (per-burst masks are not merged)")
+        return None
+    ref = ctx.scene("reference")
+    inputs = xr.Dataset({"reference": ref.data[ref.main_variable], "dem": ctx.dem()},
+                        attrs=radar_attrs(ref.meta, ref.orbit, "reference"))
+    return {"products.zarr/layover": layover.run(inputs, ctx.config.layover)}
+
+
+def build_water(ctx: RunContext) -> StepOutputs | None:
+    cfg = ctx.config.water_mask
+    if cfg.path is None:
+        return None
+    ifg = ctx.open("interferogram")
+    inputs = xr.Dataset({"lon": ifg["lon"], "lat": ifg["lat"], "water_raster": open_water_raster(cfg.path)})
+    ds = water.run(inputs, cfg)
+    ctx.reporter(f"water: {cfg.path} sampled at the {ds.sizes['azimuth']} x {ds.sizes['range']} look cells")
+    return {"products.zarr/water": ds}
+
+
 def build_offsets(ctx: RunContext) -> StepOutputs | None:
     if steps_tops.is_tops_run(ctx):
         return steps_tops.build_offsets(ctx)
@@ -315,6 +352,8 @@ def build_interferogram(ctx: RunContext) -> StepOutputs:
     r, s, plan = _coregistered(ctx)
     inputs = t[["geometric_phase", *interferogram.GEOMETRY_FIELDS]].assign(reference=r, secondary=s)
     inputs.attrs = radar_attrs(ref.meta, ref.orbit, "reference")
+    if ctx.has("layover"):
+        inputs["layover_shadow"] = ctx.open("layover")["mask"]
     ds = interferogram.run(inputs, ctx.config.interferogram)
     ds.attrs.update(common_band.interferogram_attrs(ds.attrs, plan))
     la, lr = ds.attrs["looks"]
@@ -331,6 +370,8 @@ def build_unwrap(ctx: RunContext) -> StepOutputs | None:
         return None
     ifg = ctx.open("interferogram")
     inputs = xr.Dataset({"ifg": ctx.open("filter")["ifg"], "coherence": ifg["coherence"]}, attrs=ifg.attrs)
+    if ctx.has("water"):
+        inputs["water"] = ctx.open("water")["mask"]
     return {"products.zarr/unwrap": unwrap.run(inputs, ctx.config.unwrap)}
 
 
@@ -474,6 +515,10 @@ STEPS: tuple[Step, ...] = (
          config=("dem",)),
     Step("topo", "lon/lat/height/incidence/heading per pixel, geometric offsets, flat+topo phase", build_topo,
          _group_or_bursts("topo"), after=("preprocess", "focus", "verifydem"), config=("topo",)),
+    Step("baseline", "perpendicular / parallel baselines on a coarse grid (ISCE2's definition)", build_baseline,
+         _group("baseline"), after=("topo",), config=("baseline",)),
+    Step("layover", "layover/shadow mask of the reference grid (ISCE3's values)", build_layover, _group("layover"),
+         after=("preprocess", "focus", "verifydem"), config=("layover",)),
     Step("offsets", "dense offsets (ampcor) + culling; residual fit added to the geometric offsets", build_offsets,
          _group_or_bursts("offsets"), after=("topo",), config=("offsets",)),
     Step("resample", "secondary SLC onto the reference grid (windowed sinc)", build_resample,
@@ -481,12 +526,14 @@ STEPS: tuple[Step, ...] = (
     Step("commonband", "range (spectral shift, mixed bandwidths) and azimuth (Doppler) common-band filtering",
          build_commonband, _group("commonband"), after=("resample", "topo"), config=("commonband",)),
     Step("interferogram", "flattened, multilooked interferogram; coherence (topophase.cor); phsig.cor",
-         build_interferogram, _group("interferogram"), after=("commonband", "resample", "topo"),
+         build_interferogram, _group("interferogram"), after=("commonband", "resample", "topo", "layover"),
          config=("interferogram",)),
+    Step("water", "a water mask raster on the multilooked grid (invalid for the unwrapper)", build_water,
+         _group("water"), after=("interferogram",), config=("water_mask",)),
     Step("filter", "Goldstein-Werner filter (filt_topophase.flat)", build_filter, _group("filter"),
          after=("interferogram",), config=("filter",)),
     Step("unwrap", "SNAPHU unwrapping (tiled when large); LOS displacement (m)", build_unwrap, _group("unwrap"),
-         after=("filter", "interferogram"), config=("unwrap",)),
+         after=("filter", "interferogram", "water"), config=("unwrap",)),
     Step("ionosphere", "split-spectrum ionosphere: dispersive / non-dispersive phase, corrected unwrapped phase",
          build_ionosphere, _group("ionosphere"), after=("unwrap", "interferogram", "commonband", "topo", "offsets"),
          config=("ionosphere",)),

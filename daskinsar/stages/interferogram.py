@@ -60,6 +60,7 @@ __all__ = [
     "looks_from_posting",
     "crossmul",
     "multilook",
+    "multilook_flags",
     "interferogram_looks_kernel",
     "interferogram_looks",
     "interferogram",
@@ -444,6 +445,21 @@ def multilook(x, looks: tuple[int, int]) -> da.Array:
     return da.map_blocks(multilook_kernel, x, looks=(la, lr), chunks=out_chunks, dtype=dtype, token="multilook")
 
 
+def _flags_kernel(x: np.ndarray, looks: tuple[int, int]) -> np.ndarray:
+    la, lr = _check_looks(x.shape, looks)
+    return np.bitwise_or.reduce(np.bitwise_or.reduce(x.reshape(x.shape[0] // la, la, x.shape[1] // lr, lr), axis=3),
+                                axis=1)
+
+
+def multilook_flags(x, looks: tuple[int, int]) -> da.Array:
+    """Lazy bitwise OR of integer flags over each look cell (cells as :func:`multilook`): a cell holding
+    shadow (1) and layover (2) pixels of a layover/shadow mask is 3."""
+    la, lr = int(looks[0]), int(looks[1])
+    x = _look_ready(as_dask(x), (la, lr))
+    out_chunks = (tuple(c // la for c in x.chunks[0]), tuple(c // lr for c in x.chunks[1]))
+    return da.map_blocks(_flags_kernel, x, looks=(la, lr), chunks=out_chunks, dtype=x.dtype, token="multilook-flags")
+
+
 def look_coordinates(c: np.ndarray, look: int) -> np.ndarray:
     """Coordinates of multilooked pixels: the mean over each look cell (trailing remainder dropped)."""
     n = (len(c) // look) * look
@@ -585,7 +601,8 @@ def run(inputs: xr.Dataset, params: InterferogramParams) -> xr.Dataset:
 
     ``inputs`` on the reference grid: ``reference`` and ``secondary`` (coregistered SLCs),
     ``geometric_phase`` (rad, removed), ``lon``, ``lat``, ``hgt``, ``incidence``, ``heading`` (topo), and
-    the reference metadata in the ``reference_*`` attributes. Returns :func:`interferogram`'s products
+    the reference metadata in the ``reference_*`` attributes; optionally ``layover_shadow`` (uint8 flags,
+    multilooked by OR). Returns :func:`interferogram`'s products
     plus ``coherence`` (ISCE ``topophase.cor``), ``phsig`` (``phsig.cor``) and the geometry averaged per
     look cell (heading as a mean unit vector); attributes ``looks``, ``effective_looks`` (independent
     looks of the coherence estimate), ``coherence_window``, ``wavelength_m``.
@@ -613,6 +630,9 @@ def run(inputs: xr.Dataset, params: InterferogramParams) -> xr.Dataset:
             arr = multilook(src.astype(np.float64), looks)
             arr = arr.astype(np.float64 if name in ("lon", "lat") else np.float32)
         ds[name] = (("azimuth", "range"), arr, dict(inputs[name].attrs))
+    if "layover_shadow" in inputs:  # the layover stage's mask: OR of the flags in each look cell
+        ds["layover_shadow"] = (("azimuth", "range"), multilook_flags(inputs["layover_shadow"].data, looks),
+                                dict(inputs["layover_shadow"].attrs))
     ds.attrs.update(looks=list(looks), coherence_window=list(win), wavelength_m=meta.wavelength_m,
                     effective_looks=max(1.0, looks[0] * looks[1] * INDEPENDENT_LOOK_FRACTION))
     return ds

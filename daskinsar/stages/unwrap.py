@@ -611,7 +611,8 @@ def _unwrap_tiled(ifg, coherence, nt, overlap, token, snaphu_kw, guide, guide_lo
 
 
 def run(inputs: xr.Dataset, params: UnwrapParams) -> xr.Dataset:
-    """``inputs``: the filtered interferogram ``ifg`` and the ``coherence`` of the unfiltered one, with the
+    """``inputs``: the filtered interferogram ``ifg`` and the ``coherence`` of the unfiltered one (optionally
+    ``water``: nonzero where the unwrapper is to leave pixels out: NaN phase, component 0), with the
     interferogram's attributes ``effective_looks`` and ``wavelength_m`` (or ``displacement_wavelength_m``,
     see :mod:`daskinsar.stages.common_band`) -> ``unw`` (rad), ``conncomp``
     and ``los_displacement`` (m, positive towards the platform). SNAPHU's scratch files go to dask's
@@ -620,7 +621,14 @@ def run(inputs: xr.Dataset, params: UnwrapParams) -> xr.Dataset:
         if v not in inputs:
             raise KeyError(f"unwrap: input dataset has no variable {v!r} (has {list(inputs.data_vars)})")
     nlooks = float(inputs.attrs["effective_looks"])
-    unw, cc = unwrap(inputs["ifg"].data, inputs["coherence"].data, nlooks=nlooks, cost=params.cost, init=params.init,
+    ifg = inputs["ifg"].data
+    if "water" in inputs:  # a water mask (nonzero = water): zero pixels are invalid for SNAPHU
+        ifg = as_dask(ifg)
+        water = as_dask(inputs["water"].data, like=ifg)
+        if water.shape != ifg.shape:
+            raise ValueError(f"unwrap: water mask of shape {water.shape} is not on the interferogram's {ifg.shape}")
+        ifg = da.where(water != 0, np.complex64(0), ifg)
+    unw, cc = unwrap(ifg, inputs["coherence"].data, nlooks=nlooks, cost=params.cost, init=params.init,
                      init_only=params.init_only, defo_max_cycles=params.defo_max_cycles,
                      tile_pixels_budget=params.tile_pixels, overlap=params.tile_overlap, guide=params.guide,
                      guide_looks=params.guide_looks, guide_weight=params.guide_weight,
