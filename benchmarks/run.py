@@ -68,7 +68,7 @@ PROFILES = {
 FRAME_SIZES = {"tiny": (), "quick": (1024, 2048), "full": (), "large": (4096, 8192),
                "frame": (4096, 8192, 16384)}
 SECTIONS = ("copy", "focus", "filter", "resample", "crossmul", "multilook", "topo", "geocode", "spectra", "unwrap",
-            "scaling", "e2e", "tops", "frame")
+            "scaling", "e2e", "frame", "tops")
 LOOKS = (4, 4)
 
 
