@@ -10,7 +10,6 @@ import pytest
 import rasterio
 from rasterio.transform import Affine, from_origin
 
-from dem_test_helpers import write_synthetic_geoid
 
 from daskinsar.errors import InputFileError
 from daskinsar.geometry import geoid as G
@@ -122,19 +121,6 @@ def test_all_nodata_refused(tmp_path):
 
 
 # ----------------------------------------------------------------------------- vertical datums
-@pytest.fixture
-def synthetic_egm2008(tmp_path, monkeypatch):
-    """A (synthetic) EGM2008 grid where PROJ's grids are looked for."""
-    d = tmp_path / "proj"
-    d.mkdir()
-    write_synthetic_geoid(str(d / "us_nga_egm08_25.tif"))
-    dirs = G._proj_dirs()
-    monkeypatch.setattr(G, "_proj_dirs", lambda: [str(d)] + dirs)
-    G.geoid_grid.cache_clear()
-    yield
-    G.geoid_grid.cache_clear()
-
-
 def _n96(lon, lat):
     return G.geoid_grid("EGM96").undulation(lon, lat)
 
@@ -150,7 +136,7 @@ def test_egm96_declared_is_converted(tmp_path, how):
     assert dem.attrs["vertical_datum"] == "egm96" and "EGM96" in dem.attrs["datum_conversion"]
 
 
-def test_copernicus_name_means_egm2008(tmp_path, synthetic_egm2008):
+def test_copernicus_name_means_egm2008(tmp_path, egm2008_grid):
     from dem_test_helpers import synthetic_geoid_n
 
     h = _plane()

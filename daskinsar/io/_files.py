@@ -17,7 +17,7 @@ import stat
 from ..errors import InputFileError
 
 __all__ = ["input_file", "input_folder", "describe", "check_declared_size", "h5_values", "h5_check_image",
-           "H5_MAX_RATIO"]
+           "H5_MAX_RATIO", "open_raster"]
 
 
 def _stat(path: str, expected: str, noun: str) -> os.stat_result:
@@ -62,6 +62,23 @@ def input_folder(path, expected: str) -> None:
         os.listdir(path)
     except PermissionError:
         raise InputFileError(path, expected, "permission denied (the folder cannot be listed)") from None
+
+
+def open_raster(path: str, expected: str):
+    """An open rasterio dataset of ``path`` (a file GDAL reads; the caller closes it), or
+    :class:`InputFileError` with GDAL's first line of complaint. A missing georeference is left for
+    the caller to judge (no warning)."""
+    import warnings
+
+    import rasterio
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+            return rasterio.open(path)
+    except Exception as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputFileError(path, expected, msg) from None
 
 
 def describe(exc: BaseException) -> str:

@@ -46,7 +46,7 @@ from ..params import Params
 from ..geometry.dem import Dem, EdgeMode
 from ..geometry.dem_interp import METHODS
 from ..geometry.geoid import compact_grid_path, find_proj_grid, geoid_grid
-from ._files import describe, input_file
+from ._files import describe, input_file, open_raster
 from .dem_readers import ISCE_SHORT_VOID, GdalBand, Heights, RawBand, parse_isce_xml
 
 __all__ = ["open_dem", "DemInput", "write_dem_geotiff", "resolve_vertical_datum", "unit_factor", "VerticalDatum",
@@ -263,13 +263,7 @@ def _open_gdal(path: str, vertical_datum: str, sample_at: str) -> tuple:
     from rasterio.enums import Resampling
     from rasterio.warp import calculate_default_transform
 
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
-            src = rasterio.open(path)
-    except Exception as exc:
-        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputFileError(path, "a DEM raster readable by GDAL (GeoTIFF) or an ISCE .dem.xml", msg) from None
+    src = open_raster(path, "a DEM raster readable by GDAL (GeoTIFF) or an ISCE .dem.xml")
     with src:
         if src.count != 1:
             raise InputFileError(path, "a DEM raster with one band of heights", f"{src.count} bands")

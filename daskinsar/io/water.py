@@ -10,7 +10,6 @@ unreadable, no CRS, several bands, a rotated or sheared geotransform.
 from __future__ import annotations
 
 import os
-import warnings
 
 import dask.array as da
 import numpy as np
@@ -18,6 +17,7 @@ import xarray as xr
 from dask.base import tokenize
 
 from ..errors import InputFileError
+from ._files import input_file, open_raster
 from .dem_readers import _squeeze, _window
 
 __all__ = ["open_water_raster", "WATER_DIMS"]
@@ -59,20 +59,9 @@ def open_water_raster(path, chunks: int = 1024) -> xr.DataArray:
     """The raster as a lazy DataArray on :data:`WATER_DIMS` with coordinates ``water_y``, ``water_x`` (pixel
     centres in the raster's CRS) and attributes ``crs`` (WKT), ``transform`` (GDAL's affine a, b, c, d,
     e, f of pixel corners) and ``source`` (the file); float32 values, NaN where nodata."""
-    import rasterio
-
     path = str(path)
-    if not os.path.isfile(path):
-        raise InputFileError(path, _EXPECTED, "no such file")
-    if os.path.getsize(path) == 0:
-        raise InputFileError(path, _EXPECTED, "an empty file")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
-            src = rasterio.open(path)
-    except Exception as exc:
-        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputFileError(path, _EXPECTED, msg) from None
+    input_file(path, _EXPECTED)  # missing, a folder, unreadable or empty: said as such
+    src = open_raster(path, _EXPECTED)
     with src:
         if src.count != 1:
             raise InputFileError(path, "a water mask raster with one band", f"{src.count} bands")
