@@ -1,4 +1,5 @@
-"""Shared helpers of the vendor-format tests (COSMO-SkyMed, KOMPSAT-5, TerraSAR-X, RADARSAT-2).
+"""Shared helpers of the vendor-format tests (COSMO-SkyMed, KOMPSAT-5, TerraSAR-X, RADARSAT-2; ERS, RADARSAT-1
+and RISAT-1 CEOS SLCs in the end-to-end test).
 
 - :data:`SENSOR_SIMULATION`: the simulator settings of each sensor (its real wavelength, PRF,
   range sampling, chirp, orbit height, look side) applied to the small preset;
@@ -21,6 +22,9 @@ import dask
 import numpy as np
 
 from daskinsar.errors import DaskInsarError, InputFileError
+from daskinsar.geometry.ellipsoid import SPEED_OF_LIGHT
+from daskinsar.io.ceos_ers import ERS_CHIRP_BW_HZ, ERS_FS_HZ, ers_prf
+from daskinsar.io.ceos_radarsat1 import RSAT_SMO_HZ, rsat_chirp_slope
 from daskinsar.io.readers import read_scene
 from daskinsar.simulate import simulate_pair
 from daskinsar.simulate.presets import preset
@@ -45,11 +49,39 @@ SENSOR_SIMULATION: dict[str, dict] = {
     "radarsat2": dict(wavelength_m=0.055465763, prf_hz=1500.0, range_sampling_rate_hz=31.67e6,
                       chirp_bandwidth_hz=30e6, chirp_duration_s=21e-6, antenna_length_m=15.0, altitude_m=798e3,
                       inclination_deg=98.58, look_angle_deg=27.0, look_side="right"),
+    # ERS-2 SAR (as ``sensor_formats_b.ers_config``): 5.3 GHz, 785 km, PRF of PRI code 2820 (1679.9 Hz),
+    # 18.96 MHz sampling, 15.5 MHz chirp of 37.12 us, right-looking
+    "ers": dict(wavelength_m=0.0565646, prf_hz=ers_prf(2820), range_sampling_rate_hz=ERS_FS_HZ,
+                chirp_bandwidth_hz=ERS_CHIRP_BW_HZ, chirp_duration_s=37.12e-6, antenna_length_m=10.0, altitude_m=785e3,
+                inclination_deg=98.52, look_angle_deg=18.5, look_side="right"),
+    # RADARSAT-1 standard beam (as ``test_sensor_radarsat1.rsat_config``): 5.3 GHz, 798 km, ADC code 1
+    # (18.47 MHz), PRF code 2100 (1464.2 Hz), 17.5 MHz chirp of 42 us, right-looking
+    "radarsat1": dict(wavelength_m=0.0565646, prf_hz=1.0 / ((2 + 2100) * 6 * 7.0 / RSAT_SMO_HZ),
+                      range_sampling_rate_hz=RSAT_SMO_HZ / 7.0,
+                      chirp_bandwidth_hz=abs(rsat_chirp_slope(RSAT_SMO_HZ / 7.0)) * 42e-6,
+                      chirp_duration_s=42e-6, antenna_length_m=15.0, altitude_m=798e3, inclination_deg=98.6,
+                      look_angle_deg=30.0, look_side="right"),
+    # RISAT-1 fine resolution stripmap: 5.35 GHz, 536 km, right-looking (FRS-1-like: 75 MHz chirp of 20 us
+    # sampled at 83.33 MHz, PRF 3000 Hz, 6 m antenna)
+    "risat1": dict(wavelength_m=SPEED_OF_LIGHT / 5.35e9, prf_hz=3000.0, range_sampling_rate_hz=83.33e6,
+                   chirp_bandwidth_hz=75e6, chirp_duration_s=20e-6, antenna_length_m=6.0, altitude_m=536e3,
+                   inclination_deg=97.55, look_angle_deg=30.0, look_side="right"),
 }
 
 #: the reader name and ISCE sensor name of each format
-READER_NAME = {"csk": "COSMO_SKYMED", "kompsat5": "KOMPSAT5", "terrasarx": "TERRASARX", "radarsat2": "RADARSAT2"}
-ISCE_NAME = {"csk": "COSMO_SKYMED_SLC", "kompsat5": "KOMPSAT5", "terrasarx": "TERRASARX", "radarsat2": "RADARSAT2"}
+READER_NAME = {"csk": "COSMO_SKYMED", "kompsat5": "KOMPSAT5", "terrasarx": "TERRASARX", "radarsat2": "RADARSAT2",
+               "ers": "ERS", "radarsat1": "RADARSAT1", "risat1": "RISAT1"}
+ISCE_NAME = {"csk": "COSMO_SKYMED_SLC", "kompsat5": "KOMPSAT5", "terrasarx": "TERRASARX", "radarsat2": "RADARSAT2",
+             "ers": "ERS", "radarsat1": "RADARSAT1", "risat1": "RISAT1"}
+
+
+#: the CEOS SLC formats state the first line's time to 1 ms only (ERS data set summary, RADARSAT-1 / RISAT-1
+#: processed data records): up to 0.5 ms, i.e. 0.7 to 1.5 lines at their PRFs, more than geometric coregistration
+#: can absorb. Their runs (product and store alike) refine the geometric offsets with dense offsets fitted by a
+#: constant; the test checks the fitted residual against the products' own rounding.
+DENSE_OFFSETS = {"method": "geometric+dense", "window_azimuth": 32, "window_range": 32, "search_azimuth": 8,
+                 "search_range": 8, "skip_azimuth": 16, "skip_range": 16, "fit_order": 0}
+RUN_OFFSETS: dict[str, dict] = {"ers": DENSE_OFFSETS, "radarsat1": DENSE_OFFSETS, "risat1": DENSE_OFFSETS}
 
 
 def simulate(sensor: str, out: Path, n: int = 128, **overrides):
@@ -61,6 +93,8 @@ def simulate(sensor: str, out: Path, n: int = 128, **overrides):
 def write_product(sensor: str, scene, out: Path, **options) -> str:
     """``scene`` written as a ``sensor`` product under ``out``; returns the path a reader takes."""
     from daskinsar.simulate.formats import write_csk, write_kompsat5, write_radarsat2, write_terrasarx
+    from daskinsar.simulate.formats.ceos_missions import write_radarsat1_ceos, write_risat1_ceos
+    from daskinsar.simulate.formats.ers_ceos import write_ers_ceos
 
     out = Path(out)
     if sensor == "csk":
@@ -71,15 +105,23 @@ def write_product(sensor: str, scene, out: Path, **options) -> str:
         return write_terrasarx(scene, str(out), **options)
     if sensor == "radarsat2":
         return write_radarsat2(scene, str(out), **options)
+    if sensor == "ers":
+        return write_ers_ceos(scene, str(out), **options)
+    if sensor == "radarsat1":
+        return write_radarsat1_ceos(scene, str(out), **options)
+    if sensor == "risat1":
+        return write_risat1_ceos(scene, str(out), **options)
     raise ValueError(sensor)
 
 
-def run_config(reference: str, secondary: str, dem: str, out: Path, sensor: str | None = None) -> dict:
+def run_config(reference: str, secondary: str, dem: str, out: Path, sensor: str | None = None,
+               offsets: dict | None = None) -> dict:
     """The run configuration of the end-to-end tests: the same for product and store inputs."""
     def inp(p):
         return {"path": str(p), **({"sensor": sensor} if sensor else {})}
 
     return {
+        **({"offsets": dict(offsets)} if offsets else {}),
         "reference": inp(reference),
         "secondary": inp(secondary),
         "dem": {"path": str(dem)},

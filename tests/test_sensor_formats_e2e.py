@@ -1,7 +1,12 @@
 """End to end over every vendor format: a pair simulated with the sensor's parameters, written as
 products of that format, processed with ``daskinsar run CONFIG``; the geocoded LOS displacement
 against the simulator's truth must be as good (within 1.1x + 0.5 mm rms) as the same pair processed
-from the daskinsar scene stores."""
+from the daskinsar scene stores.
+
+The CEOS SLCs (ERS, RADARSAT-1, RISAT-1) state the first line's time to 1 ms: their runs (both) refine the
+geometric offsets with dense offsets, and the constant those find must be the products' own rounding.
+Not here: UAVSAR RPI (the simulator flies Keplerian orbits, which are no SCH reference track, and an RPI
+pair puts both passes on one track and grid) and ALOS PALSAR CEOS (no writer from a simulated scene)."""
 
 from __future__ import annotations
 
@@ -12,9 +17,11 @@ import yaml
 from typer.testing import CliRunner
 
 from daskinsar.cli import app
+from daskinsar.config import RunConfig
 from daskinsar.demo import compare_with_truth
 from daskinsar.io.store import open_scene
-from sensor_formats import ISCE_NAME, run_config, simulate, write_product
+from daskinsar.stages.offsets import OffsetModel
+from sensor_formats import ISCE_NAME, RUN_OFFSETS, absolute_times, run_config, simulate, write_product
 
 runner = CliRunner()
 
@@ -26,13 +33,38 @@ def _run(cfg: dict, path: Path) -> dict:
     return cfg
 
 
-@pytest.mark.parametrize("sensor", ["csk", "kompsat5", "terrasarx", "radarsat2"])
+def _fitted_residual(run_dir: Path) -> tuple[float, float]:
+    """The constant (azimuth, range) pixels the dense offsets of a run added to the geometric ones."""
+    from daskinsar.steps import RunContext
+
+    ctx = RunContext(RunConfig.model_validate_json((run_dir / "config.json").read_text()), run_dir, progress=False)
+    model = OffsetModel.model_validate_json(ctx.open("offsets").attrs["offset_model"])
+    assert model.order == 0 and model.n_used >= 9, model
+    return model.azimuth_coeffs[0], model.range_coeffs[0]
+
+
+def _rounding(run_dir: Path, sim) -> tuple[float, float]:
+    """(azimuth, range) pixels by which the products' secondary grid is misplaced relative to their reference
+    grid (first line time and first slant range as read, minus the simulator's): what dense offsets must find."""
+    err = {}
+    for kind, store in (("reference", sim.reference), ("secondary", sim.secondary)):
+        read, true = open_scene(str(run_dir / f"{kind}.zarr")), open_scene(store)
+        dt = absolute_times(read)[0] - absolute_times(true)[0]
+        assert abs(dt) <= 0.5e-3 + 1e-6, f"{kind}: first line {dt * 1e3:.3f} ms off: beyond the format's 1 ms"
+        err[kind] = (dt / true.grid_spacing[0], (read.slant_range[0] - true.slant_range[0]) / true.grid_spacing[1])
+    return tuple(s - r for s, r in zip(err["secondary"], err["reference"]))
+
+
+@pytest.mark.parametrize("sensor", ["csk", "kompsat5", "terrasarx", "radarsat2", "ers", "radarsat1", "risat1"])
 def test_products_process_like_stores(sensor, tmp_path):
     sim = simulate(sensor, tmp_path / "pair", n=128)
     ref = write_product(sensor, open_scene(sim.reference), tmp_path / "products" / "reference")
     sec = write_product(sensor, open_scene(sim.secondary), tmp_path / "products" / "secondary")
-    _run(run_config(ref, sec, sim.dem, tmp_path / "run_format", sensor=ISCE_NAME[sensor]), tmp_path / "format.yaml")
-    _run(run_config(sim.reference, sim.secondary, sim.dem, tmp_path / "run_store"), tmp_path / "store.yaml")
+    offsets = RUN_OFFSETS.get(sensor)
+    _run(run_config(ref, sec, sim.dem, tmp_path / "run_format", sensor=ISCE_NAME[sensor], offsets=offsets),
+         tmp_path / "format.yaml")
+    _run(run_config(sim.reference, sim.secondary, sim.dem, tmp_path / "run_store", offsets=offsets),
+         tmp_path / "store.yaml")
     fmt = compare_with_truth(tmp_path / "run_format", sim.truth)
     store = compare_with_truth(tmp_path / "run_store", sim.truth)
     print(f"{sensor}: geocoded LOS displacement rms vs truth: format {fmt['rms_error_m'] * 1e3:.3f} mm "
@@ -43,4 +75,12 @@ def test_products_process_like_stores(sensor, tmp_path):
     # the run really read the vendor product (not a store)
     scene = open_scene(str(tmp_path / "run_format" / "reference.zarr"))
     assert scene.meta.sensor.startswith({"csk": "COSMO", "kompsat5": "KOMPSAT5", "terrasarx": "TERRASARX",
-                                         "radarsat2": "RADARSAT2"}[sensor])
+                                         "radarsat2": "RADARSAT2", "ers": "ERS", "radarsat1": "RADARSAT1",
+                                         "risat1": "RISAT1"}[sensor])
+    if offsets:  # dense offsets found the products' own time / range rounding, and nothing in the stores
+        found, expected = _fitted_residual(tmp_path / "run_format"), _rounding(tmp_path / "run_format", sim)
+        in_stores = _fitted_residual(tmp_path / "run_store")
+        print(f"{sensor}: dense minus geometric offsets (az, rg px): products {found[0]:+.3f}, {found[1]:+.3f} "
+              f"(their rounding {expected[0]:+.3f}, {expected[1]:+.3f}); stores {in_stores[0]:+.3f}, {in_stores[1]:+.3f}")
+        assert max(abs(f - e) for f, e in zip(found, expected)) <= 0.05
+        assert max(map(abs, in_stores)) <= 0.05
