@@ -10,3 +10,4 @@ from .terrasarx import write_terrasarx  # noqa: F401
 from .radarsat2 import write_radarsat2  # noqa: F401
 from .csk import write_csk  # noqa: F401
 from .kompsat5 import write_kompsat5  # noqa: F401
+from .alos_ceos import write_alos_ceos  # noqa: F401
