@@ -1,5 +1,5 @@
-"""Shared helpers of the vendor-format tests (COSMO-SkyMed, KOMPSAT-5, TerraSAR-X, RADARSAT-2; ERS, RADARSAT-1
-and RISAT-1 CEOS SLCs in the end-to-end test).
+"""Shared helpers of the vendor-format tests (COSMO-SkyMed, KOMPSAT-5, TerraSAR-X, RADARSAT-2; ERS, RADARSAT-1,
+RISAT-1, ALOS and ALOS-2 CEOS SLCs in the end-to-end test).
 
 - :data:`SENSOR_SIMULATION`: the simulator settings of each sensor (its real wavelength, PRF,
   range sampling, chirp, orbit height, look side) applied to the small preset;
@@ -66,22 +66,35 @@ SENSOR_SIMULATION: dict[str, dict] = {
     "risat1": dict(wavelength_m=SPEED_OF_LIGHT / 5.35e9, prf_hz=3000.0, range_sampling_rate_hz=83.33e6,
                    chirp_bandwidth_hz=75e6, chirp_duration_s=20e-6, antenna_length_m=6.0, altitude_m=536e3,
                    inclination_deg=97.55, look_angle_deg=30.0, look_side="right"),
+    # ALOS PALSAR fine beam single polarisation (FBS): 1270 MHz, 691.65 km, 28 MHz chirp of 27 us sampled at
+    # 32 MHz, PRF 2159.8 Hz, 8.9 m antenna, 34.3 deg off nadir, right-looking
+    "alos": dict(wavelength_m=0.236057, prf_hz=2159.827, range_sampling_rate_hz=32e6, chirp_bandwidth_hz=28e6,
+                 chirp_duration_s=27e-6, antenna_length_m=8.9, altitude_m=691.65e3, inclination_deg=98.16,
+                 look_angle_deg=34.3, look_side="right"),
+    # ALOS-2 PALSAR-2 stripmap, 28 MHz mode: 1257.5 MHz, 628 km, sampling 34.93 MHz, PRF 2122.3 Hz and a
+    # 30.84 us pulse (the real leader's of the shared test data), 9.9 m antenna, right-looking
+    "alos2": dict(wavelength_m=SPEED_OF_LIGHT / 1257.5e6, prf_hz=2122.318448518, range_sampling_rate_hz=34.9305319e6,
+                  chirp_bandwidth_hz=28e6, chirp_duration_s=30.842168e-6, antenna_length_m=9.9, altitude_m=628e3,
+                  inclination_deg=97.92, look_angle_deg=32.5, look_side="right"),
 }
 
 #: the reader name and ISCE sensor name of each format
 READER_NAME = {"csk": "COSMO_SKYMED", "kompsat5": "KOMPSAT5", "terrasarx": "TERRASARX", "radarsat2": "RADARSAT2",
-               "ers": "ERS", "radarsat1": "RADARSAT1", "risat1": "RISAT1"}
+               "ers": "ERS", "radarsat1": "RADARSAT1", "risat1": "RISAT1", "alos": "ALOS", "alos2": "ALOS2"}
 ISCE_NAME = {"csk": "COSMO_SKYMED_SLC", "kompsat5": "KOMPSAT5", "terrasarx": "TERRASARX", "radarsat2": "RADARSAT2",
-             "ers": "ERS", "radarsat1": "RADARSAT1", "risat1": "RISAT1"}
+             "ers": "ERS", "radarsat1": "RADARSAT1", "risat1": "RISAT1", "alos": "ALOS", "alos2": "ALOS2"}
 
 
 #: the CEOS SLC formats state the first line's time to 1 ms only (ERS data set summary, RADARSAT-1 / RISAT-1
-#: processed data records): up to 0.5 ms, i.e. 0.7 to 1.5 lines at their PRFs, more than geometric coregistration
-#: can absorb. Their runs (product and store alike) refine the geometric offsets with dense offsets fitted by a
-#: constant; the test checks the fitted residual against the products' own rounding.
+#: processed data records, ALOS signal data records as the ALOS reader takes them): up to 0.5 ms, i.e. 0.7 to 1.5
+#: lines at their PRFs, more than geometric coregistration can absorb. Their runs (product and store alike) refine
+#: the geometric offsets with dense offsets fitted by a constant; the test checks the fitted residual against the
+#: products' own rounding. ALOS-2 states the time to 1 us (and the first slant range, like ALOS, to 1 m: 0.1 pixel
+#: at most): no dense offsets.
 DENSE_OFFSETS = {"method": "geometric+dense", "window_azimuth": 32, "window_range": 32, "search_azimuth": 8,
                  "search_range": 8, "skip_azimuth": 16, "skip_range": 16, "fit_order": 0}
-RUN_OFFSETS: dict[str, dict] = {"ers": DENSE_OFFSETS, "radarsat1": DENSE_OFFSETS, "risat1": DENSE_OFFSETS}
+RUN_OFFSETS: dict[str, dict] = {"ers": DENSE_OFFSETS, "radarsat1": DENSE_OFFSETS, "risat1": DENSE_OFFSETS,
+                                "alos": DENSE_OFFSETS}
 
 
 def simulate(sensor: str, out: Path, n: int = 128, **overrides):
@@ -92,7 +105,7 @@ def simulate(sensor: str, out: Path, n: int = 128, **overrides):
 
 def write_product(sensor: str, scene, out: Path, **options) -> str:
     """``scene`` written as a ``sensor`` product under ``out``; returns the path a reader takes."""
-    from daskinsar.simulate.formats import write_csk, write_kompsat5, write_radarsat2, write_terrasarx
+    from daskinsar.simulate.formats import write_alos_ceos, write_csk, write_kompsat5, write_radarsat2, write_terrasarx
     from daskinsar.simulate.formats.ceos_missions import write_radarsat1_ceos, write_risat1_ceos
     from daskinsar.simulate.formats.ers_ceos import write_ers_ceos
 
@@ -111,6 +124,8 @@ def write_product(sensor: str, scene, out: Path, **options) -> str:
         return write_radarsat1_ceos(scene, str(out), **options)
     if sensor == "risat1":
         return write_risat1_ceos(scene, str(out), **options)
+    if sensor in ("alos", "alos2"):
+        return write_alos_ceos(scene, str(out), mission=sensor.upper(), **options)
     raise ValueError(sensor)
 
 

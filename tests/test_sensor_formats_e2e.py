@@ -3,10 +3,11 @@ products of that format, processed with ``daskinsar run CONFIG``; the geocoded L
 against the simulator's truth must be as good (within 1.1x + 0.5 mm rms) as the same pair processed
 from the daskinsar scene stores.
 
-The CEOS SLCs (ERS, RADARSAT-1, RISAT-1) state the first line's time to 1 ms: their runs (both) refine the
-geometric offsets with dense offsets, and the constant those find must be the products' own rounding.
+The CEOS SLCs (ERS, RADARSAT-1, RISAT-1, ALOS) state the first line's time to 1 ms: their runs (both) refine the
+geometric offsets with dense offsets, and the constant those find must be the products' own rounding. ALOS-2
+states it to 1 us (its slant range to 1 m, 0.1 pixel at most): geometric offsets alone.
 Not here: UAVSAR RPI (the simulator flies Keplerian orbits, which are no SCH reference track, and an RPI
-pair puts both passes on one track and grid) and ALOS PALSAR CEOS (no writer from a simulated scene)."""
+pair puts both passes on one track and grid)."""
 
 from __future__ import annotations
 
@@ -19,9 +20,10 @@ from typer.testing import CliRunner
 from daskinsar.cli import app
 from daskinsar.config import RunConfig
 from daskinsar.demo import compare_with_truth
+from daskinsar.geometry.orbit import seconds_between
 from daskinsar.io.store import open_scene
 from daskinsar.stages.offsets import OffsetModel
-from sensor_formats import ISCE_NAME, RUN_OFFSETS, absolute_times, run_config, simulate, write_product
+from sensor_formats import ISCE_NAME, READER_NAME, RUN_OFFSETS, absolute_times, run_config, simulate, write_product
 
 runner = CliRunner()
 
@@ -55,7 +57,8 @@ def _rounding(run_dir: Path, sim) -> tuple[float, float]:
     return tuple(s - r for s, r in zip(err["secondary"], err["reference"]))
 
 
-@pytest.mark.parametrize("sensor", ["csk", "kompsat5", "terrasarx", "radarsat2", "ers", "radarsat1", "risat1"])
+@pytest.mark.parametrize("sensor", ["csk", "kompsat5", "terrasarx", "radarsat2", "ers", "radarsat1", "risat1", "alos",
+                                    "alos2"])
 def test_products_process_like_stores(sensor, tmp_path):
     sim = simulate(sensor, tmp_path / "pair", n=128)
     ref = write_product(sensor, open_scene(sim.reference), tmp_path / "products" / "reference")
@@ -76,7 +79,15 @@ def test_products_process_like_stores(sensor, tmp_path):
     scene = open_scene(str(tmp_path / "run_format" / "reference.zarr"))
     assert scene.meta.sensor.startswith({"csk": "COSMO", "kompsat5": "KOMPSAT5", "terrasarx": "TERRASARX",
                                          "radarsat2": "RADARSAT2", "ers": "ERS", "radarsat1": "RADARSAT1",
-                                         "risat1": "RISAT1"}[sensor])
+                                         "risat1": "RISAT1", "alos": "ALOS", "alos2": "ALOS2"}[sensor])
+    if sensor.startswith("alos"):  # "ALOS2" starts with "ALOS": the ALOS case must not have read an ALOS-2 product
+        assert scene.meta.sensor == READER_NAME[sensor] and scene.meta.level == "slc"
+    if sensor == "alos2":  # no dense offsets: the products' grids are the simulator's to 1 us and 1 m
+        for kind, store in (("reference", sim.reference), ("secondary", sim.secondary)):
+            read, true = open_scene(str(tmp_path / "run_format" / f"{kind}.zarr")), open_scene(store)
+            dt = seconds_between(true.meta.epoch, read.meta.epoch) + read.azimuth_time[0] - true.azimuth_time[0]
+            assert abs(dt) <= 0.5e-6 + 1e-9, kind
+            assert abs(read.slant_range[0] - true.slant_range[0]) <= 0.5 + 1e-6, kind
     if offsets:  # dense offsets found the products' own time / range rounding, and nothing in the stores
         found, expected = _fitted_residual(tmp_path / "run_format"), _rounding(tmp_path / "run_format", sim)
         in_stores = _fitted_residual(tmp_path / "run_store")
