@@ -195,3 +195,45 @@ def ensure_importable() -> None:
     here = os.path.dirname(os.path.abspath(__file__))
     if here not in sys.path:
         sys.path.insert(0, here)
+
+
+def vmhwm_mib() -> float | None:
+    """This process's peak resident set (VmHWM, MiB), or None where /proc has none."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return None
+
+
+def step_times(lines: list[str]) -> dict:
+    """{step: seconds} from a run's reporter lines ("<step>: done in <s> s")."""
+    import re
+
+    out = {}
+    for line in lines:
+        m = re.search(r"(\w+): done in ([0-9.]+) s", line)
+        if m:
+            out[m.group(1)] = float(m.group(2))
+    return out
+
+
+def get(d, *keys):
+    """``d[k0][k1]...``, or None where a level is missing (report sections that did not run)."""
+    for k in keys:
+        if not isinstance(d, dict) or k not in d:
+            return None
+        d = d[k]
+    return d
+
+
+def fmt(v, nd=3) -> str:
+    """A report number: ``nd`` significant digits for floats, "-" for None."""
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.{nd}g}"
+    return str(v)

@@ -18,19 +18,7 @@ import shutil
 import time
 from pathlib import Path
 
-from _common import cpu_seconds, ensure_importable, load_average, run_spawned, single_thread_env
-
-
-def vmhwm_mib() -> float | None:
-    """This process's peak resident set (VmHWM, MiB), or None where /proc has none."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024.0
-    except OSError:
-        pass
-    return None
+from _common import cpu_seconds, ensure_importable, load_average, run_spawned, single_thread_env, vmhwm_mib
 
 
 def simulate_child(out: str, n: int, chunk: int = 1024) -> dict:

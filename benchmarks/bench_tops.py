@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -31,7 +30,7 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-from _common import cpu_seconds, run_spawned, single_thread_env  # noqa: E402
+from _common import cpu_seconds, run_spawned, single_thread_env, step_times, vmhwm_mib  # noqa: E402
 
 #: the shared S1B IW SLC (real annotations, placeholder pixels), relative to the test data folder
 SAFE_GLOB = "sentinel1_safe/S1B_IW_SLC__*.SAFE"
@@ -40,13 +39,6 @@ LOOKS = (5, 20)
 
 def _data_dir() -> Path:
     return Path(os.environ.get("DASKINSAR_TEST_DATA", HERE.parents[1] / "shared" / "data"))
-
-
-def _vmhwm_mib() -> float:
-    """This process's peak resident set (VmHWM, MiB)."""
-    text = Path("/proc/self/status").read_text()
-    m = re.search(r"^VmHWM:\s+(\d+) kB", text, re.M)
-    return int(m.group(1)) / 1024 if m else float("nan")
 
 
 def simulate_child(out: str, bursts: int, samples: int, first_sample: int) -> dict:
@@ -61,17 +53,8 @@ def simulate_child(out: str, bursts: int, samples: int, first_sample: int) -> di
     t0, c0 = time.perf_counter(), cpu_seconds()
     sim = simulate_tops_pair(safe, out, cfg)
     return {"seconds": time.perf_counter() - t0, "cpu_seconds": cpu_seconds() - c0, "pairs": len(sim.pairs),
-            "vmhwm_MiB": _vmhwm_mib(),
+            "vmhwm_MiB": vmhwm_mib(),
             "reference": str(sim.reference), "secondary": str(sim.secondary), "dem": str(sim.dem_path)}
-
-
-def _step_times(lines: list[str]) -> dict:
-    out = {}
-    for line in lines:
-        m = re.search(r"(\w+): done in ([0-9.]+) s", line)
-        if m:
-            out[m.group(1)] = float(m.group(2))
-    return out
 
 
 def pipeline_child(sim: dict, run_dir: str, chunk: int) -> dict:
@@ -92,7 +75,7 @@ def pipeline_child(sim: dict, run_dir: str, chunk: int) -> dict:
         status = run(RunConfig.model_validate(cfg), progress=False, reporter=lines.append)
     esd = next((ln for ln in lines if "ESD" in ln), "")
     return {"seconds": time.perf_counter() - t0, "cpu_seconds": cpu_seconds() - c0, "status": status,
-            "step_seconds": _step_times(lines), "vmhwm_MiB": _vmhwm_mib(), "esd": esd,
+            "step_seconds": step_times(lines), "vmhwm_MiB": vmhwm_mib(), "esd": esd,
             "load_end": [round(x, 2) for x in os.getloadavg()]}
 
 

@@ -27,7 +27,7 @@ import time
 
 import numpy as np
 
-from _common import RssSampler, cpu_seconds
+from _common import RssSampler, cpu_seconds, vmhwm_mib
 
 
 def simulate(n: int, fringes: float = 20.0, nlooks: int = 10, seed: int = 1, rows_per_block: int = 256):
@@ -122,20 +122,8 @@ def _run_mode(mode: str, args: dict, q) -> None:
         "cpu_seconds": cpu,
         "snaphu_peak_MiB": sampler.children_peak / 2**20,
         "total_peak_MiB": sampler.total_peak / 2**20,
-        "vmhwm_MiB": _vmhwm_mib(),
+        "vmhwm_MiB": vmhwm_mib(),
     })
-
-
-def _vmhwm_mib():
-    """Peak resident set of this (spawned) process, MiB: VmHWM from /proc (None elsewhere)."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024.0
-    except OSError:
-        pass
-    return None
 
 
 def measure(size: int = 1024, tiles: int = 2, overlap: int = 128, workers: int = 2, nlooks: int = 10,

@@ -7,28 +7,15 @@ tiling and the peers). Nothing here measures; goals are reported, never asserted
 
 from __future__ import annotations
 
+from _common import fmt as _fmt
+from _common import get as _get
+
 #: the simulation time of the 8192^2 pair in the report that issue 23 starts from (s)
 SIMULATE_8192_BEFORE_S = 938.0
 #: the frame's end-to-end goal: 16384^2 in 8 minutes on 2 cores, at most 3 GiB
 FRAME_SIZE = 16384
 FRAME_SECONDS = 480.0
 FRAME_PEAK_MIB = 3 * 1024.0
-
-
-def _get(d, *keys):
-    for k in keys:
-        if not isinstance(d, dict) or k not in d:
-            return None
-        d = d[k]
-    return d
-
-
-def _fmt(v, nd=3):
-    if v is None:
-        return "-"
-    if isinstance(v, float):
-        return f"{v:.{nd}g}"
-    return str(v)
 
 
 def default_list_cost(pp: dict | None) -> tuple[float | None, str]:

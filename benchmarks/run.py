@@ -49,8 +49,10 @@ import bench_frame  # noqa: E402
 import bench_tops  # noqa: E402
 from frame_report import frame_goals, frame_markdown  # noqa: E402
 from _common import (  # noqa: E402
-    DOLPHIN_PYTHON, best, load_average, machine_info, run_spawned, single_thread_env, timed,
+    DOLPHIN_PYTHON, best, load_average, machine_info, run_spawned, single_thread_env, step_times, timed,
 )
+from _common import fmt as _fmt  # noqa: E402
+from _common import get as _get  # noqa: E402
 
 # sizes per profile; every entry can be overridden with --set key=value (ints, or AxB)
 PROFILES = {
@@ -500,18 +502,7 @@ def demo_child(out: str, preset: str) -> dict:
     lines: list[str] = []
     t0 = time.perf_counter()
     fig = run_demo(Path(out), echo=lines.append, preset=preset)
-    return {"seconds": time.perf_counter() - t0, "figures": fig, "step_seconds": _step_times(lines)}
-
-
-def _step_times(lines: list[str]) -> dict:
-    import re
-
-    out = {}
-    for line in lines:
-        m = re.search(r"(\w+): done in ([0-9.]+) s", line)
-        if m:
-            out[m.group(1)] = float(m.group(2))
-    return out
+    return {"seconds": time.perf_counter() - t0, "figures": fig, "step_seconds": step_times(lines)}
 
 
 def simulate_child(out: str, n: int) -> dict:
@@ -537,7 +528,7 @@ def pipeline_child(sim_dir: str, run_dir: str, chunk: int) -> dict:
     t0 = time.perf_counter()
     with dask.config.set(scheduler="threads", num_workers=os.cpu_count()):
         status = run(RunConfig.model_validate(cfg), progress=False, reporter=lines.append)
-    return {"seconds": time.perf_counter() - t0, "status": status, "step_seconds": _step_times(lines)}
+    return {"seconds": time.perf_counter() - t0, "status": status, "step_seconds": step_times(lines)}
 
 
 def bench_e2e(demo: str | None, pair: int | None, tmp: str) -> dict:
@@ -573,14 +564,6 @@ def bench_e2e(demo: str | None, pair: int | None, tmp: str) -> dict:
 # ------------------------------------------------------------------------------------------
 # goals and report
 # ------------------------------------------------------------------------------------------
-def _get(d: dict, *keys):
-    for k in keys:
-        if not isinstance(d, dict) or k not in d:
-            return None
-        d = d[k]
-    return d
-
-
 def goals(rep: dict) -> list[dict]:
     s = rep["sections"]
     out = []
@@ -623,14 +606,6 @@ def goals(rep: dict) -> list[dict]:
     else:
         goal("peak worker memory within 20% between 1x and 16x scene", None, "<= 1.2", lambda v: True)
     return out
-
-
-def _fmt(v, nd=3):
-    if v is None:
-        return "-"
-    if isinstance(v, float):
-        return f"{v:.{nd}g}"
-    return str(v)
 
 
 def markdown(rep: dict) -> str:

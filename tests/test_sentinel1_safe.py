@@ -18,6 +18,7 @@ from daskinsar.geometry.orbit import Orbit, parse_utc
 from daskinsar.io import sentinel1 as s1
 from daskinsar.io.readers import detect_reader, get_reader
 from daskinsar.stages import tops
+from daskinsar.simulate.formats.orbit_files import write_eof
 
 
 @pytest.fixture(scope="module")
@@ -230,22 +231,10 @@ def test_zip_gives_same_product(slc_safe, tmp_path):
     assert np.array_equal(a.data["slc"][:3, :5].values, b.data["slc"][:3, :5].values)
 
 
-def _write_eof(path: Path, orbit: Orbit):
-    t0 = parse_utc(orbit.epoch)
-    osv = "".join(
-        f"<OSV><TAI>TAI=x</TAI><UTC>UTC={np.datetime64(t0 + np.timedelta64(int(round(t * 1e9)), 'ns'), 'us')}</UTC>"
-        f"<Absolute_Orbit>+1</Absolute_Orbit><X unit=\"m\">{p[0]:.3f}</X><Y unit=\"m\">{p[1]:.3f}</Y>"
-        f"<Z unit=\"m\">{p[2]:.3f}</Z><VX unit=\"m/s\">{v[0]:.6f}</VX><VY unit=\"m/s\">{v[1]:.6f}</VY>"
-        f"<VZ unit=\"m/s\">{v[2]:.6f}</VZ><Quality>NOMINAL</Quality></OSV>"
-        for t, p, v in zip(orbit.time, orbit.position, orbit.velocity))
-    path.write_text(f"<?xml version=\"1.0\"?><Earth_Explorer_File><Earth_Explorer_Header/><Data_Block type=\"xml\">"
-                    f"<List_of_OSVs count=\"{len(orbit.time)}\">{osv}</List_of_OSVs></Data_Block></Earth_Explorer_File>")
-
-
 def test_eof_reader_round_trip(slc_safe, tmp_path):
     sw = s1.open_safe(slc_safe).swath("IW1", "VV")
     eof = tmp_path / "S1B_OPER_AUX_POEORB_test.EOF"
-    _write_eof(eof, sw.orbit)
+    write_eof(sw.orbit, eof)
     o = s1.read_eof(eof, epoch=sw.epoch)
     assert np.allclose(o.time, sw.orbit.time, atol=1e-6)
     assert np.allclose(o.position, sw.orbit.position, atol=1e-3)
@@ -424,7 +413,7 @@ def test_bad_safe_products(slc_safe, tmp_path, case):
 def test_bad_eof(slc_safe, tmp_path, case):
     sw = s1.open_safe(slc_safe).swath("IW1", "VV")
     eof = tmp_path / f"{case}.EOF"
-    _write_eof(eof, sw.orbit)
+    write_eof(sw.orbit, eof)
     text = eof.read_text()
     if case == "empty":
         eof.write_text("")

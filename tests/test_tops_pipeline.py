@@ -25,7 +25,7 @@ from daskinsar.errors import ConfigError, DaskInsarError, InputFileError
 from daskinsar.geometry.dem import dem_to_dataarray
 from daskinsar.geometry.ellipsoid import llh_to_ecef
 from daskinsar.geometry.grid import RadarGrid
-from daskinsar.geometry.orbit import parse_utc, seconds_between
+from daskinsar.geometry.orbit import seconds_between
 from daskinsar.io.sentinel1 import read_sentinel1, tops_metadata
 from daskinsar.io.tops_store import open_tops_scene, tops_store_attrs, write_tops_scene
 from daskinsar.pipeline import run
@@ -40,6 +40,7 @@ from daskinsar.stages.topo import TopoParams
 from daskinsar.stages.tops_coreg import burst_geometry_kernel, burst_pair_dataset, burst_topo, merged_grid_metadata
 from daskinsar.steps import RunContext, build_commonband, build_ionosphere
 from daskinsar.steps_tops import PAIRS_ATTR, build_resample, build_topo
+from daskinsar.simulate.formats.orbit_files import write_eof
 
 MISREGISTRATION_LINES = 0.01  # injected; ESD's unambiguous range is about +-0.05 line in IW
 LOOKS = (2, 8)
@@ -308,17 +309,6 @@ def test_merged_grid_geolocates_on_esa_geolocation_grid(data_dir):
     assert zero_doppler_row_err["IW1"] > 0.1  # the delay matters: without it IW1 fails the 0.1 pixel
 
 
-def _write_eof(path: Path, orbit, time_shift_s: float = 0.0, keep=slice(None)):
-    t0 = parse_utc(orbit.epoch)
-    osv = "".join(
-        f"<OSV><UTC>UTC={np.datetime64(t0 + np.timedelta64(int(round((t + time_shift_s) * 1e9)), 'ns'), 'us')}"
-        f"</UTC><X unit=\"m\">{p[0]:.3f}</X><Y unit=\"m\">{p[1]:.3f}</Y><Z unit=\"m\">{p[2]:.3f}</Z>"
-        f"<VX unit=\"m/s\">{v[0]:.6f}</VX><VY unit=\"m/s\">{v[1]:.6f}</VY><VZ unit=\"m/s\">{v[2]:.6f}</VZ></OSV>"
-        for t, p, v in list(zip(orbit.time, orbit.position, orbit.velocity))[keep])
-    path.write_text(f"<?xml version=\"1.0\"?><Earth_Explorer_File><Data_Block type=\"xml\"><List_of_OSVs>{osv}"
-                    "</List_of_OSVs></Data_Block></Earth_Explorer_File>")
-
-
 def test_bbox_processes_exactly_the_bursts_it_touches_and_eof_orbits_are_used(iw_pair, iw_run, tmp_path):
     """A lon/lat box on the overlap of IW1's first two bursts: exactly those two (and the secondary bursts
     matched to them) are stored and processed. An EOF orbit file given as a reader option is the orbit the
@@ -345,7 +335,7 @@ def test_bbox_processes_exactly_the_bursts_it_touches_and_eof_orbits_are_used(iw
     d = 0.0015
     box = f"{x[0, 0] - d},{x[1, 0] - d},{x[0, 0] + d},{x[1, 0] + d}"
     opts = {"polarization": "VH", "bbox": box, "orbit_file": str(tmp_path / "S1B_OPER_AUX_POEORB_test.EOF")}
-    _write_eof(Path(opts["orbit_file"]), b0.orbit, time_shift_s=0.010)  # the annotation's positions, 10 ms later
+    write_eof(b0.orbit, Path(opts["orbit_file"]), time_shift_s=0.010)  # the annotation's positions, 10 ms later
     out = tmp_path / "run-eof"
     cfg = _config(iw_pair, out)
     cfg = cfg.model_copy(update={"reference": cfg.reference.model_copy(update={"options": opts})})
@@ -370,7 +360,7 @@ def test_bbox_processes_exactly_the_bursts_it_touches_and_eof_orbits_are_used(iw
     assert moved * 111e3 > 30 and np.abs(lat_e - want).max() * 111e3 < 0.5
     # an orbit file that does not cover the scene
     short = tmp_path / "short.EOF"
-    _write_eof(short, b0.orbit, keep=slice(0, 4))
+    write_eof(b0.orbit, short, keep=slice(0, 4))
     cfg = _config(iw_pair, tmp_path / "run-short")
     cfg = cfg.model_copy(update={"reference": cfg.reference.model_copy(update={"options": {
         "polarization": "VH", "orbit_file": str(short)}})})

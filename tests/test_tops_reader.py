@@ -15,11 +15,12 @@ from daskinsar.bursts import TopsScene, tops_parameters
 from daskinsar.errors import InputFileError, TopsSceneError
 from daskinsar.geometry.ellipsoid import llh_to_ecef
 from daskinsar.geometry.geo2rdr import geo2rdr
-from daskinsar.geometry.orbit import Orbit, parse_utc, seconds_between
+from daskinsar.geometry.orbit import seconds_between
 from daskinsar.geometry.rdr2geo import rdr2geo
 from daskinsar.io.readers import read_scene
 from daskinsar.io.sentinel1 import tops_metadata
 from daskinsar.scene import Scene
+from daskinsar.simulate.formats.orbit_files import write_eof
 
 
 @pytest.fixture(scope="module")
@@ -168,22 +169,11 @@ def test_bbox_touching_two_bursts_selects_those(slc_safe):
         read_scene(str(slc_safe), swath="IW1", polarization="VV", bbox="10,10,10.1,10.1")
 
 
-def _write_eof(path: Path, orbit: Orbit, time_shift_s: float = 0.0, keep=slice(None)):
-    t0 = parse_utc(orbit.epoch)
-    osv = "".join(
-        f"<OSV><UTC>UTC={np.datetime64(t0 + np.timedelta64(int(round((t + time_shift_s) * 1e9)), 'ns'), 'us')}"
-        f"</UTC><X unit=\"m\">{p[0]:.3f}</X><Y unit=\"m\">{p[1]:.3f}</Y><Z unit=\"m\">{p[2]:.3f}</Z>"
-        f"<VX unit=\"m/s\">{v[0]:.6f}</VX><VY unit=\"m/s\">{v[1]:.6f}</VY><VZ unit=\"m/s\">{v[2]:.6f}</VZ></OSV>"
-        for t, p, v in list(zip(orbit.time, orbit.position, orbit.velocity))[keep])
-    path.write_text(f"<?xml version=\"1.0\"?><Earth_Explorer_File><Data_Block type=\"xml\"><List_of_OSVs>{osv}"
-                    "</List_of_OSVs></Data_Block></Earth_Explorer_File>")
-
-
 def test_orbit_file_replaces_the_annotation_orbit(slc_safe, tmp_path):
     ann = tops_metadata(str(slc_safe), swath="IW1", polarization="VV")
     b = ann.bursts[4]
     eof = tmp_path / "S1B_OPER_AUX_POEORB_test.EOF"
-    _write_eof(eof, b.orbit, time_shift_s=0.010)  # the same positions, 10 ms later
+    write_eof(b.orbit, eof, time_shift_s=0.010)  # the same positions, 10 ms later
     got = tops_metadata(str(slc_safe), swath="IW1", polarization="VV", orbit_file=str(eof))
     g = got.bursts[4]
     assert g.orbit.source == str(eof) and got.attrs["orbit_source"] == str(eof)
@@ -194,7 +184,7 @@ def test_orbit_file_replaces_the_annotation_orbit(slc_safe, tmp_path):
     assert abs((t_e - t_a)[0] - 0.010) < 1e-6 and abs((r_e - r_a)[0]) < 1e-3
     # an orbit file that does not cover the scene: one clear error naming it
     far = tmp_path / "short.EOF"
-    _write_eof(far, b.orbit, keep=slice(0, 4))
+    write_eof(b.orbit, far, keep=slice(0, 4))
     with pytest.raises(InputFileError, match=re.escape(str(far)) + ".*covering the scene"):
         read_scene(str(slc_safe), swath="IW1", polarization="VV", orbit_file=str(far))
 

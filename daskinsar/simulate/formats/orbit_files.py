@@ -1,4 +1,5 @@
-"""Write an orbit as a DORIS ``DOR_VOR_AX`` file or a Delft ``xODR`` file (see :mod:`daskinsar.io.orbit_files`).
+"""Write an orbit as a DORIS ``DOR_VOR_AX`` file or a Delft ``xODR`` file (see :mod:`daskinsar.io.orbit_files`),
+or as a Sentinel-1 EOF orbit file (see :mod:`daskinsar.io.sentinel1.orbit_file`).
 
 Resolution: DORIS positions to 1 mm and velocities to 1e-6 m/s, times to 1 us; ODR times to whole
 seconds (the orbit's state vector times must be whole seconds of UTC), latitude/longitude to 1e-7 deg,
@@ -15,7 +16,7 @@ from ...geometry.orbit import Orbit, parse_utc
 from ...io.envisat_records import format_dsd, format_mph, format_sph
 from ...io.orbit_files import GRS80_A, GRS80_F, ODR_EPOCH, format_envisat_time
 
-__all__ = ["write_doris", "write_odr"]
+__all__ = ["write_doris", "write_odr", "write_eof"]
 
 
 def _abs(orbit: Orbit, k: int) -> np.datetime64:
@@ -85,3 +86,25 @@ def write_odr(orbit: Orbit, path: str, satellite: str = "ERS-2") -> str:
     with open(fn, "wb") as fh:
         fh.write(head + rec.tobytes())
     return fn
+
+
+def write_eof(orbit: Orbit, path, *, time_shift_s: float = 0.0, keep: slice = slice(None)) -> str:
+    """A Sentinel-1 EOF orbit file (Earth Explorer XML, ``List_of_OSVs``) at ``path`` of ``orbit``'s state
+    vectors ``keep``, their times moved by ``time_shift_s`` (s); positions to 1 mm, velocities to 1e-6 m/s,
+    times to 1 us."""
+    t0 = parse_utc(orbit.epoch)
+    rows = list(zip(orbit.time, orbit.position, orbit.velocity))[keep]
+
+    def utc(t: float) -> str:
+        return np.datetime_as_string(t0 + np.timedelta64(int(round((t + time_shift_s) * 1e9)), "ns"), "us")
+
+    osv = "".join(
+        f"<OSV><TAI>TAI=x</TAI><UTC>UTC={utc(t)}</UTC>"
+        f"<Absolute_Orbit>+1</Absolute_Orbit><X unit=\"m\">{p[0]:.3f}</X><Y unit=\"m\">{p[1]:.3f}</Y>"
+        f"<Z unit=\"m\">{p[2]:.3f}</Z><VX unit=\"m/s\">{v[0]:.6f}</VX><VY unit=\"m/s\">{v[1]:.6f}</VY>"
+        f"<VZ unit=\"m/s\">{v[2]:.6f}</VZ><Quality>NOMINAL</Quality></OSV>"
+        for t, p, v in rows)
+    with open(path, "w") as f:
+        f.write(f"<?xml version=\"1.0\"?><Earth_Explorer_File><Earth_Explorer_Header/><Data_Block type=\"xml\">"
+                f"<List_of_OSVs count=\"{len(rows)}\">{osv}</List_of_OSVs></Data_Block></Earth_Explorer_File>")
+    return str(path)
