@@ -72,3 +72,10 @@ def padded_for_overlap(x: da.Array, depth: tuple[int, ...] | int) -> tuple[da.Ar
     if any(p for _, p in pads):
         x = da.pad(x, pads, mode="constant")
     return rechunk_for_overlap(x, depths), crop
+
+
+def block_edges(n: int, chunk: int) -> list[tuple[int, int]]:
+    """(start, stop) of the blocks of ``chunk`` samples that tile ``0 .. n`` (the last one shorter), for
+    stages that build their graph block by block from delayed tasks."""
+    edges = list(range(0, n, chunk)) + [n]
+    return list(zip(edges[:-1], edges[1:]))

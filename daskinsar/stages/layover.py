@@ -50,6 +50,7 @@ from ..geometry.rdr2geo import rdr2geo_ecef
 from ..params import Params
 from ..scene import radar_info
 from .topo import block_footprint, dem_from_dataset
+from .chunking import block_edges
 
 __all__ = ["LayoverParams", "run", "layover_shadow_grid", "profile_flags", "SHADOW", "LAYOVER", "ProfileGrid",
            "profile_grid"]
@@ -247,12 +248,10 @@ def layover_shadow_grid(azimuth_time_s: np.ndarray, slant_range_m: np.ndarray, *
     min_range = 1.01 * (float(np.max(alt)) - grid.ref_height_m)
     orbit_d = dask.delayed(orbit, pure=True)
     tok = dask.base.tokenize(t_all, r_all, orbit, dem, wavelength_m, look_side, doppler, chunks, oversampling)
-    a_edges = list(range(0, len(t_all), chunks[0])) + [len(t_all)]
-    r_edges = list(range(0, len(r_all), chunks[1])) + [len(r_all)]
     rows = []
-    for bi, (a0, a1) in enumerate(zip(a_edges[:-1], a_edges[1:])):
+    for bi, (a0, a1) in enumerate(block_edges(len(t_all), chunks[0])):
         row = []
-        for bj, (c0, c1) in enumerate(zip(r_edges[:-1], r_edges[1:])):
+        for bj, (c0, c1) in enumerate(block_edges(len(r_all), chunks[1])):
             tb = t_all[a0:a1]
             rho = grid.ranges(float(r_all[c0]), float(r_all[c1 - 1]), min_range)
             box = block_footprint(tb, rho[[0, -1]], orbit=orbit, wavelength_m=wavelength_m, look_side=look_side,

@@ -39,6 +39,7 @@ from ..geometry.rdr2geo import rdr2geo_ecef
 from ..geometry.rdr2geo_grid import height_levels, lattice_extent, topo_grid_geometry
 from ..params import Params
 from ..scene import pair_scenes
+from .chunking import block_edges
 
 TOPO_FIELDS = ("lon", "lat", "hgt", "incidence", "heading")
 
@@ -172,12 +173,10 @@ def topo_grid(
     orbit_d, sec_d = dask.delayed(orbit, pure=True), dask.delayed(secondary, pure=True)
     tok = dask.base.tokenize(t_all, r_all, orbit, dem, secondary, wavelength_m, look_side, doppler, tol_m, max_iter,
                              chunks)
-    a_edges = list(range(0, len(t_all), chunks[0])) + [len(t_all)]
-    r_edges = list(range(0, len(r_all), chunks[1])) + [len(r_all)]
     rows = []
-    for bi, (a0, a1) in enumerate(zip(a_edges[:-1], a_edges[1:])):
+    for bi, (a0, a1) in enumerate(block_edges(len(t_all), chunks[0])):
         row = []
-        for bj, (c0, c1) in enumerate(zip(r_edges[:-1], r_edges[1:])):
+        for bj, (c0, c1) in enumerate(block_edges(len(r_all), chunks[1])):
             tb, rb = t_all[a0:a1], r_all[c0:c1]
             if isinstance(dem, Dem):
                 # the footprint of the block's pixels and of the lattice nodes they start from

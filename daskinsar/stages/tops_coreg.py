@@ -50,6 +50,7 @@ from ..geometry.orbit import Orbit
 from ..geometry.rdr2geo import rdr2geo_ecef
 from ..scene import LUT2D, SECONDARY_DIMS, RadarMetadata, Scene, pair_dataset, pair_scenes
 from .resample import ResampleParams
+from .chunking import block_edges
 from .topo import COREG_FIELDS, TOPO_FIELDS, TopoParams, block_footprint, dem_from_dataset
 from .tops import resample_burst
 
@@ -147,13 +148,11 @@ def burst_topo(inputs: xr.Dataset, params: TopoParams, chunks: tuple[int, int] =
     heights = dem.height_range()
     tok = dask.base.tokenize(t_all, r_all, ref.orbit, dem, secondary, kw, chunks)
     orbit_d, sec_d = dask.delayed(ref.orbit, pure=True), dask.delayed(secondary, pure=True)
-    a_edges = list(range(0, len(t_all), chunks[0])) + [len(t_all)]
-    r_edges = list(range(0, len(r_all), chunks[1])) + [len(r_all)]
     n = len(TOPO_FIELDS) + len(COREG_FIELDS)
     rows = []
-    for bi, (a0, a1) in enumerate(zip(a_edges[:-1], a_edges[1:])):
+    for bi, (a0, a1) in enumerate(block_edges(len(t_all), chunks[0])):
         row = []
-        for bj, (c0, c1) in enumerate(zip(r_edges[:-1], r_edges[1:])):
+        for bj, (c0, c1) in enumerate(block_edges(len(r_all), chunks[1])):
             tb, rb = t_all[a0:a1], r_all[c0:c1]
             # the block's ground at its zero-Doppler times (the shift is a fraction of a line)
             shift = bistatic_shift_s(rb[[0, -1]], rp.bistatic_reference_range_time_s)
