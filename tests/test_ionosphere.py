@@ -196,3 +196,44 @@ def test_auto_runs_only_where_it_pays(pairs):
     c_band = inputs.assign_attrs(reference_radar_metadata=json.dumps(meta))
     go, why = ionosphere.decide(c_band, auto)
     assert not go and "shorter than L band" in why
+
+
+def _peak_mib(inputs: xr.Dataset, params) -> float:
+    """Peak traced allocation (MiB) of computing the step's products into a sink, one task at a time."""
+    import tracemalloc
+
+    import dask
+    import dask.array as da
+
+    class Sink:
+        def __setitem__(self, key, value):
+            pass
+
+    out = ionosphere.run(inputs, params)
+    arrays = [out[v].data for v in out.data_vars]
+    tracemalloc.start()
+    try:
+        with dask.config.set(scheduler="synchronous"):
+            da.store(arrays, [Sink() for _ in arrays], lock=False)
+        return tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+
+
+def test_ionosphere_memory_is_bounded_by_the_chunks(pairs):
+    """The same chunks, a scene eight times longer: the peak must not grow with the scene (the sub-band
+    filters, interferograms and looks of a block are one task; nothing full-resolution outlives it)."""
+    _, run_dir, _ = pairs["iono"]
+    inputs = _inputs(run_dir).compute()  # in memory: every block of the long scene its own dask key
+    params = ionosphere.IonosphereParams(enabled=True, filter_window_m=600.0)
+    parts = []
+    for dim in ("azimuth", "ml_azimuth"):
+        part = inputs[[v for v in inputs.data_vars if dim in inputs[v].dims]]
+        parts.append(xr.concat([part] * 8, dim=dim, coords="minimal", compat="override"))
+    long = xr.merge(parts, combine_attrs="override")
+    chunks = {"azimuth": 256, "range": 512, "ml_azimuth": 128, "ml_range": 256}
+    _peak_mib(inputs.chunk(chunks), params)  # numba compilation and plan caches out of the figures
+    small = _peak_mib(inputs.chunk(chunks), params)
+    large = _peak_mib(long.chunk(chunks), params)
+    assert large < 1.3 * small, (small, large)
+    print(f"ionosphere peak {small:.0f} MiB, eight times the scene {large:.0f} MiB")

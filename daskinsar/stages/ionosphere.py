@@ -45,9 +45,12 @@ from the fit are dropped and it is fitted again. A plane fit is unbiased for a l
 up to the image edges. ``nondispersive_phase = unw - dispersive_phase`` (their sum is the full-band
 phase); ``los_displacement_corrected = -nondispersive_phase * lambda_d / (4 pi)``.
 
-Everything is block-wise: sub-band filters and looks on the full-resolution chunks, the plane fit as a
-``map_overlap`` on the multilooked grid with a halo of three half windows; independent of the chunking.
-Memory per task is bounded by the chunk plus that halo (about 16 float64 arrays of it).
+Everything is block-wise. Per block of the reference grid, one task (:func:`subband_looks_kernel`) takes
+the SLCs and the geometric phase with a range halo of the band-pass filter's context, and returns both
+sub-bands' multilooked interferograms: the filtered SLCs, the shift ``nu2`` and the band edges exist only
+inside it, a strip of lines at a time. The plane fit is a ``map_overlap`` on the multilooked grid with a
+halo of three half windows. Results do not depend on the chunking, and memory on the chunks and the
+filter window only (about twelve float64 arrays of a plane-fit block and its halo), never on the scene.
 """
 
 from __future__ import annotations
@@ -60,14 +63,14 @@ import dask.array as da
 import numpy as np
 import xarray as xr
 from pydantic import Field
+from scipy import ndimage
 
 from ..geometry.ellipsoid import SPEED_OF_LIGHT
 from ..params import Params
 from ..scene import meta_from_attrs
-from .bandpass import bandpass
+from .bandpass import bandpass_block, halo
 from .chunking import rechunk_for_overlap
-from .common_band import range_shift_field
-from .interferogram import ground_spacing, interferogram_looks, multilook
+from .interferogram import ground_spacing, interferogram_looks_kernel, multilook_kernel
 from .pair import range_bandwidth_hz
 
 __all__ = ["IonosphereParams", "TEC_CONSTANT", "split_spectrum", "subband_edges", "plane_fit_kernel", "decide",
@@ -75,6 +78,8 @@ __all__ = ["IonosphereParams", "TEC_CONSTANT", "split_spectrum", "subband_edges"
 
 #: K (m^3/s^2): ionospheric phase advance 4 pi K TEC / (c f) (TEC in electrons/m^2)
 TEC_CONSTANT = 40.31
+#: lines per strip inside a sub-band task (its full-resolution temporaries are a strip's)
+STRIP_LINES = 128
 #: L band and longer: the wavelengths (m) for which "auto" considers the correction
 L_BAND_MIN_WAVELENGTH_M = 0.15
 
@@ -131,12 +136,9 @@ def predicted_noise_rad(coherence: float, effective_looks: float, fraction: floa
 # ---------------------------------------------------------------------------------------------
 # the weighted local plane fit (multilooked grid)
 def _box(a: np.ndarray, ha: int, hr: int) -> np.ndarray:
-    """Sums over (2 ha + 1) x (2 hr + 1) windows (zeros beyond the array), by integral images."""
-    p = np.pad(a, ((ha + 1, ha), (hr + 1, hr)))
-    c = p.cumsum(0).cumsum(1)
-    n0, n1 = a.shape
-    wa, wr = 2 * ha + 1, 2 * hr + 1
-    return c[wa:wa + n0, wr:wr + n1] - c[:n0, wr:wr + n1] - c[wa:wa + n0, :n1] + c[:n0, :n1]
+    """Sums over (2 ha + 1) x (2 hr + 1) windows (zeros beyond the array): separable running sums in float64."""
+    size = (2 * ha + 1, 2 * hr + 1)
+    return ndimage.uniform_filter(np.asarray(a, np.float64), size, mode="constant") * float(size[0] * size[1])
 
 
 def _fit(d: np.ndarray, w: np.ndarray, ha: int, hr: int) -> np.ndarray:
@@ -147,22 +149,34 @@ def _fit(d: np.ndarray, w: np.ndarray, ha: int, hr: int) -> np.ndarray:
     y = (np.arange(n0, dtype=np.float64) - 0.5 * n0)[:, None]
     x = (np.arange(n1, dtype=np.float64) - 0.5 * n1)[None, :]
     dw = np.where(w > 0, d, 0.0) * w
-    s1, sx, sy = _box(w, ha, hr), _box(w * x, ha, hr), _box(w * y, ha, hr)
-    sxx, syy, sxy = _box(w * x * x, ha, hr), _box(w * y * y, ha, hr), _box(w * x * y, ha, hr)
-    sd, sxd, syd = _box(dw, ha, hr), _box(dw * x, ha, hr), _box(dw * y, ha, hr)
-    # moments about the pixel (u = X - x, v = Y - y)
-    su, sv = sx - x * s1, sy - y * s1
-    suu = sxx - 2 * x * sx + x * x * s1
-    svv = syy - 2 * y * sy + y * y * s1
-    suv = sxy - x * sy - y * sx + x * y * s1
-    sud, svd = sxd - x * sd, syd - y * sd
+    s1, sd = _box(w, ha, hr), _box(dw, ha, hr)
+    # moments about the pixel (u = X - x, v = Y - y), formed in place from the sums over X, Y: the
+    # kernel's memory is about twelve arrays of the block
+    su = _box(w * x, ha, hr)
+    su -= x * s1
+    sv = _box(w * y, ha, hr)
+    sv -= y * s1
+    suu = _box(w * x * x, ha, hr)
+    suu -= x * (2.0 * su + x * s1)
+    svv = _box(w * y * y, ha, hr)
+    svv -= y * (2.0 * sv + y * s1)
+    suv = _box(w * x * y, ha, hr)
+    suv -= x * sv + y * su + (x * y) * s1
+    sud = _box(dw * x, ha, hr)
+    sud -= x * sd
+    svd = _box(dw * y, ha, hr)
+    svd -= y * sd
+    del dw
     # first unknown (the plane at the pixel) of [[s1 su sv] [su suu suv] [sv suv svv]] a = [sd sud svd]
     c11 = suu * svv - suv * suv
     c12 = sv * suv - su * svv
     c13 = su * suv - sv * suu
+    del suu, svv, suv
     det = s1 * c11 + su * c12 + sv * c13
+    num = sd * c11 + sud * c12 + svd * c13
+    del c11, c12, c13, su, sv, sud, svd
     with np.errstate(invalid="ignore", divide="ignore"):
-        plane = (sd * c11 + sud * c12 + svd * c13) / det
+        plane = num / det
         mean = sd / s1
     good = np.abs(det) > 1e-9 * np.maximum(s1, 1e-300) ** 3 * max(ha * hr, 1) ** 2
     return np.where(good, plane, np.where(s1 > 0, mean, np.nan))
@@ -197,6 +211,98 @@ def _plane_fit(d: da.Array, w: da.Array, half: tuple[int, int], outlier_sigma: f
     return da.map_overlap(plane_fit_kernel, d, w, depth=depth, boundary=np.nan, half=half,
                           outlier_sigma=outlier_sigma, dtype=np.float64, name=f"ionosphere-plane-fit-"
                           f"{da.core.tokenize(d, w, half, outlier_sigma)}")
+
+
+# ---------------------------------------------------------------------------------------------
+# the two sub-band interferograms, one fused task per block
+def subband_looks_kernel(reference: np.ndarray, secondary: np.ndarray, geometric_phase: np.ndarray,
+                         offset_residual_m: np.ndarray | None, first: int, keep: slice, looks: tuple[int, int], *,
+                         range_sampling_rate_hz: float, b1_hz: float, b2_hz: float, guard_hz: float,
+                         fraction: float) -> np.ndarray:
+    """Both sub-band interferograms of one block, multilooked, and the mean frequency offset of each.
+
+    The inputs cover whole lines of the block plus a range halo (global range sample ``first`` is the
+    block's column 0; ``keep`` the columns it owns, a multiple of the range looks but for the image's last
+    block); the shift ``nu2`` (Hz) is the range fringe frequency of ``geometric_phase`` (rad) in the block, so the halo must
+    exceed :func:`bandpass.halo` by one sample. Returns complex128 ``(4, rows // la, cols // lr)``: the low and
+    high band ``ifg_X`` (module docstring) and, as real parts, ``nu_X - nu2`` (Hz) averaged over each cell.
+    All full-resolution intermediates live and die inside this call, a strip of lines at a time."""
+    la, lr = looks
+    rows = (reference.shape[0] // la) * la
+    cols = slice(keep.start, keep.start + ((keep.stop - keep.start) // lr) * lr)
+    out = np.empty((4, rows // la, (cols.stop - cols.start) // lr), np.complex128)
+    step = max(1, STRIP_LINES // la) * la  # lines are filtered independently: strips bound the temporaries
+    for a in range(0, rows, step):
+        b = min(rows, a + step)
+        resid = None if offset_residual_m is None else offset_residual_m[a:b]
+        out[:, a // la:b // la] = _subband_looks_strip(reference[a:b], secondary[a:b], geometric_phase[a:b], resid,
+                                                        first, cols, looks, range_sampling_rate_hz, b1_hz, b2_hz,
+                                                        guard_hz, fraction)
+    return out
+
+
+def _subband_looks_strip(reference, secondary, geometric_phase, offset_residual_m, first, cols, looks, fs, b1_hz,
+                         b2_hz, guard_hz, fraction) -> np.ndarray:
+    phi = np.asarray(geometric_phase, np.float64)
+    nu2 = np.gradient(phi, axis=1) * (fs / (2.0 * np.pi)) if phi.shape[1] > 1 else np.zeros_like(phi)
+    la, lr = looks
+    out = np.empty((4, phi.shape[0] // la, (cols.stop - cols.start) // lr), np.complex128)
+    for k, (lo, hi) in enumerate(subband_edges(nu2, b1_hz, b2_hz, guard_hz, fraction)):
+        nu_x = 0.5 * (lo + hi)
+        rx = bandpass_block(reference, lo / fs, hi / fs, first)[:, cols]
+        sx = bandpass_block(secondary, (lo - nu2) / fs, (hi - nu2) / fs, first)[:, cols]
+        ph = phi[:, cols]
+        if offset_residual_m is not None:
+            ph = ph - 4.0 * np.pi * (nu_x - nu2)[:, cols] * offset_residual_m[:, cols] / SPEED_OF_LIGHT
+        out[k] = interferogram_looks_kernel(rx, sx, ph, looks)[0]
+        out[2 + k] = multilook_kernel((nu_x - nu2)[:, cols], looks)
+    return out
+
+
+def _look_chunks(chunks: tuple[int, ...], look: int, depth: int) -> tuple[int, ...]:
+    """Chunk lengths along one axis: multiples of ``look`` (the last one takes the remainder), each at least
+    ``depth`` so that one neighbour supplies a halo of ``depth``."""
+    n = sum(chunks)
+    size = max(look, (max(chunks) // look) * look, -(-depth // look) * look)
+    ch = [size] * (n // size)
+    rest = n - size * len(ch)
+    if not ch:
+        return (n,)
+    if rest:
+        ch[-1] += rest
+    return tuple(ch)
+
+
+def subband_looks(reference: da.Array, secondary: da.Array, geometric_phase: da.Array,
+                  offset_residual_m: da.Array | None, looks: tuple[int, int], **kw) -> da.Array:
+    """Lazy :func:`subband_looks_kernel` over the reference grid: complex128 ``(4, n0 // la, n1 // lr)``, one
+    task per block with a range halo of ``bandpass.halo() + 1`` samples, independent of the chunking.
+    ``kw``: the kernel's band parameters."""
+    la, lr = looks
+    depth = halo() + 1
+    n0, n1 = reference.shape
+    if n0 < la or n1 < lr:
+        raise ValueError(f"array of shape {reference.shape} is smaller than one look cell {looks}")
+    chunks = (_look_chunks(reference.chunks[0], la, 1), _look_chunks(reference.chunks[1], lr, depth))
+    arrays = [a.rechunk(chunks) for a in (reference, secondary.rechunk(reference.chunks), geometric_phase)]
+    if offset_residual_m is not None:
+        arrays.append(offset_residual_m.rechunk(chunks))
+    one = len(chunks[1]) == 1
+    dep = {0: 0, 1: 0 if one else depth}
+    halos = [da.overlap.overlap(a, depth=dep, boundary="none") for a in arrays]
+    starts = np.concatenate([[0], np.cumsum(chunks[1])[:-1]])
+    out_chunks = ((4,), tuple(c // la for c in chunks[0]), tuple(c // lr for c in chunks[1]))
+
+    def fn(*blocks, block_info=None):
+        j = block_info[0]["chunk-location"][1]
+        left = 0 if (one or j == 0) else depth
+        width = int(chunks[1][j])
+        resid = blocks[3] if len(blocks) > 3 else None
+        return subband_looks_kernel(blocks[0], blocks[1], blocks[2], resid, int(starts[j]) - left,
+                                    slice(left, left + width), looks, **kw)
+
+    return da.map_blocks(fn, *halos, chunks=out_chunks, new_axis=0, dtype=np.complex128,
+                         name=f"ionosphere-subband-looks-{da.core.tokenize(*arrays, looks, kw)}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -275,27 +381,21 @@ def run(inputs: xr.Dataset, params: IonosphereParams) -> xr.Dataset:
     f0 = SPEED_OF_LIGHT / float(p["displacement_wavelength_m"])
     looks = (int(inputs.attrs["looks"][0]), int(inputs.attrs["looks"][1]))
     r = inputs["reference"].data
-    s = inputs["secondary"].data.rechunk(r.chunks)
-    phi = inputs["geometric_phase"].data.rechunk(r.chunks)
-    nu2 = range_shift_field(phi, fs)
-    bands = subband_edges(nu2, range_bandwidth_hz(ref), range_bandwidth_hz(sec), p["guard_hz"][0],
-                          params.subband_fraction)
     resid = None
     if "range_offset_residual" in inputs:
         sr = inputs["secondary_slant_range"].values
         dr2 = float(sr[1] - sr[0]) if sr.size > 1 else sec.range_spacing_m
-        resid = inputs["range_offset_residual"].data.rechunk(r.chunks).astype(np.float64) * dr2  # rho - R2 (m)
+        resid = inputs["range_offset_residual"].data.astype(np.float64) * dr2  # rho - R2 (m)
     unw = inputs["unw"].data.astype(np.float64)
+    n0, n1 = unw.shape
+    packed = subband_looks(r, inputs["secondary"].data, inputs["geometric_phase"].data, resid, looks,
+                           range_sampling_rate_hz=fs, b1_hz=range_bandwidth_hz(ref), b2_hz=range_bandwidth_hz(sec),
+                           guard_hz=p["guard_hz"][0], fraction=params.subband_fraction)
+    packed = packed[:, :n0, :n1].rechunk(((4,),) + unw.chunks)
     psi, freqs = [], []
-    for name, (lo, hi) in zip(("low", "high"), bands):
-        nu_x = 0.5 * (lo + hi)
-        rx = bandpass(r, lo / fs, hi / fs, axis=1, name=f"ionosphere-{name}-band-reference")
-        sx = bandpass(s, (lo - nu2) / fs, (hi - nu2) / fs, axis=1, name=f"ionosphere-{name}-band-secondary")
-        ph = phi if resid is None else phi - 4.0 * np.pi * (nu_x - nu2) * resid / SPEED_OF_LIGHT
-        ifg, _, _ = interferogram_looks(rx, sx, looks, ph)
-        n0, n1 = unw.shape
-        f_x = f2 + multilook(nu_x - nu2, looks)[:n0, :n1].astype(np.float64).rechunk(unw.chunks)
-        psi.append(da.angle(ifg[:n0, :n1].rechunk(unw.chunks) * da.exp(-1j * (f_x / f0) * unw)))
+    for k in (0, 1):
+        f_x = f2 + packed[2 + k].real
+        psi.append(da.angle(packed[k] * da.exp(-1j * (f_x / f0) * unw)))
         freqs.append(f_x)
     (psi_l, psi_h), (f_l, f_h) = psi, freqs
     d_raw, nd_res = split_spectrum(psi_l, psi_h, f_l, f_h, f0)  # nd_res: phi_nd - unw
