@@ -14,6 +14,7 @@ Round-trip tolerances (the format's resolution, see the writer's module):
 from __future__ import annotations
 
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -118,21 +119,49 @@ def test_first_line_time_resolution(written, tmp_path):
 
 
 def test_doppler_and_look_side(written, tmp_path):
-    """The Doppler centroid as each reader takes it (ALOS-2 ``c0 + c1 R_km``, ALOS the cross-track constant)
-    and the clock angle's look side."""
+    """The Doppler centroid as both JAXA missions state it (``c0 + c1 R_km``, R the slant range; OSSIM's ALOS
+    PALSAR model reads the ALOS-1 pair so too), range-varying, and the clock angle's look side."""
     mission, scene, _ = written
     r = scene.slant_range
-    if mission == "ALOS2":
-        dop = Poly1D(reference=0.0, scale=1000.0, coeffs=[-18.5, -0.025])  # Hz, Hz/km (as the real leader's)
-    else:
-        dop = Poly1D(coeffs=[37.25])
+    dop = Poly1D(reference=0.0, scale=1000.0, coeffs=[-18.5, -0.025])  # Hz, Hz/km (as the real ALOS-2 leader's)
     meta = scene.meta.model_copy(update={"doppler_centroid": dop, "look_side": "left"})
     read = read_scene(write_alos_ceos(Scene(scene.data, meta, scene.orbit), str(tmp_path / "p"), mission=mission),
                       mission)
     assert read.meta.look_side == "left"
-    want = np.asarray(dop(0.0, r), np.float64) * np.ones(len(r))
+    want = -18.5 - 0.025 * r / 1e3
     got = np.asarray(read.meta.doppler_centroid(0.0, r), np.float64) * np.ones(len(r))
     assert np.max(np.abs(got - want)) <= 1e-6
+
+
+def _set_dss(led: str, **values) -> None:
+    """Overwrite data set summary fields of a leader in place (blank for None)."""
+    data = bytearray(open(led, "rb").read())
+    dss = next(r for r in ceos.read_records(bytes(data), led) if r.type_code == 10)
+    for name, v in values.items():
+        off, n, _ = ceos.DATA_SET_SUMMARY[name]
+        text = "" if v is None else f"{v:{n}.7E}"[-n:]
+        data[dss.offset + off:dss.offset + off + n] = text.rjust(n).encode()
+    open(led, "wb").write(bytes(data))
+
+
+def test_doppler_without_jaxa_pair(written, tmp_path):
+    """Leaders without JAXA's Hz/km pair: ALOS-2 is refused; ALOS-1 reads the CEOS cross-track constant term
+    alone, and refuses linear or quadratic cross-track terms (units unstated) instead of dropping them."""
+    mission, scene, product = written
+    folder = tmp_path / "p"
+    shutil.copytree(product, folder)
+    led = str(next(folder.glob("LED-*")))
+    _set_dss(led, doppler_c0_hz=None, doppler_c1_hz_per_km=None, cross_track_dc_c0=41.5, cross_track_dc_c1=0.0,
+             cross_track_dc_c2=0.0)
+    if mission == "ALOS2":
+        with pytest.raises(InputFileError, match="ALOS-2 Doppler centroid c0"):
+            read_scene(str(folder), mission)
+        return
+    read = read_scene(str(folder), mission)
+    assert np.allclose(np.asarray(read.meta.doppler_centroid(0.0, scene.slant_range), float), 41.5, atol=1e-6)
+    _set_dss(led, cross_track_dc_c1=0.0125)
+    with pytest.raises(InputFileError, match="units the product does not state"):
+        read_scene(str(folder), mission)
 
 
 def test_writer_refuses(written, tmp_path):

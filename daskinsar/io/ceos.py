@@ -57,8 +57,8 @@ JAXA_LEVELS = {"1.0": "raw", "1.1": "slc"}
 JAXA_OTHER_LEVELS = ("1.5", "2.1", "3.1")
 #: data set summary fields the reader uses: a non-blank value there must be a finite number
 _USED_DSS = ("prf_mhz", "range_sampling_rate_mhz", "wavelength_m", "clock_angle_deg", "chirp_amp_c1",
-             "pulse_length_us", "doppler_c0_hz", "doppler_c1_hz_per_km", "cross_track_dc_c0", "bandwidth_range_khz",
-             "bandwidth_azimuth_hz", "dc_bias_i", "dc_bias_q")
+             "pulse_length_us", "doppler_c0_hz", "doppler_c1_hz_per_km", "cross_track_dc_c0", "cross_track_dc_c1",
+             "cross_track_dc_c2", "bandwidth_range_khz", "bandwidth_azimuth_hz", "dc_bias_i", "dc_bias_q")
 #: the mission field of the leader's data set summary (normalised) of each JAXA reader
 JAXA_MISSIONS = {"ALOS": "ALOS", "ALOS2": "ALOS2"}
 
@@ -232,17 +232,24 @@ def _open_ceos(path: str | os.PathLike, *, sensor: str | None = None) -> CeosPro
                                    + (" (needed to focus raw data)" if level == "raw" else " (both or neither)"),
                              f"{slope!r} Hz/s, {summ['pulse_length_us']!r} us")
     chirp = Chirp(slope_hz_per_s=slope, duration_s=tau_p) if np.isfinite(slope) else None
+    # JAXA's Doppler pair (Hz, Hz/km of slant range from range 0; read so for ALOS-1 and ALOS-2, as OSSIM's
+    # ALOS PALSAR model does); ALOS-1 leaders without it: the CEOS cross-track constant term, alone
     c0, c1 = summ["doppler_c0_hz"], summ["doppler_c1_hz_per_km"]
-    if sensor == "ALOS2":
-        if not (np.isfinite(c0) and np.isfinite(c1)):
-            raise InputFileError(disp, "the ALOS-2 Doppler centroid c0 (Hz) and c1 (Hz/km) in the data set summary",
-                                 f"{c0!r}, {c1!r}")
+    if np.isfinite(c0) and np.isfinite(c1):
         dop = Poly1D(reference=0.0, scale=1000.0, coeffs=[c0, c1])
+    elif sensor == "ALOS2":
+        raise InputFileError(disp, "the ALOS-2 Doppler centroid c0 (Hz) and c1 (Hz/km) in the data set summary",
+                             f"{c0!r}, {c1!r}")
     else:
-        dc0 = summ["cross_track_dc_c0"]
-        if not np.isfinite(dc0):
-            raise InputFileError(disp, "the cross-track Doppler centroid c0 (Hz) in the data set summary", "blank")
-        dop = Poly1D(coeffs=[dc0])
+        dc = [summ[f"cross_track_dc_c{k}"] for k in range(3)]
+        if not np.isfinite(dc[0]):
+            raise InputFileError(disp, "the Doppler centroid in the data set summary: JAXA's c0 (Hz) and c1 (Hz/km), "
+                                       "or the cross-track constant term (Hz)", "both blank")
+        if any(np.isfinite(x) and x != 0.0 for x in dc[1:]):
+            raise InputFileError(disp, "JAXA's Doppler centroid c0 (Hz) and c1 (Hz/km) in the data set summary (the "
+                                       "cross-track Doppler's linear and quadratic terms are set, in units the "
+                                       "product does not state)", f"{dc}")
+        dop = Poly1D(coeffs=[dc[0]])
     if level == "raw" and not (np.isfinite(summ["dc_bias_i"]) and np.isfinite(summ["dc_bias_q"])):
         raise InputFileError(disp, "the I and Q DC biases of raw data in the data set summary",
                              f"{summ['dc_bias_i']!r}, {summ['dc_bias_q']!r}")

@@ -75,7 +75,7 @@ def field_table(*items: tuple[str, int, str]) -> tuple[dict[str, tuple[int, int,
 
 
 #: data set summary record (type 10): the CEOS SAR standard layout. The 32 bytes after
-#: ``range_compression`` are JAXA's Doppler polynomial (ALOS-2) and ESA's spare; ESA then
+#: ``range_compression`` are JAXA's Doppler polynomial (Hz, Hz/km of slant range; ALOS, ALOS-2) and ESA's spare; ESA then
 #: states the zero-Doppler range times (ms, two-way) and azimuth times of its SLCs.
 DATA_SET_SUMMARY, DSS_END = field_table(
     ("sequence_number", 4, "I"), ("sar_channel", 4, "I"), ("scene_id", 16, "A"), ("scene_reference", 32, "A"),

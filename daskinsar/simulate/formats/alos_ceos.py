@@ -125,13 +125,10 @@ def write_alos_ceos(scene: Scene, path: str, *, mission: str = "ALOS", interval_
         values["bandwidth_range_khz"] = m.range_bandwidth_hz / 1e3
     if m.azimuth_bandwidth_hz:
         values["bandwidth_azimuth_hz"] = m.azimuth_bandwidth_hz
-    if mission == "ALOS2":
-        c0, c1 = np.polynomial.polynomial.polyfit(r / 1e3, fd, 1)
-        values.update({"doppler_c0_hz": c0, "doppler_c1_hz_per_km": c1})
-    else:
-        k = np.arange(n_rg, dtype=np.float64)
-        dc = np.polynomial.polynomial.polyfit(k, fd, 2) if np.ptp(fd) > 0 else [fd[0], 0.0, 0.0]
-        values.update({"cross_track_dc_c0": dc[0], "cross_track_dc_c1": dc[1], "cross_track_dc_c2": dc[2]})
+    c0, c1 = np.polynomial.polynomial.polyfit(r / 1e3, fd, 1)  # JAXA's pair: Hz, Hz/km of slant range
+    values.update({"doppler_c0_hz": c0, "doppler_c1_hz_per_km": c1})
+    if mission != "ALOS2":  # ALOS-1 leaders also carry the CEOS cross-track terms: the constant at mid swath
+        values.update({"cross_track_dc_c0": float(fd[n_rg // 2]), "cross_track_dc_c1": 0.0, "cross_track_dc_c2": 0.0})
     dss = dss_record(values, length=4096)
     pp = platform_record(orbit, frame="ECR", codes=(18, 30, 18, 20), length=4680)
     with open(os.path.join(path, names["LED"]), "wb") as fh:
