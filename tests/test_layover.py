@@ -38,22 +38,25 @@ def cone(lon, lat):
     return H0 * np.exp(-(e * e + n * n) / (2.0 * SIGMA**2))
 
 
-@pytest.fixture(scope="module")
-def scene(tmp_path_factory):
+@pytest.fixture(scope="module", params=[DT, DT / 8], ids=["lines-31m", "lines-3.9m"])
+def scene(request, tmp_path_factory):
+    """(elements, azimuth times s, slant ranges m, inputs(chunks)): lines 31 m apart on the ground (one
+    profile per line), or 3.9 m (the stage traces a profile every second line: the DEM's 22 m / 2)."""
+    dt = request.param
     t_c = 5.0
     el = orb.place_reference_orbit(LON_C, LAT_C, 0.0, altitude_m=700e3, inclination_deg=98.2, look_angle_deg=40.0,
                                    look_side="right", ascending=True, t_centre_s=t_c)
     orbit = orb.sample_orbit(el, "2021-01-01T00:00:00", -60.0, 70.0)
     P = llh_to_ecef(LON_C, LAT_C, 0.0)
     r_c = float(np.linalg.norm(P - orb.kepler_state(np.array(t_c), el)[0]))
-    t = t_c + DT * (np.arange(N_AZ) - N_AZ // 2)
+    t = t_c + dt * (np.arange(N_AZ) - N_AZ // 2)
     r = r_c + DR * (np.arange(N_RG) - 260)
     d = 1.0 / 3600.0
     lon = LON_C - 0.25 + d * np.arange(int(0.5 / d) + 1)
     lat = LAT_C + 0.18 - d * np.arange(int(0.36 / d) + 1)
     path = tmp_path_factory.mktemp("cone") / "cone.tif"
     write_dem_geotiff(cone(lon[None, :], lat[:, None]).astype(np.float32), lon[0], lat[0], d, -d, path)
-    meta = RadarMetadata(sensor="TEST", epoch=orbit.epoch, wavelength_m=0.056, prf_hz=1.0 / DT,
+    meta = RadarMetadata(sensor="TEST", epoch=orbit.epoch, wavelength_m=0.056, prf_hz=1.0 / dt,
                          range_sampling_rate_hz=2.998e8 / (2 * DR), look_side="right")
     dem = dem_to_dataarray(open_dem(path, edge="clamp"))
 
@@ -143,6 +146,15 @@ def brute_force_truth(el, t, r):
     return lay.reshape(n_az, n_rg, -1), sha.reshape(n_az, n_rg, -1), lay_cell
 
 
+def _geometry(ds: xr.Dataset) -> dict:
+    from daskinsar.scene import radar_info
+    from daskinsar.stages.topo import dem_from_dataset
+
+    meta, orbit = radar_info(ds.attrs, "reference")
+    return dict(orbit=orbit, wavelength_m=meta.wavelength_m, look_side=meta.look_side, dem=dem_from_dataset(ds),
+                oversampling=LayoverParams().profile_oversampling)
+
+
 @pytest.fixture(scope="module")
 def whole_mask(scene):
     return layover.run(scene[3]((N_AZ, N_RG)), LayoverParams())["mask"].values
@@ -153,8 +165,11 @@ def test_mask_flags_the_cones_layover_and_shadow_as_the_brute_force_truth(scene,
     centre is layover (shadow) in truth, and <= 1 % of the pixels truth leaves clear across their whole
     extent (the mask marks the pixel nearest each flagged profile point, so a pixel part of whose range
     cell is layover is flagged), none beyond one pixel of them."""
-    el, t, r, _ = scene
+    el, t, r, inputs = scene
     mask = whole_mask
+    ds = inputs((N_AZ, N_RG))
+    grid = layover.profile_grid(t, r, **_geometry(ds))
+    assert grid.line_step == (1 if t[1] - t[0] > DT / 2 else 2)  # the fine case exercises shared profiles
     lay_t, sha_t, lay_cell = brute_force_truth(el, t, r)
     lay, sha = (mask & LAYOVER) > 0, (mask & SHADOW) > 0
     figures = {}
@@ -165,7 +180,7 @@ def test_mask_flags_the_cones_layover_and_shadow_as_the_brute_force_truth(scene,
         false = (got & ~part).sum() / (~part).sum()
         far = got & ~ndimage.binary_dilation(part, np.ones((3, 3), bool))
         figures[name] = (int(centre.sum()), recall, false, int(far.sum()))
-        print(f"{name}: truth {centre.sum()} pixels at their centre ({100 * centre.mean():.1f} %), {part.sum()} in "
+        print(f"{name} (profile every {grid.line_step} lines): truth {centre.sum()} pixels at their centre ({100 * centre.mean():.1f} %), {part.sum()} in "
               f"part; flagged {100 * recall:.2f} % of the first, false flags {100 * false:.3f} % of the clear "
               f"pixels ({(got & ~part).sum()}), {far.sum()} beyond one pixel")
     for name, (n, recall, false, far) in figures.items():

@@ -23,6 +23,13 @@ For each azimuth line (azimuth time ``t``, platform at ``P``):
    range, and two neighbouring points sharing a flag mark every pixel between their ranges (so steep
    slopes, whose range changes fast along the profile, leave no gaps).
 
+Along track the profiles are as dense as across: on a regular azimuth grid whose lines are closer on
+the ground than the profile's ground step (the DEM spacing / ``profile_oversampling``), a profile is traced
+on every ``line_step``-th line (``line_step`` = that step over the line spacing, rounded down) and each line
+takes the flags of the nearest traced one (line ``i`` those of line ``k floor(i / k + 1/2)``): flag edges
+along track move by at most half the ground step, as they do across it (tests/test_layover.py checks the
+mask against a brute-force truth with one and with two lines per profile).
+
 Blocks: every line is independent; a block of lines x columns takes the profile over its columns'
 ranges plus a margin on both sides wide enough for every point that can shadow, lay over, or map onto
 its pixels (from the DEM's height span and the scene's incidences), and only the DEM window under it.
@@ -184,22 +191,27 @@ def profile_geometry(azimuth_time_s: np.ndarray, profile_range_m: np.ndarray, *,
     return rng, np.arccos(np.clip(cos_look, -1.0, 1.0))
 
 
-def _mask_block(t, rho, dem_arg, *, r0, dr, c0, n_cols, ref_height_m, **kw) -> np.ndarray:
+def _mask_block(t, rho, dem_arg, *, r0, dr, c0, n_cols, ref_height_m, rows=None, **kw) -> np.ndarray:
+    """The mask of one block from the profiles of the lines at times ``t``; ``rows``: the profile each of the
+    block's lines takes (all lines their own when None)."""
     dem = LazyWindow.dem(*dem_arg) if isinstance(dem_arg, tuple) else dem_arg
     rng, look = profile_geometry(t, rho, dem=dem, ref_height_m=ref_height_m, **kw)
-    return flags_to_pixels(rng, profile_flags(rng, look), r0, dr, c0, n_cols)
+    flags = flags_to_pixels(rng, profile_flags(rng, look), r0, dr, c0, n_cols)
+    return flags if rows is None else flags[rows]
 
 
 # ----------------------------------------------------------------------------- the profile grid
 class ProfileGrid:
     """The global profile sampling of a scene: ``rho_k = first_range_m + k * step_m``; the margins (m of
     reference slant range) each block's profile extends before (nearer) and after (farther than) its
-    columns' ranges; the reference height (m) of the ground line."""
+    columns' ranges; the reference height (m) of the ground line; ``line_step``: profiles are traced on
+    the lines ``0, line_step, 2 line_step, ...`` and each line takes the flags of the nearest of them."""
 
     def __init__(self, first_range_m: float, step_m: float, margin_near_m: float, margin_far_m: float,
-                 ref_height_m: float):
+                 ref_height_m: float, line_step: int = 1):
         self.first_range_m, self.step_m, self.ref_height_m = first_range_m, step_m, ref_height_m
         self.margin_near_m, self.margin_far_m = margin_near_m, margin_far_m
+        self.line_step = line_step
 
     def ranges(self, r_lo: float, r_hi: float, min_range_m: float) -> np.ndarray:
         """The profile's reference slant ranges (m) for a block whose columns span ``r_lo .. r_hi``."""
@@ -217,8 +229,8 @@ def profile_grid(azimuth_time_s: np.ndarray, slant_range_m: np.ndarray, *, orbit
     h_ref, span = 0.5 * (h_lo + h_hi), h_hi - h_lo
     t_mid = float(azimuth_time_s[len(azimuth_time_s) // 2])
     rr = np.array([slant_range_m[0], slant_range_m[-1]], np.float64)
-    xyz, _, lat, _, pos, _ = rdr2geo_ecef(np.full(2, t_mid), rr, orbit, wavelength_m=wavelength_m,
-                                          look_side=look_side, dem=h_ref, doppler=doppler)
+    xyz, _, lat, _, pos, vel = rdr2geo_ecef(np.full(2, t_mid), rr, orbit, wavelength_m=wavelength_m,
+                                            look_side=look_side, dem=h_ref, doppler=doppler)
     inc = np.deg2rad(los_angles(xyz, pos)[0])
     lat_c = math.radians(float(np.nanmean(lat)))
     m_per_deg = 6378137.0 * math.pi / 180.0
@@ -231,28 +243,43 @@ def profile_grid(azimuth_time_s: np.ndarray, slant_range_m: np.ndarray, *, orbit
     cos_i, sintan = float(np.nanmax(np.cos(inc))), float(np.nanmax(np.sin(inc) * np.tan(inc)))
     near = 1.25 * span * (0.5 * cos_i + max(cos_i, sintan)) + 4.0 * dem_step_m
     far = 1.25 * span * 1.5 * cos_i + 4.0 * dem_step_m
-    return ProfileGrid(float(slant_range_m[0]), float(step), float(near), float(far), float(h_ref))
+    # along track the same ground step: lines closer than it share a profile (a regular azimuth grid only)
+    t = np.asarray(azimuth_time_s, np.float64)
+    line_step = 1
+    if t.size > 2:
+        dt = (t[-1] - t[0]) / (t.size - 1)
+        if dt > 0 and np.allclose(np.diff(t), dt, rtol=1e-6, atol=1e-9):
+            ground_speed = float(np.linalg.norm(vel[0]) * np.linalg.norm(xyz[0]) / np.linalg.norm(pos[0]))
+            line_step = max(1, int(math.floor(ground_step / (ground_speed * dt))))
+    return ProfileGrid(float(slant_range_m[0]), float(step), float(near), float(far), float(h_ref), line_step)
 
 def layover_shadow_grid(azimuth_time_s: np.ndarray, slant_range_m: np.ndarray, *, orbit: Orbit, wavelength_m: float,
                         look_side: str, dem: Dem, doppler=None, chunks: tuple[int, int] = (1024, 1024),
-                        oversampling: int = 2) -> da.Array:
+                        oversampling: int = 2, line_step: int | None = None) -> da.Array:
     """Lazy layover/shadow mask (uint8, values 0..3) of a regular radar grid (1-D azimuth times s, slant
-    ranges m), one task per block receiving only the DEM window its profile needs."""
+    ranges m), one task per block receiving only the DEM window its profile needs. ``line_step``: lines
+    per profile (default: :func:`profile_grid`'s, from the ground step)."""
     t_all = np.asarray(azimuth_time_s, np.float64)
     r_all = np.asarray(slant_range_m, np.float64)
     dr = float(r_all[1] - r_all[0]) if len(r_all) > 1 else 1.0
     grid = profile_grid(t_all, r_all, orbit=orbit, wavelength_m=wavelength_m, look_side=look_side, dem=dem,
                         oversampling=oversampling, doppler=doppler)
+    k = grid.line_step if line_step is None else int(line_step)
+    dt = (t_all[-1] - t_all[0]) / (len(t_all) - 1) if len(t_all) > 1 else 0.0
     # the profile never reaches nadir: keep it beyond the platform's height above the ground
     alt = ecef_to_llh(orbit.interpolate(t_all[[0, -1]])[0])[2]
     min_range = 1.01 * (float(np.max(alt)) - grid.ref_height_m)
     orbit_d = dask.delayed(orbit, pure=True)
-    tok = dask.base.tokenize(t_all, r_all, orbit, dem, wavelength_m, look_side, doppler, chunks, oversampling)
-    rows = []
+    tok = dask.base.tokenize(t_all, r_all, orbit, dem, wavelength_m, look_side, doppler, chunks, oversampling, k)
+    blocks = []
     for bi, (a0, a1) in enumerate(block_edges(len(t_all), chunks[0])):
         row = []
         for bj, (c0, c1) in enumerate(block_edges(len(r_all), chunks[1])):
-            tb = t_all[a0:a1]
+            tb, rows = t_all[a0:a1], None
+            if k > 1:  # the profile lines nearest the block's lines: m k, m = floor(i / k + 1/2), a global rule
+                m = np.floor(np.arange(a0, a1) / k + 0.5).astype(np.int64)
+                tb = t_all[0] + dt * k * np.arange(m[0], m[-1] + 1, dtype=np.float64)
+                rows = m - m[0]
             rho = grid.ranges(float(r_all[c0]), float(r_all[c1 - 1]), min_range)
             box = block_footprint(tb, rho[[0, -1]], orbit=orbit, wavelength_m=wavelength_m, look_side=look_side,
                                   heights_m=(grid.ref_height_m, grid.ref_height_m), doppler=doppler)
@@ -260,12 +287,12 @@ def layover_shadow_grid(azimuth_time_s: np.ndarray, slant_range_m: np.ndarray, *
             dem_arg: Any = (win.heights, win.fields)
             task = dask.delayed(_mask_block, pure=True)(
                 tb, rho, dem_arg, r0=float(r_all[0]), dr=dr, c0=c0, n_cols=c1 - c0, ref_height_m=grid.ref_height_m,
-                orbit=orbit_d, wavelength_m=wavelength_m, look_side=look_side, doppler=doppler,
+                rows=rows, orbit=orbit_d, wavelength_m=wavelength_m, look_side=look_side, doppler=doppler,
                 dask_key_name=f"layover-profile-{bi}-{bj}-{tok}")
             row.append(da.from_delayed(task, shape=(a1 - a0, c1 - c0), dtype=np.uint8,
                                        name=f"layover-mask-{bi}-{bj}-{tok}"))
-        rows.append(row)
-    return da.block(rows)
+        blocks.append(row)
+    return da.block(blocks)
 
 
 def run(inputs: xr.Dataset, params: LayoverParams) -> xr.Dataset:
