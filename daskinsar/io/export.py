@@ -144,6 +144,10 @@ def write_geotiff(
     return path
 
 
+#: GDAL threads compressing a COG's tiles
+COG_THREADS = max(1, min(os.cpu_count() or 1, 4))
+
+
 def write_cog(
     arr: xr.DataArray,
     path: str | os.PathLike,
@@ -170,8 +174,9 @@ def write_cog(
         resampling = "NEAREST" if kind in "iub" else "AVERAGE"
     part = path.with_name(f".{path.name}.partial")
     try:
+        # NUM_THREADS: tiles are compressed in parallel, each independently (the same bytes as one thread)
         rio_copy(tmp, part, driver="COG", COMPRESS=compress, BLOCKSIZE=blocksize, OVERVIEWS="AUTO",
-                 RESAMPLING=resampling, BIGTIFF="IF_SAFER",
+                 RESAMPLING=resampling, BIGTIFF="IF_SAFER", NUM_THREADS=str(COG_THREADS),
                  **({"PREDICTOR": "YES"} if kind in "iuf" and compress.upper() in ("DEFLATE", "ZSTD", "LZW") else {}))
         os.replace(part, path)
     finally:
@@ -349,7 +354,7 @@ def export_geotiffs(ds: xr.Dataset, out_dir: str | os.PathLike, *, cog: bool = T
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    files = []
+    jobs = []
     for name in names or [str(v) for v in ds.data_vars]:
         arr = ds[name]
         if "spatial_ref" in ds.coords and "spatial_ref" not in arr.coords:
@@ -357,6 +362,6 @@ def export_geotiffs(ds: xr.Dataset, out_dir: str | os.PathLike, *, cog: bool = T
         if arr.ndim != 2:
             continue
         nodata = 0 if np.issubdtype(arr.dtype, np.integer) else None
-        writer = write_cog if cog else write_geotiff
-        files.append(writer(arr, out_dir / f"{name}.tif", nodata=nodata, tags=tags))
-    return files
+        jobs.append((arr, out_dir / f"{name}.tif", nodata))
+    writer = write_cog if cog else write_geotiff
+    return [writer(arr, path, nodata=nodata, tags=tags) for arr, path, nodata in jobs]
