@@ -1,5 +1,5 @@
 """Shared helpers of the vendor-format tests (COSMO-SkyMed, KOMPSAT-5, TerraSAR-X, RADARSAT-2; ERS, RADARSAT-1,
-RISAT-1, ALOS and ALOS-2 CEOS SLCs in the end-to-end test).
+RISAT-1, ALOS and ALOS-2 CEOS SLCs and UAVSAR RPI pairs / stacks in the end-to-end test).
 
 - :data:`SENSOR_SIMULATION`: the simulator settings of each sensor (its real wavelength, PRF,
   range sampling, chirp, orbit height, look side) applied to the small preset;
@@ -76,6 +76,16 @@ SENSOR_SIMULATION: dict[str, dict] = {
     "alos2": dict(wavelength_m=SPEED_OF_LIGHT / 1257.5e6, prf_hz=2122.318448518, range_sampling_rate_hz=34.9305319e6,
                   chirp_bandwidth_hz=28e6, chirp_duration_s=30.842168e-6, antenna_length_m=9.9, altitude_m=628e3,
                   inclination_deg=97.92, look_angle_deg=32.5, look_side="right"),
+    # UAVSAR (L-band airborne, JPL): 1.2575 GHz (23.79 cm), 80 MHz chirp of 40 us, 1.6655 m range spacing, lines
+    # 0.6 m apart at 228 m/s, 12.5 km above the peg sphere, left-looking, 1.5 m antenna; an SCH reference track
+    # shared by both passes (zero baseline), the passes 8 days apart on whole seconds
+    "uavsar": dict(platform="airborne_sch", wavelength_m=0.2379, prf_hz=380.0,
+                   range_sampling_rate_hz=SPEED_OF_LIGHT / (2 * 1.6655), chirp_bandwidth_hz=80e6,
+                   chirp_duration_s=40e-6, antenna_length_m=1.5, altitude_m=12495.0, airborne_speed_mps=228.0,
+                   airborne_heading_deg=12.5, look_angle_deg=45.0, look_side="left", centre_lon_deg=-119.4,
+                   centre_lat_deg=36.2, perpendicular_baseline_m=0.0, secondary_azimuth_shift_lines=0.0,
+                   secondary_range_shift_pixels=0.0, reference_epoch="2021-06-01T18:00:00",
+                   temporal_baseline_days=8.0),
 }
 
 #: the reader name and ISCE sensor name of each format
@@ -130,15 +140,17 @@ def write_product(sensor: str, scene, out: Path, **options) -> str:
 
 
 def run_config(reference: str, secondary: str, dem: str, out: Path, sensor: str | None = None,
-               offsets: dict | None = None) -> dict:
-    """The run configuration of the end-to-end tests: the same for product and store inputs."""
-    def inp(p):
-        return {"path": str(p), **({"sensor": sensor} if sensor else {})}
+               offsets: dict | None = None, reference_options: dict | None = None,
+               secondary_options: dict | None = None) -> dict:
+    """The run configuration of the end-to-end tests: the same for product and store inputs (``*_options``:
+    reader options of that input, e.g. an RPI pair's ``pass_number``)."""
+    def inp(p, options):
+        return {"path": str(p), **({"sensor": sensor} if sensor else {}), **({"options": options} if options else {})}
 
     return {
         **({"offsets": dict(offsets)} if offsets else {}),
-        "reference": inp(reference),
-        "secondary": inp(secondary),
+        "reference": inp(reference, reference_options),
+        "secondary": inp(secondary, secondary_options),
         "dem": {"path": str(dem)},
         "output": str(out),
         "interferogram": {"azimuth_looks": 2, "range_looks": 2},

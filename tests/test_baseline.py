@@ -155,3 +155,32 @@ def test_nodes_and_points():
     assert list(node_indices(3, 10)) == [0, 1, 2]
     with pytest.raises(ValueError):
         BaselineParams(azimuth_nodes=1)
+
+
+def test_one_track_pair_has_zero_baselines():
+    """Both passes on one SCH reference track (the simulator's airborne platform, as a UAVSAR RPI pair): the
+    baselines are 0 everywhere, not 0 * NaN from the law of cosines of a degenerate triangle; a pass 1 m above
+    the track has a finite baseline of 1 m."""
+    from daskinsar.geometry.baseline import baselines
+    from daskinsar.simulate.airborne import SchTrack
+
+    cfg = preset("small", platform="airborne_sch", altitude_m=12495.0, look_angle_deg=45.0, look_side="left",
+                 wavelength_m=0.2379, prf_hz=380.0, n_azimuth=64, n_range=64, perpendicular_baseline_m=0.0,
+                 secondary_azimuth_shift_lines=0.0, secondary_range_shift_pixels=0.0)
+    model = build_pair_model(cfg)
+    g = model.ref_grid
+    t, r = np.meshgrid(g.azimuth_time(np.array([0, 32, 63])), g.slant_range(np.array([0, 32, 63])), indexing="ij")
+    with np.errstate(invalid="raise"):
+        bperp, bpar = baselines(model.ref_orbit, model.sec_orbit, t, r, wavelength_m=cfg.wavelength_m,
+                                look_side="left", height_m=200.0)
+    print(f"one track: |B_perp| <= {np.abs(bperp).max():.2e} m, |B_par| <= {np.abs(bpar).max():.2e} m")
+    assert np.all(np.isfinite(bperp)) and np.all(np.isfinite(bpar))
+    assert np.abs(bperp).max() < 1e-6 and np.abs(bpar).max() < 1e-6  # m (geo2rdr's time tolerance)
+    from daskinsar.simulate.airborne import place_track
+
+    tr = place_track(cfg.centre_lon_deg, cfg.centre_lat_deg, 200.0, altitude_m=cfg.altitude_m, speed_mps=228.0,
+                     heading_deg=0.0, look_angle_deg=45.0, look_side="left", t_centre_s=0.0, t_peg_s=0.0)
+    up = SchTrack(tr.frame, tr.height_m + 1.0, tr.speed_s_mps, tr.t_peg_s).orbit(model.sec_epoch, -60.0, 60.0)
+    bperp, bpar = baselines(tr.orbit(model.ref_epoch, -60.0, 60.0), up, np.zeros(1), np.array([2e4]),
+                            wavelength_m=cfg.wavelength_m, look_side="left", height_m=200.0)
+    assert np.hypot(bperp, bpar)[0] == pytest.approx(1.0, abs=1e-6)

@@ -1,6 +1,9 @@
 """UAVSAR RPI pair and stack readers: SCH reference-track geometry against independent ellipsoid facts, round
-trips of UAVSAR-like scenes (simulated L-band pixels on an airborne SCH track: the simulator itself only flies
-Keplerian orbits), native/zero Doppler grids, reader options, the CLI and malformed products."""
+trips of UAVSAR-like scenes (here satellite-simulated L-band pixels relabelled onto an airborne SCH track: enough
+for byte and metadata round trips, not geometrically consistent), native/zero Doppler grids, reader options, the
+CLI and malformed products. The geometrically consistent end-to-end runs (a pair simulated on the simulator's
+airborne platform, ``platform: airborne_sch``, written as an RPI pair and as a stack, through ``daskinsar run``)
+are in ``tests/test_sensor_formats_e2e.py``."""
 
 from __future__ import annotations
 

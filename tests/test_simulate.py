@@ -346,3 +346,61 @@ def test_config_errors(tmp_path):
     p.write_text(json.dumps({"preset": "small", "perpendicular_baseline_m": 120.0}))
     assert load_config(p).perpendicular_baseline_m == 120.0
     assert load_config(p).n_azimuth == 256
+
+
+AIRBORNE = dict(platform="airborne_sch", altitude_m=12495.0, look_angle_deg=45.0, look_side="left",
+                wavelength_m=0.2379, prf_hz=380.0, perpendicular_baseline_m=0.0, secondary_azimuth_shift_lines=0.0,
+                secondary_range_shift_pixels=0.0)
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(perpendicular_baseline_m=30.0), "perpendicular_baseline_m = 30"),
+    (dict(parallel_baseline_m=-2.0), "parallel_baseline_m = -2"),
+    (dict(secondary_azimuth_shift_lines=3.3), "secondary_azimuth_shift_lines = 3.3"),
+    (dict(secondary_range_shift_pixels=-2.6), "secondary_range_shift_pixels = -2.6"),
+    (dict(secondary_prf_hz=400.0), "secondary_prf_hz set"),
+    (dict(altitude_m=692e3), "below 100 km"),
+    (dict(spectra={"secondary_doppler_centroid_hz": 10.0}, point_targets=[]), "per-scene spectra"),
+    (dict(reference_epoch="2021-06-01T18:00:00.5"), "whole second"),
+    (dict(temporal_baseline_days=8.1234567), "whole second"),
+])
+def test_airborne_refuses_what_one_track_cannot_fly(change, message):
+    """platform airborne_sch: one line naming the option for every combination one reference track and grid
+    cannot give; level raw is refused too."""
+    from daskinsar.simulate import load_config, simulate_pair
+
+    with pytest.raises(ConfigError, match=message) as exc:
+        load_config({"preset": "small", **AIRBORNE, **change})
+    assert "\n" not in str(exc.value) and "airborne_sch" in str(exc.value)
+    if change.get("altitude_m"):
+        cfg = load_config({"preset": "small", **AIRBORNE})
+        with pytest.raises(ConfigError, match="level 'raw' needs platform 'satellite'"):
+            simulate_pair(cfg, "/nonexistent/never-written", level="raw")
+
+
+def test_airborne_track_geometry():
+    """The airborne reference track, from the ellipsoid alone: constant height above it (to 1 mm over the
+    scene), the configured speed and heading, the scene centre at zero Doppler under the configured look angle
+    from the ellipsoid normal, on the left for a left-looking, on the right for a right-looking platform; the
+    secondary flies the same positions in its own epoch."""
+    from daskinsar.geometry.ellipsoid import ecef_to_llh, enu_basis
+
+    for side, hdg in (("left", 12.5), ("right", -160.0)):
+        cfg = preset("small", **{**AIRBORNE, "look_side": side}, airborne_heading_deg=hdg, n_azimuth=64, n_range=64)
+        m = slc.build_pair_model(cfg)
+        t = m.ref_grid.azimuth_time(np.arange(64))
+        pos, vel = m.ref_orbit.interpolate(t)
+        assert np.abs(ecef_to_llh(pos)[2] - cfg.altitude_m).max() < 1e-3
+        assert np.allclose(np.linalg.norm(vel, axis=1), 228.0, rtol=1e-9)
+        tc = 0.5 * (t[0] + t[-1])
+        p, v = (x[0] for x in m.ref_orbit.interpolate(np.array([tc])))
+        lon, lat, _ = (float(np.ravel(x)[0]) for x in ecef_to_llh(p))
+        e, n, up = (np.asarray(b).reshape(3) for b in enu_basis(lon, lat))
+        assert np.degrees(np.arctan2(v @ e, v @ n)) == pytest.approx(hdg, abs=1e-3)
+        h_c = cfg.terrain.base_height_m + 0.5 * (cfg.terrain.relief_m + cfg.terrain.cone_height_m)
+        d = llh_to_ecef(cfg.centre_lon_deg, cfg.centre_lat_deg, h_c).reshape(3) - p
+        assert abs(d @ v) / np.linalg.norm(d) / np.linalg.norm(v) < 1e-9
+        assert np.degrees(np.arccos(-(d @ up) / np.linalg.norm(d))) == pytest.approx(45.0, abs=1e-6)
+        assert (np.cross(v, d) @ up > 0) == (side == "left")
+        assert np.abs(m.sec_orbit.interpolate(t)[0] - pos).max() < 1e-6 and m.sec_epoch != m.ref_epoch
+        assert m.sec_grid == m.ref_grid

@@ -74,6 +74,8 @@ def baselines(reference_orbit: Orbit, secondary_orbit: Orbit, azimuth_time_s, sl
     b = np.linalg.norm(sp - m, axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
         cos_t = (r * r + b * b - r2 * r2) / (2.0 * r * b)
+    # both passes on one track (a UAVSAR RPI pair, b = 0): both components are 0, not 0 * NaN
+    cos_t = np.where(b > 0, cos_t, 0.0)
     b_par = b * cos_t
     sign = np.sign(np.sum(np.cross(x - m, sp - m) * v, axis=-1))
     b_perp = sign * b * np.sqrt(np.clip(1.0 - cos_t * cos_t, 0.0, None))

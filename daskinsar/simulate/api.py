@@ -247,6 +247,9 @@ def simulate_pair(config="demo", out_dir="simulated", chunks=1024, *, scheduler:
     if level not in ("slc", "raw"):
         raise ConfigError(f"simulation level must be 'slc' or 'raw', got {level!r}")
     cfg = load_config(config)
+    if level == "raw" and cfg.platform != "satellite":
+        raise ConfigError(f"simulation level 'raw' needs platform 'satellite' (raw echoes of the airborne "
+                          f"platform {cfg.platform!r} are not simulated); use level 'slc'")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     model = build_pair_model(cfg)

@@ -1,4 +1,5 @@
-"""Simulated orbits: circular Keplerian passes over a chosen scene centre.
+"""Simulated orbits: circular Keplerian passes over a chosen scene centre (the satellite platform; the airborne
+one, an SCH reference track, is :mod:`daskinsar.simulate.airborne`).
 
 Model
 -----

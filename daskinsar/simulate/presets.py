@@ -147,11 +147,28 @@ class SimulationConfig(_Strict):
     max_range_bandwidth_fraction: float = Field(0.85, gt=0, le=0.9,
                                                 description="cap of the SLC range bandwidth / sampling rate")
     # orbit and scene
-    altitude_m: float = Field(692e3, gt=0)
-    inclination_deg: float = 98.16
-    ascending: bool = True
+    platform: Literal["satellite", "airborne_sch"] = Field(
+        "satellite", description="'satellite': circular Keplerian orbits (altitude_m, inclination_deg, ascending; "
+                                 "look angle from the geocentric nadir). 'airborne_sch': a UAVSAR-like "
+                                 "motion-compensation reference track on a peg's SCH sphere (c = 0, constant "
+                                 "height altitude_m, airborne_speed_mps, airborne_heading_deg; peg at the "
+                                 "sub-platform point of the middle line, look angle from the ellipsoid normal at "
+                                 "the platform), both passes flown on the same track and grid (zero baseline, as "
+                                 "a UAVSAR RPI pair or stack): baselines and secondary shifts / PRF must be 0 / "
+                                 "None, the first line falls on a whole second")
+    altitude_m: float = Field(692e3, gt=0, description="orbit height above the ellipsoid's equatorial radius (m; "
+                                                       "satellite) or track height above the peg's SCH sphere "
+                                                       "(m; airborne_sch, <= 100 km)")
+    inclination_deg: float = Field(98.16, description="orbit inclination (deg; satellite only)")
+    ascending: bool = Field(True, description="ascending pass at the scene centre (satellite only)")
+    airborne_speed_mps: float = Field(228.0, gt=0, description="platform speed along the reference track at its "
+                                                               "height (m/s; airborne_sch only)")
+    airborne_heading_deg: float = Field(0.0, ge=-360, le=360, description="heading of the reference track at "
+                                                                          "the peg, clockwise from north (deg; "
+                                                                          "airborne_sch only)")
     look_side: Literal["left", "right"] = "right"
-    look_angle_deg: float = Field(34.3, gt=0, lt=80)
+    look_angle_deg: float = Field(34.3, gt=0, lt=80, description="look angle to the scene centre at its "
+                                                                 "zero-Doppler time (deg; see platform for its nadir)")
     centre_lon_deg: float = Field(130.5, ge=-180, le=180)
     centre_lat_deg: float = Field(32.8, ge=-80, le=80)
     n_azimuth: int = Field(1024, ge=32)
@@ -195,7 +212,39 @@ class SimulationConfig(_Strict):
         if self.spectral and self.point_targets:
             raise ConfigError(f"simulation {self.name!r}: point targets are not modelled with per-scene spectra "
                               "(spectra / ionosphere); remove them")
+        if self.platform == "airborne_sch":
+            self._check_airborne()
         return self
+
+    def _check_airborne(self) -> None:
+        """One line per unsupported combination of ``platform: airborne_sch``."""
+        def refuse(what: str) -> None:
+            raise ConfigError(f"simulation {self.name!r}: platform 'airborne_sch' {what}")
+
+        if self.altitude_m > 100e3:
+            refuse(f"flies below 100 km: altitude_m is {self.altitude_m:g}")
+        same_track = {"perpendicular_baseline_m": self.perpendicular_baseline_m,
+                      "parallel_baseline_m": self.parallel_baseline_m,
+                      "secondary_azimuth_shift_lines": self.secondary_azimuth_shift_lines,
+                      "secondary_range_shift_pixels": self.secondary_range_shift_pixels}
+        bad = [f"{k} = {v:g}" for k, v in same_track.items() if v != 0.0]
+        if bad or self.secondary_prf_hz is not None:
+            bad += ["secondary_prf_hz set"] if self.secondary_prf_hz is not None else []
+            refuse("flies both passes on one track and grid (zero baseline, as a UAVSAR RPI pair): set "
+                   + ", ".join(bad) + " to 0 (secondary_prf_hz to None)")
+        if self.spectral:
+            refuse("does not model per-scene spectra (spectra / ionosphere): remove them")
+        from ..geometry.orbit import parse_utc
+
+        try:
+            t0 = parse_utc(self.reference_epoch)
+        except ValueError:
+            refuse(f"needs an ISO-8601 reference_epoch, not {self.reference_epoch!r}")
+        days_ns = int(round(self.temporal_baseline_days * 86400e9))  # as orbits.add_days rounds it
+        if t0 != t0.astype("datetime64[s]") or days_ns % 1_000_000_000:
+            refuse("starts each pass on a whole second (UAVSAR annotation times have 1 s resolution): "
+                   f"reference_epoch {self.reference_epoch!r} and temporal_baseline_days "
+                   f"{self.temporal_baseline_days:g} must be whole seconds")
 
     @property
     def spectral(self) -> bool:

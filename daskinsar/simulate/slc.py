@@ -639,19 +639,33 @@ def build_pair_model(cfg) -> PairModel:
     h_hi = tc.base_height_m + tc.relief_m + tc.cone_height_m + 10.0
     h_mid = 0.5 * (h_lo + h_hi)
     P = llh_to_ecef(cfg.centre_lon_deg, cfg.centre_lat_deg, h_mid)
-    el1 = orb.place_reference_orbit(cfg.centre_lon_deg, cfg.centre_lat_deg, h_mid, altitude_m=cfg.altitude_m,
-                                    inclination_deg=cfg.inclination_deg, look_angle_deg=cfg.look_angle_deg,
-                                    look_side=cfg.look_side, ascending=cfg.ascending, t_centre_s=t_c)
-    el2 = orb.place_secondary_orbit(P, el1, perpendicular_baseline_m=cfg.perpendicular_baseline_m,
-                                    parallel_baseline_m=cfg.parallel_baseline_m, t_centre_s=t_c)
-    bperp, bpar, balong, t1c, t2c = orb.baseline_components(P, el1, el2, t_c)
     ref_epoch = cfg.reference_epoch
     sec_epoch = orb.add_days(ref_epoch, cfg.temporal_baseline_days)
     span = max(cfg.n_azimuth * max(dt1, dt2), 1.0)
-    ref_orbit = orb.sample_orbit(el1, ref_epoch, -60.0, span + 60.0, source="simulated reference orbit")
-    sec_orbit = orb.sample_orbit(el2, sec_epoch, -60.0, span + 60.0, source="simulated secondary orbit")
-    p1 = orb.kepler_state(np.array(t1c), el1)[0]
-    p2 = orb.kepler_state(np.array(t2c), el2)[0]
+    if cfg.platform == "airborne_sch":
+        # one SCH reference track for both passes (zero baseline; the config refuses secondary shifts and PRF)
+        from .airborne import place_track
+
+        track = place_track(cfg.centre_lon_deg, cfg.centre_lat_deg, h_mid, altitude_m=cfg.altitude_m,
+                            speed_mps=cfg.airborne_speed_mps, heading_deg=cfg.airborne_heading_deg,
+                            look_angle_deg=cfg.look_angle_deg, look_side=cfg.look_side, t_centre_s=t_c,
+                            t_peg_s=(cfg.n_azimuth // 2) * dt1)
+        ref_orbit = track.orbit(ref_epoch, -60.0, span + 60.0, source="simulated reference SCH track")
+        sec_orbit = track.orbit(sec_epoch, -60.0, span + 60.0, source="simulated secondary SCH track (same track)")
+        bperp = bpar = balong = 0.0
+        t1c = t2c = t_c
+        p1 = p2 = track.state(np.array([t_c]))[0][0]
+    else:
+        el1 = orb.place_reference_orbit(cfg.centre_lon_deg, cfg.centre_lat_deg, h_mid, altitude_m=cfg.altitude_m,
+                                        inclination_deg=cfg.inclination_deg, look_angle_deg=cfg.look_angle_deg,
+                                        look_side=cfg.look_side, ascending=cfg.ascending, t_centre_s=t_c)
+        el2 = orb.place_secondary_orbit(P, el1, perpendicular_baseline_m=cfg.perpendicular_baseline_m,
+                                        parallel_baseline_m=cfg.parallel_baseline_m, t_centre_s=t_c)
+        bperp, bpar, balong, t1c, t2c = orb.baseline_components(P, el1, el2, t_c)
+        ref_orbit = orb.sample_orbit(el1, ref_epoch, -60.0, span + 60.0, source="simulated reference orbit")
+        sec_orbit = orb.sample_orbit(el2, sec_epoch, -60.0, span + 60.0, source="simulated secondary orbit")
+        p1 = orb.kepler_state(np.array(t1c), el1)[0]
+        p2 = orb.kepler_state(np.array(t2c), el2)[0]
     R1c = float(np.linalg.norm(P - p1))
     R2c = float(np.linalg.norm(P - p2))
     ref_grid = RadarGrid(0.0, dt1, cfg.n_azimuth, R1c - 0.5 * (cfg.n_range - 1) * dr, dr, cfg.n_range)
@@ -702,7 +716,10 @@ def build_pair_model(cfg) -> PairModel:
     if tr.turbulence_std_rad > 0:
         v = np.linalg.norm(ref_orbit.interpolate(np.array([t_c]))[1])
         ground_az = tdec * dt1 * v * 6371e3 / (6371e3 + cfg.altitude_m)
-        ground_rg = tdec * dr / np.sin(np.deg2rad(cfg.look_angle_deg * 1.12))
+        # ground range per slant range: 1 / sin(incidence); a satellite's incidence ~ 1.12 x its look angle,
+        # an aircraft's ~ its look angle (the Earth's curvature adds < 0.2 deg within 20 km)
+        inc_deg = cfg.look_angle_deg if cfg.platform == "airborne_sch" else cfg.look_angle_deg * 1.12
+        ground_rg = tdec * dr / np.sin(np.deg2rad(inc_deg))
         tropo = turbulence_field(tr, cfg.seed, (nti, ntj), ground_az, ground_rg)
 
     frac_az = cfg.azimuth_bandwidth_fraction

@@ -2,10 +2,13 @@
 :mod:`daskinsar.io.uavsar_rpi` for the layout the reader expects.
 
 A UAVSAR SLC refers to a reference track on a peg's SCH sphere, so the scene's orbit must be such a track
-(:func:`daskinsar.io.uavsar_rpi.sch_orbit`; the simulator's Keplerian orbits are not): the writer takes
-the peg from the orbit at mid-scene (sub-platform point and velocity heading), writes it, and refuses a
-scene whose orbit the annotation would not reproduce to 1 cm. Annotation times have 1 s resolution, so
-the scene's first line must fall on a whole second. Pixels are written as they are (complex64).
+(:func:`daskinsar.io.uavsar_rpi.sch_orbit`): the writer takes the peg from the orbit at the middle line
+(sub-platform point and velocity heading), writes it, and refuses a scene whose orbit the annotation would
+not reproduce to 1 cm. The simulator's satellite (Keplerian) orbits are no such track; its airborne platform
+(``SimulationConfig(platform="airborne_sch")``, :mod:`daskinsar.simulate.airborne`) is, with both passes on one
+track and grid as an RPI pair needs (end to end in ``tests/test_sensor_formats_e2e.py``). Annotation times have
+1 s resolution, so the scene's first line must fall on a whole second. Pixels are written as they are
+(complex64).
 """
 
 from __future__ import annotations
