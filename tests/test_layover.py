@@ -180,9 +180,10 @@ def test_mask_flags_the_cones_layover_and_shadow_as_the_brute_force_truth(scene,
         false = (got & ~part).sum() / (~part).sum()
         far = got & ~ndimage.binary_dilation(part, np.ones((3, 3), bool))
         figures[name] = (int(centre.sum()), recall, false, int(far.sum()))
-        print(f"{name} (profile every {grid.line_step} lines): truth {centre.sum()} pixels at their centre ({100 * centre.mean():.1f} %), {part.sum()} in "
-              f"part; flagged {100 * recall:.2f} % of the first, false flags {100 * false:.3f} % of the clear "
-              f"pixels ({(got & ~part).sum()}), {far.sum()} beyond one pixel")
+        print(f"{name} (profile every {grid.line_step} lines): truth {centre.sum()} pixels at their centre "
+              f"({100 * centre.mean():.1f} %), {part.sum()} in part; flagged {100 * recall:.2f} % of the first, "
+              f"false flags {100 * false:.3f} % of the clear pixels ({(got & ~part).sum()}), {far.sum()} beyond "
+              "one pixel")
     for name, (n, recall, false, far) in figures.items():
         assert n > 1000, name  # the case has both, in quantity
         assert recall >= 0.98 and false <= 0.01 and far == 0, (name, figures[name])
