@@ -73,8 +73,9 @@ class LayoverParams(Params):
 
     enabled: bool = Field(True, description="false: no layover/shadow mask")
     profile_oversampling: int = Field(2, ge=1, le=64, description="ground profile samples per DEM sample spacing "
-                                                                  "(the profile's ground step is the DEM spacing "
-                                                                  "(m) divided by this)")
+                                                                  "(the profile's ground step, across track and "
+                                                                  "between traced lines along track, is the DEM "
+                                                                  "spacing (m) divided by this)")
 
 
 # ----------------------------------------------------------------------------- kernels
