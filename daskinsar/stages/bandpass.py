@@ -41,7 +41,7 @@ import scipy.fft as sfft
 
 from .chunking import rechunk_for_overlap
 
-__all__ = ["HOP", "PAD", "TRANSITION", "band_mask", "bandpass_block", "bandpass", "halo"]
+__all__ = ["HOP", "PAD", "TRANSITION", "band_mask", "bandpass_block", "bandpass_block_bands", "bandpass", "halo"]
 
 #: segment hop (samples); segments are 2 * HOP long
 HOP = 128
@@ -155,6 +155,14 @@ def bandpass_block(x: np.ndarray, lo: np.ndarray, hi: np.ndarray, first: int, *,
     beyond the block counts as zero); ``lo``, ``hi``: band edges per sample, cycles/sample, same shape.
     Returns complex64 (lines, n); samples within :func:`halo` of the block's ends are incomplete
     (a caller keeps only the block's interior, see :func:`bandpass`)."""
+    return bandpass_block_bands(x, [(lo, hi)], first, hop=hop, pad=pad, transition=transition)[0]
+
+
+def bandpass_block_bands(x: np.ndarray, bands, first: int, *, hop: int = HOP, pad: int = PAD,
+                         transition: float = TRANSITION) -> list[np.ndarray]:
+    """:func:`bandpass_block` of one block for several bands ``[(lo, hi), ...]`` at once: the windowed
+    segments are transformed once and each band masks its own copy of their spectra (the same result,
+    bit for bit, as one call per band)."""
     x = np.ascontiguousarray(x, np.complex64)
     n_lines, n = x.shape
     seg = 2 * hop
@@ -163,18 +171,27 @@ def bandpass_block(x: np.ndarray, lo: np.ndarray, hi: np.ndarray, first: int, *,
     s_max = int(np.ceil((first + n) / hop))
     n_seg = s_max - s_min + 1
     start = s_min * hop - hop - first  # local start of the first segment's support
+    win = _segment_window(hop)
     segs = np.empty((n_lines, n_seg, seg), np.complex64)
-    seg_lo = np.empty((n_lines, n_seg))
-    seg_hi = np.empty((n_lines, n_seg))
-    _segments(x, np.ascontiguousarray(np.broadcast_to(lo, x.shape), np.float64),
-              np.ascontiguousarray(np.broadcast_to(hi, x.shape), np.float64), start, hop, _segment_window(hop),
-              segs, seg_lo, seg_hi)
-    spec = sfft.fft(segs, n=n_fft, axis=-1, workers=1)
-    _apply_mask(spec, seg_lo, seg_hi, float(transition))
-    y = sfft.ifft(spec, axis=-1, workers=1, overwrite_x=True)
-    out = np.zeros((n_lines, n), np.complex64)
-    _overlap_add(y, start, hop, pad, out)
-    return out
+    edges = []
+    for k, (lo, hi) in enumerate(bands):
+        seg_lo = np.empty((n_lines, n_seg))
+        seg_hi = np.empty((n_lines, n_seg))
+        _segments(x, np.ascontiguousarray(np.broadcast_to(lo, x.shape), np.float64),
+                  np.ascontiguousarray(np.broadcast_to(hi, x.shape), np.float64), start, hop, win,
+                  segs if k == 0 else np.empty_like(segs), seg_lo, seg_hi)
+        edges.append((seg_lo, seg_hi))
+    spectrum = sfft.fft(segs, n=n_fft, axis=-1, workers=1)
+    del segs
+    outs = []
+    for k, (seg_lo, seg_hi) in enumerate(edges):
+        spec = spectrum if k == len(edges) - 1 else spectrum.copy()
+        _apply_mask(spec, seg_lo, seg_hi, float(transition))
+        y = sfft.ifft(spec, axis=-1, workers=1, overwrite_x=True)
+        out = np.zeros((n_lines, n), np.complex64)
+        _overlap_add(y, start, hop, pad, out)
+        outs.append(out)
+    return outs
 
 
 def bandpass(x: da.Array, lo, hi, *, axis: int, hop: int = HOP, pad: int = PAD, transition: float = TRANSITION,

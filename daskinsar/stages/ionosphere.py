@@ -68,7 +68,7 @@ from scipy import ndimage
 from ..geometry.ellipsoid import SPEED_OF_LIGHT
 from ..params import Params
 from ..scene import meta_from_attrs
-from .bandpass import bandpass_block, halo
+from .bandpass import bandpass_block_bands, halo
 from .chunking import rechunk_for_overlap
 from .interferogram import ground_spacing, interferogram_looks_kernel, multilook_kernel
 from .pair import range_bandwidth_hz
@@ -247,14 +247,16 @@ def _subband_looks_strip(reference, secondary, geometric_phase, offset_residual_
     nu2 = np.gradient(phi, axis=1) * (fs / (2.0 * np.pi)) if phi.shape[1] > 1 else np.zeros_like(phi)
     la, lr = looks
     out = np.empty((4, phi.shape[0] // la, (cols.stop - cols.start) // lr), np.complex128)
-    for k, (lo, hi) in enumerate(subband_edges(nu2, b1_hz, b2_hz, guard_hz, fraction)):
+    bands = subband_edges(nu2, b1_hz, b2_hz, guard_hz, fraction)
+    # each SLC's segments are transformed once for both sub-bands
+    rxs = bandpass_block_bands(reference, [(lo / fs, hi / fs) for lo, hi in bands], first)
+    sxs = bandpass_block_bands(secondary, [((lo - nu2) / fs, (hi - nu2) / fs) for lo, hi in bands], first)
+    for k, ((lo, hi), rx, sx) in enumerate(zip(bands, rxs, sxs)):
         nu_x = 0.5 * (lo + hi)
-        rx = bandpass_block(reference, lo / fs, hi / fs, first)[:, cols]
-        sx = bandpass_block(secondary, (lo - nu2) / fs, (hi - nu2) / fs, first)[:, cols]
         ph = phi[:, cols]
         if offset_residual_m is not None:
             ph = ph - 4.0 * np.pi * (nu_x - nu2)[:, cols] * offset_residual_m[:, cols] / SPEED_OF_LIGHT
-        out[k] = interferogram_looks_kernel(rx, sx, ph, looks)[0]
+        out[k] = interferogram_looks_kernel(rx[:, cols], sx[:, cols], ph, looks)[0]
         out[2 + k] = multilook_kernel((nu_x - nu2)[:, cols], looks)
     return out
 
