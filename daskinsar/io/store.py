@@ -22,6 +22,7 @@ import fsspec
 import numpy as np
 import xarray as xr
 import zarr
+from zarr.codecs import BloscCodec
 
 from ..errors import InputFileError, OutputPathError
 from ..geometry.orbit import Orbit
@@ -188,13 +189,17 @@ def stored_token(url: str) -> str | None:
 
 
 def zarr_encoding(ds: xr.Dataset) -> dict:
-    """Per-variable encoding: no compression for complex data (speckle does not
-    compress), zstd for real rasters; store chunks follow the dask chunks."""
+    """Per-variable encoding: no compression for complex data (speckle does not compress); for real
+    rasters Blosc LZ4 after a byte shuffle (lossless; on topo's fields 0.35-0.67 of the raw size at about
+    1 GB/s to encode and 1-3 GB/s to decode per core, where zstd level 3 gave 0.6-0.93 at 0.13-0.55 GB/s);
+    store chunks follow the dask chunks."""
     enc = {}
     for name, var in ds.data_vars.items():
         e: dict = {}
         if np.issubdtype(var.dtype, np.complexfloating):
             e["compressors"] = None
+        elif np.issubdtype(var.dtype, np.number) or var.dtype == np.bool_:
+            e["compressors"] = BloscCodec(cname="lz4", clevel=5, shuffle="shuffle", typesize=var.dtype.itemsize)
         if var.chunks is not None:
             e["chunks"] = tuple(c[0] for c in var.chunks)
         enc[name] = e
