@@ -164,6 +164,23 @@ def test_doppler_without_jaxa_pair(written, tmp_path):
         read_scene(str(folder), mission)
 
 
+def test_disagreeing_doppler_terms_are_refused(written, tmp_path):
+    """ALOS-1: a CEOS cross-track constant far from JAXA's pair over the swath (a leader whose pair is zero-filled,
+    say) is refused, not read as the pair; within it (the writer's mid-swath constant) the product reads."""
+    mission, scene, product = written
+    folder = tmp_path / "p"
+    shutil.copytree(product, folder)
+    led = str(next(folder.glob("LED-*")))
+    _set_dss(led, doppler_c0_hz=0.0, doppler_c1_hz_per_km=0.0, cross_track_dc_c0=400.0)
+    if mission == "ALOS2":  # ALOS-2 reads its pair alone
+        assert np.allclose(np.asarray(read_scene(str(folder), mission).meta.doppler_centroid(0.0, 8e5), float), 0.0)
+        return
+    with pytest.raises(InputFileError, match="cross-track Doppler constant term"):
+        read_scene(str(folder), mission)
+    _set_dss(led, cross_track_dc_c0=1.0)  # within 5 % of the PRF of the pair's 0 Hz
+    assert np.allclose(np.asarray(read_scene(str(folder), mission).meta.doppler_centroid(0.0, 8e5), float), 0.0)
+
+
 def test_writer_refuses(written, tmp_path):
     mission, scene, _ = written
     with pytest.raises(ValueError, match="mission"):

@@ -342,6 +342,7 @@ def read_ceos(path: str, *, polarization: str | None = None, sensor: str | None 
     if r0_m <= 0:
         raise InputFileError(disp, "a positive slant range to the first sample in the first signal data record",
                              str(r0_m))
+    _check_doppler_terms(prod, disp, r0_m, r0_m + (n_pix - 1) * prod.meta.range_spacing_m)
     bias = (prod.summary.get("dc_bias_i") or 0.0, prod.summary.get("dc_bias_q") or 0.0)
     bias = (0.0 if not np.isfinite(bias[0]) else float(bias[0]), 0.0 if not np.isfinite(bias[1]) else float(bias[1]))
     name = f"read-ceos-{prod.sensor.lower()}-" + tokenize(prod.path, img.name, d)
@@ -358,6 +359,22 @@ def read_ceos(path: str, *, polarization: str | None = None, sensor: str | None 
     ds = xr.Dataset({var: (("azimuth", "range"), arr)}, coords=coords)
     ds.attrs["sensor"] = prod.sensor
     return Scene(ds, meta, prod.orbit)
+
+
+def _check_doppler_terms(prod: CeosProduct, disp: str, near_m: float, far_m: float) -> None:
+    """An ALOS-1 leader stating both JAXA's Doppler pair (read) and a non-zero CEOS cross-track constant
+    term: the constant must lie within the pair's Doppler over the swath (slant ranges ``near_m`` ..
+    ``far_m``), widened by 5 % of the PRF; otherwise the two disagree and neither is taken."""
+    summ = prod.summary
+    vals = [summ.get(k) for k in ("cross_track_dc_c0", "doppler_c0_hz", "doppler_c1_hz_per_km")]
+    if prod.sensor != "ALOS" or not all(v is not None and np.isfinite(v) for v in vals) or vals[0] == 0.0:
+        return
+    dc0, c0, c1 = (float(v) for v in vals)  # type: ignore[arg-type]
+    f = [c0 + c1 * r / 1e3 for r in (near_m, far_m)]
+    margin = 0.05 * prod.meta.prf_hz
+    if not (min(f) - margin <= dc0 <= max(f) + margin):
+        raise InputFileError(disp, "a cross-track Doppler constant term (Hz) within JAXA's Doppler c0 + c1 R_km over "
+                                   f"the swath ({f[0]:.2f} .. {f[1]:.2f} Hz, +-{margin:.1f} Hz)", f"{dc0:.2f} Hz")
 
 
 def _sniff(path: str, mission: str) -> bool:
