@@ -79,11 +79,28 @@ def _segment_window(hop: int) -> np.ndarray:
 
 
 @numba.njit(cache=True, nogil=True)
-def _segments(x, lo, hi, start, hop, win, segs, seg_lo, seg_hi):  # pragma: no cover - numba
+def _segments(x, start, hop, win, segs):  # pragma: no cover - numba
     """Windowed segments of the lines of ``x`` (segment s starts at local sample start + s hop; samples
-    outside ``x`` are zeros) and the Hann-weighted means of the band edges over them (NaN edges left out)."""
+    outside ``x`` are zeros)."""
     n_lines, n = x.shape
     n_seg, seg = segs.shape[1], segs.shape[2]
+    for i in range(n_lines):
+        for s in range(n_seg):
+            a = start + s * hop
+            for k in range(seg):
+                j = a + k
+                if 0 <= j < n:
+                    segs[i, s, k] = x[i, j] * np.float32(win[k])
+                else:
+                    segs[i, s, k] = 0
+
+
+@numba.njit(cache=True, nogil=True)
+def _segment_edges(lo, hi, start, hop, win, seg_lo, seg_hi):  # pragma: no cover - numba
+    """The Hann-weighted means of the band edges over each segment (NaN edges left out; NaN without any)."""
+    n_lines, n = lo.shape
+    n_seg = seg_lo.shape[1]
+    seg = 2 * hop
     for i in range(n_lines):
         for s in range(n_seg):
             a = start + s * hop
@@ -93,14 +110,11 @@ def _segments(x, lo, hi, start, hop, win, segs, seg_lo, seg_hi):  # pragma: no c
             for k in range(seg):
                 j = a + k
                 if 0 <= j < n:
-                    segs[i, s, k] = x[i, j] * np.float32(win[k])
                     e0, e1 = lo[i, j], hi[i, j]
                     if e0 == e0 and e1 == e1:
                         wl += win[k]
                         sl += win[k] * e0
                         sh += win[k] * e1
-                else:
-                    segs[i, s, k] = 0
             seg_lo[i, s] = sl / wl if wl > 0 else np.nan
             seg_hi[i, s] = sh / wl if wl > 0 else np.nan
 
@@ -173,13 +187,13 @@ def bandpass_block_bands(x: np.ndarray, bands, first: int, *, hop: int = HOP, pa
     start = s_min * hop - hop - first  # local start of the first segment's support
     win = _segment_window(hop)
     segs = np.empty((n_lines, n_seg, seg), np.complex64)
+    _segments(x, start, hop, win, segs)
     edges = []
-    for k, (lo, hi) in enumerate(bands):
+    for lo, hi in bands:
         seg_lo = np.empty((n_lines, n_seg))
         seg_hi = np.empty((n_lines, n_seg))
-        _segments(x, np.ascontiguousarray(np.broadcast_to(lo, x.shape), np.float64),
-                  np.ascontiguousarray(np.broadcast_to(hi, x.shape), np.float64), start, hop, win,
-                  segs if k == 0 else np.empty_like(segs), seg_lo, seg_hi)
+        _segment_edges(np.ascontiguousarray(np.broadcast_to(lo, x.shape), np.float64),
+                       np.ascontiguousarray(np.broadcast_to(hi, x.shape), np.float64), start, hop, win, seg_lo, seg_hi)
         edges.append((seg_lo, seg_hi))
     spectrum = sfft.fft(segs, n=n_fft, axis=-1, workers=1)
     del segs
