@@ -286,7 +286,7 @@ def subband_looks(reference: da.Array, secondary: da.Array, geometric_phase: da.
     if n0 < la or n1 < lr:
         raise ValueError(f"array of shape {reference.shape} is smaller than one look cell {looks}")
     chunks = (_look_chunks(reference.chunks[0], la, 1), _look_chunks(reference.chunks[1], lr, depth))
-    arrays = [a.rechunk(chunks) for a in (reference, secondary.rechunk(reference.chunks), geometric_phase)]
+    arrays = [a.rechunk(chunks) for a in (reference, secondary, geometric_phase)]
     if offset_residual_m is not None:
         arrays.append(offset_residual_m.rechunk(chunks))
     one = len(chunks[1]) == 1
