@@ -294,13 +294,20 @@ def _lookup_task(radar: RadarGrid, grid: MapGrid, rows: slice, cols: slice, dem_
 def geocode_array(product: da.Array | np.ndarray, lookup: Lookup, *, method: str | None = None,
                   name: str = "product") -> da.Array:
     """Phase 3: a radar product on ``lookup.radar`` sampled onto ``lookup.grid`` (lazy; one task per
-    output tile reading only its radar window and the tile's shared lookup)."""
+    output tile reading only its radar window and the tile's shared lookup).
+
+    A tile's task receives the product's whole chunks under its window and crops the window from them:
+    each chunk is read once and shared by the tiles that overlap it (slicing the window from the dask
+    array instead would let dask inline the store read into every tile, reading and decoding a chunk
+    again for each)."""
     product = as_dask(product)
     if product.shape != lookup.radar.shape:
         raise ValueError(f"geocode: {name} has shape {product.shape}, the radar grid {lookup.radar.shape}")
     if method is None:
         method = "bilinear" if np.issubdtype(product.dtype, np.floating) else "nearest"
     fill = np.nan if product.dtype.kind in "fc" else 0
+    chunk_blocks = product.to_delayed()
+    starts = [np.cumsum((0,) + c) for c in product.chunks]
     blocks: list[list[da.Array]] = []
     for ti, tj, i0, j0, h, w in lookup.tiles():
         if tj == 0:
@@ -310,12 +317,24 @@ def geocode_array(product: da.Array | np.ndarray, lookup: Lookup, *, method: str
             blocks[-1].append(da.full((h, w), fill, dtype=product.dtype))
             continue
         r0, r1, c0, c1 = lookup.windows[(ti, tj)]
+        bi0, bi1 = int(np.searchsorted(starts[0], r0, "right")) - 1, int(np.searchsorted(starts[0], r1, "left"))
+        bj0, bj1 = int(np.searchsorted(starts[1], c0, "right")) - 1, int(np.searchsorted(starts[1], c1, "left"))
+        crop = (r0 - int(starts[0][bi0]), r1 - int(starts[0][bi0]), c0 - int(starts[1][bj0]), c1 - int(starts[1][bj0]))
         key = f"geocode-{name}-{ti}-{tj}-" + dask.base.tokenize(product.name, lookup.windows[(ti, tj)], i0, j0,
                                                                  lookup.grid, method)
-        out = dask.delayed(sample_tile_kernel, pure=True)(product[r0:r1, c0:c1], (r0, c0), task[0], task[1],
-                                                          method=method, fill=fill, dask_key_name=key)
+        out = dask.delayed(_sample_chunks_task, pure=True)(
+            chunk_blocks[bi0:bi1, bj0:bj1].tolist(), crop, (r0, c0), task[0], task[1], method=method, fill=fill,
+            dask_key_name=key)
         blocks[-1].append(da.from_delayed(out, shape=(h, w), dtype=product.dtype, name=key + "-tile"))
     return da.block(blocks)
+
+
+def _sample_chunks_task(chunks: list[list[np.ndarray]], crop: tuple[int, int, int, int], window_origin: tuple[int, int],
+                        row: np.ndarray, col: np.ndarray, *, method: str, fill) -> np.ndarray:
+    """:func:`sample_tile_kernel` on the window ``crop`` (rows r0:r1, columns c0:c1 of the joined chunks)."""
+    a0, a1, b0, b1 = crop
+    window = np.block(chunks)[a0:a1, b0:b1]
+    return sample_tile_kernel(window, window_origin, row, col, method=method, fill=fill)
 
 
 def geocode_dataset(products: dict[str, da.Array], radar: RadarGrid, grid: MapGrid, *, dem, orbit: Orbit,
