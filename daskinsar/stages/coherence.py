@@ -39,6 +39,8 @@ terms are positive), so it is exact to float precision for any ``N`` and ``g < 1
 
 from __future__ import annotations
 
+import math
+
 import dask.array as da
 import numba
 import numpy as np
@@ -242,15 +244,43 @@ def phsig_kernel(ifg: np.ndarray, window: tuple[int, int]) -> np.ndarray:
     upad = np.zeros((n0 + 2 * ha, n1 + 2 * hr), dtype=np.complex128)
     upad[ha:ha + n0, hr:hr + n1] = u
     count = box_sum(nz.astype(np.float64), (wa, wr))
-    acc = np.zeros((n0, n1), dtype=np.complex128)
-    for i in range(-ha, ha + 1):
-        for j in range(-hr, hr + 1):
-            ramp = np.exp(-1j * (ka * i + kr * j))
-            acc += upad[ha + i: ha + i + n0, hr + j: hr + j + n1] * ramp
+    acc = np.empty((n0, n1), dtype=np.complex128)
+    _deramped_window_sum(upad, ka, kr, ha, hr, acc)
     out = np.zeros((n0, n1), dtype=np.float32)
     ok = count > 0
     out[ok] = np.minimum(np.abs(acc[ok]) / count[ok], 1.0)
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _deramped_window_sum(upad, ka, kr, ha, hr, acc):  # pragma: no cover - numba
+    """acc[p, q] = sum over the (2 ha + 1) x (2 hr + 1) window of upad[p + ha + i, q + hr + j] exp(-1j (ka i + kr j))
+    (ka, kr: the pixel's fringe frequencies, rad/pixel). The ramp factors exp(-1j ka i) and exp(-1j kr j) are
+    powers of the pixel's two unit phasors (two cos/sin pairs per pixel instead of one complex exp per window
+    sample)."""
+    n0, n1 = ka.shape
+    wa, wr = 2 * ha + 1, 2 * hr + 1
+    ea = np.empty(wa, np.complex128)
+    er = np.empty(wr, np.complex128)
+    for p in range(n0):
+        for q in range(n1):
+            sa = complex(math.cos(ka[p, q]), -math.sin(ka[p, q]))
+            sr = complex(math.cos(kr[p, q]), -math.sin(kr[p, q]))
+            ea[ha] = 1.0
+            er[hr] = 1.0
+            for k in range(1, ha + 1):
+                ea[ha + k] = ea[ha + k - 1] * sa
+                ea[ha - k] = ea[ha - k + 1] * sa.conjugate()
+            for k in range(1, hr + 1):
+                er[hr + k] = er[hr + k - 1] * sr
+                er[hr - k] = er[hr - k + 1] * sr.conjugate()
+            total = 0j
+            for i in range(wa):
+                row = 0j
+                for j in range(wr):
+                    row += upad[p + i, q + j] * er[j]
+                total += ea[i] * row
+            acc[p, q] = total
 
 
 def phase_sigma_from_phsig(phsig: np.ndarray) -> np.ndarray:
