@@ -79,3 +79,44 @@ def test_incomplete_store_is_refused(tmp_path):
         open_scene(url)
     with pytest.raises(InputFileError, match="nothing at that path"):
         open_scene(str(tmp_path / "missing.zarr"))
+
+
+def test_unchanged_scene_is_copied_file_by_file_and_anything_else_is_written(tmp_path, monkeypatch):
+    """A scene written again exactly as it was read (a run folder's copy of its input store) has its chunk
+    files copied; sliced, rechunked or differently encoded data is decoded and written, never copied."""
+    from daskinsar.io import store
+
+    scene, slc = _scene()
+    src = str(tmp_path / "in.zarr")
+    write_scene(scene, src)
+    copied: list[str] = []
+    real_copy = store._copy_chunk_files
+    monkeypatch.setattr(store, "_copy_chunk_files", lambda s, d: (copied.append(s), real_copy(s, d)))
+
+    def rewrite(name, data):
+        back = open_scene(src)
+        write_scene(back.with_data(data(back.data)), str(tmp_path / name))
+        return open_scene(str(tmp_path / name)).data["slc"].values
+
+    np.testing.assert_array_equal(rewrite("same.zarr", lambda d: d.chunk({"azimuth": 32, "range": 24})), slc)
+    assert copied == [src + "/slc"]
+    for a, b in zip(sorted((tmp_path / "in.zarr" / "slc").rglob("*")), sorted((tmp_path / "same.zarr" / "slc").rglob("*"))):
+        assert a.relative_to(tmp_path / "in.zarr") == b.relative_to(tmp_path / "same.zarr")
+        assert a.is_dir() or a.name == "zarr.json" or a.read_bytes() == b.read_bytes()
+    copied.clear()
+    np.testing.assert_array_equal(rewrite("rechunked.zarr", lambda d: d.chunk({"azimuth": 16, "range": 24})), slc)
+    np.testing.assert_array_equal(rewrite("sliced.zarr", lambda d: d.isel(azimuth=slice(1, None))), slc[1:])
+    np.testing.assert_array_equal(rewrite("scaled.zarr", lambda d: d * 2), 2 * slc)
+    assert copied == []
+    # a source whose chunk files are encoded otherwise (here compressed) is written, not copied
+    zstd = str(tmp_path / "zstd.zarr")
+    import zarr
+    from zarr.codecs import ZstdCodec
+    with store.atomic_store(zstd) as tmp:
+        scene.to_dataset().to_zarr(tmp, mode="w-", consolidated=False, zarr_format=3,
+                                   encoding={"slc": {"compressors": ZstdCodec(level=3), "chunks": (32, 24)}})
+    assert zarr.open_array(zstd + "/slc").metadata.codecs != zarr.open_array(src + "/slc").metadata.codecs
+    back = open_scene(zstd)
+    write_scene(back, str(tmp_path / "from_zstd.zarr"))
+    assert copied == []
+    np.testing.assert_array_equal(open_scene(str(tmp_path / "from_zstd.zarr")).data["slc"].values, slc)

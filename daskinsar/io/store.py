@@ -206,11 +206,56 @@ def zarr_encoding(ds: xr.Dataset) -> dict:
     return enc
 
 
+#: encoding key :func:`open_scene` gives a variable read from a local store: (array path, dask name at opening)
+SOURCE_ENCODING = "daskinsar_source"
+
+
+def _unchanged_sources(ds: xr.Dataset, url: str) -> dict[str, str]:
+    """{variable: local source array path} of the variables that are still exactly what :func:`open_scene` read
+    (same dask array: same chunks, nothing applied), when ``url`` is local too."""
+    fs, _ = url_to_fs(url)
+    if not _is_local(fs):
+        return {}
+    out = {}
+    for name, var in ds.data_vars.items():
+        src = var.encoding.get(SOURCE_ENCODING)
+        if src and var.chunks is not None and getattr(var.data, "name", None) == src[1]:
+            out[str(name)] = src[0]
+    return out
+
+
+def _layout(array_path: str) -> dict:
+    """What decides an array's chunk files: shape, data type, fill value, chunk grid, key encoding, codecs."""
+    meta = zarr.open_array(array_path, mode="r").metadata.to_dict()
+    return {k: meta.get(k) for k in ("shape", "data_type", "fill_value", "chunk_grid", "chunk_key_encoding",
+                                     "codecs")}
+
+
+def _copy_chunk_files(src: str, dst: str) -> None:
+    """The chunk files of array ``src`` into array ``dst`` (same layout), byte for byte, by the kernel."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pairs = []
+    for root, _, files in os.walk(src):
+        rel = os.path.relpath(root, src)
+        for f in files:
+            if rel == "." and f == "zarr.json":
+                continue
+            os.makedirs(os.path.join(dst, rel), exist_ok=True)
+            pairs.append((os.path.join(root, f), os.path.join(dst, rel, f)))
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda p: shutil.copyfile(*p), pairs))
+
+
 def write_dataset(ds: xr.Dataset, url: str, group: str | None = None, mode: Any = "w-", compute: bool = True):
     """Write a Dataset as Zarr v3 (no consolidated metadata).
 
     Encodings inherited from a source store are dropped (store chunks follow the
-    dask chunks, made regular here); coordinates are small and written eagerly."""
+    dask chunks, made regular here); coordinates are small and written eagerly. A variable that is
+    still exactly what :func:`open_scene` read from a local store whose chunk files would be written the
+    same (same chunks and codecs: a scene store copied into a run folder) has its chunk files copied
+    instead of being decoded and encoded again."""
+    copies = _unchanged_sources(ds, _join(url, group) if group else url) if compute else {}
     ds = ds.drop_encoding()
     ds = ds.assign_coords({k: v.compute() for k, v in ds.coords.items() if v.chunks is not None})
 
@@ -222,7 +267,19 @@ def write_dataset(ds: xr.Dataset, url: str, group: str | None = None, mode: Any 
             ds[name] = var.chunk({d: max(c) for d, c in zip(var.dims, var.chunks)})
     kw: dict[str, Any] = dict(group=group, mode=mode, consolidated=False, zarr_format=ZARR_FORMAT,
                               encoding=zarr_encoding(ds), compute=compute)
-    return ds.to_zarr(url, **kw)
+    if not copies:
+        return ds.to_zarr(url, **kw)
+    rest = ds.drop_vars(list(copies))
+    result = rest.to_zarr(url, **{**kw, "encoding": zarr_encoding(rest)})
+    copied = ds[list(copies)]
+    pending = copied.to_zarr(url, **{**kw, "mode": "a", "compute": False, "encoding": zarr_encoding(copied)})
+    target = url_to_fs(_join(url, group) if group else url)[1]
+    if all(_layout(src) == _layout(os.path.join(target, name)) for name, src in copies.items()):
+        for name, src in copies.items():
+            _copy_chunk_files(src, os.path.join(target, name))
+    else:
+        pending.compute()
+    return result
 
 
 def write_scene(scene: Scene, url: str, compute: bool = True) -> str:
@@ -247,6 +304,10 @@ def open_scene(url: str, chunks: dict | str | None = "auto-store") -> Scene:
     open_chunks: Any = {} if chunks == "auto-store" else chunks
     ds = xr.open_zarr(url, consolidated=False, chunks=open_chunks, decode_times=False)
     ds.attrs.pop(COMPLETE_ATTR, None)
+    if _is_local(fs):
+        for name, var in ds.data_vars.items():
+            if var.chunks is not None:
+                var.encoding[SOURCE_ENCODING] = (os.path.join(path, str(name)), var.data.name)
     try:
         return Scene.from_dataset(ds)
     except KeyError:
