@@ -146,6 +146,9 @@ def write_geotiff(
 
 #: GDAL threads compressing a COG's tiles
 COG_THREADS = max(1, min(os.cpu_count() or 1, 4))
+#: DEFLATE level of COG tiles: level 1 after the predictor makes files 0.5-1.3% larger than GDAL's default (6) on
+#: geocoded float products and writes them 35% faster (16384^2 frame: 5881 x 12553 px, 2.2 s against 3.4 s each)
+COG_DEFLATE_LEVEL = 1
 
 
 def write_cog(
@@ -177,7 +180,8 @@ def write_cog(
         # NUM_THREADS: tiles are compressed in parallel, each independently (the same bytes as one thread)
         rio_copy(tmp, part, driver="COG", COMPRESS=compress, BLOCKSIZE=blocksize, OVERVIEWS="AUTO",
                  RESAMPLING=resampling, BIGTIFF="IF_SAFER", NUM_THREADS=str(COG_THREADS),
-                 **({"PREDICTOR": "YES"} if kind in "iuf" and compress.upper() in ("DEFLATE", "ZSTD", "LZW") else {}))
+                 **({"PREDICTOR": "YES"} if kind in "iuf" and compress.upper() in ("DEFLATE", "ZSTD", "LZW") else {}),
+                 **({"LEVEL": str(COG_DEFLATE_LEVEL)} if compress.upper() == "DEFLATE" else {}))
         os.replace(part, path)
     finally:
         for p in (tmp, part):
