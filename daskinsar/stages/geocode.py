@@ -66,7 +66,7 @@ class GeocodeParams(Params):
         None, description="[west, south, east, north] in degrees of longitude / latitude (WGS84) whatever the CRS: "
                           "the grid is the lattice pixels whose centres lie inside (the same for every pair); None: "
                           "the scene's footprint")
-    tile: int = Field(512, ge=16, description="output tile edge (pixels): one lookup and one task per tile")
+    tile: int = Field(1024, ge=16, description="output tile edge (pixels): one lookup and one task per tile")
     geotiff: bool = Field(True, description="also write RUN/geo/<name>.tif")
     cog: bool = Field(True, description="write the GeoTIFFs as Cloud-Optimised GeoTIFFs")
 
