@@ -249,3 +249,23 @@ def test_store_backed_secondary_reads_windows_directly(tmp_path):
     tasks = [k for k in graph if str(k).startswith("resample-sinc")]
     assert len(tasks) == 9
     assert all(len(get_dependencies(graph, k)) == 2 for k in tasks)
+
+
+def test_constant_doppler_polynomial_is_the_constant_carrier():
+    """The stage passes a Doppler polynomial without range terms as a constant (no per-pixel evaluation):
+    the same output, bit for bit, as evaluating the polynomial at every pixel's source position; a
+    polynomial with a range term is still evaluated per pixel (and differs)."""
+    from daskinsar.scene import Poly1D
+
+    n = 96
+    rng = np.random.default_rng(3)
+    sec = (rng.normal(size=(n, n)) + 1j * rng.normal(size=(n, n))).astype(np.complex64)
+    az, rg = _smooth_offsets(n, rng)
+    grid = (0.0, 1 / PRF, 8e5, 4.7)
+    args = (da.from_array(sec, chunks=48), da.from_array(az, chunks=48), da.from_array(rg, chunks=48))
+    const = resample_slc(*args, doppler_hz=300.0, secondary_grid=grid)[0].compute()
+    poly = resample_slc(*args, doppler_hz=Poly1D(reference=8e5, coeffs=[300.0]), secondary_grid=grid)[0].compute()
+    np.testing.assert_array_equal(const, poly)
+    ramp = resample_slc(*args, doppler_hz=Poly1D(reference=8e5, scale=1e3, coeffs=[300.0, 50.0]),
+                        secondary_grid=grid)[0].compute()
+    assert np.abs(ramp - const).max() > 1e-3 * np.abs(const).max()

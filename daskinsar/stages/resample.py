@@ -33,7 +33,7 @@ from pydantic import Field
 
 from ..geometry.sinc import kaiser_sinc_table
 from ..params import Params
-from ..scene import SECONDARY_DIMS, meta_from_attrs
+from ..scene import SECONDARY_DIMS, Poly1D, meta_from_attrs
 from .chunking import as_dask
 from .phasor import cis
 
@@ -481,7 +481,10 @@ def run(inputs: xr.Dataset, params: ResampleParams) -> xr.Dataset:
     source = sec.data if sec.chunks is not None else _LazyWindowSource(sec, str(sec.encoding.get("source", "")) +
                                                                        f":{sec.name}:{dask.base.tokenize(t, r)}")
     az, rg = inputs["azimuth_offset"].data, inputs["range_offset"].data
-    resampled, outside = resample_slc(source, az, rg, doppler_hz=meta.doppler_centroid,
+    doppler: Any = meta.doppler_centroid
+    if isinstance(doppler, Poly1D) and not any(doppler.coeffs[1:]):  # a constant: no per-pixel evaluation
+        doppler = float(doppler.coeffs[0])
+    resampled, outside = resample_slc(source, az, rg, doppler_hz=doppler,
                                       secondary_grid=(float(t[0]), dt, float(r[0]), dr), params=params)
     coords = {k: inputs[k] for k in ("azimuth_time", "slant_range")}
     return xr.Dataset({"secondary": (("azimuth", "range"), resampled, {"units": "1", "long_name":
