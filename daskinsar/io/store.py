@@ -254,8 +254,9 @@ def write_dataset(ds: xr.Dataset, url: str, group: str | None = None, mode: Any 
     dask chunks, made regular here); coordinates are small and written eagerly. A variable that is
     still exactly what :func:`open_scene` read from a local store whose chunk files would be written the
     same (same chunks and codecs: a scene store copied into a run folder) has its chunk files copied
-    instead of being decoded and encoded again."""
-    copies = _unchanged_sources(ds, _join(url, group) if group else url) if compute else {}
+    instead of being decoded and encoded again (only into a new store, ``mode="w-"``: no stale chunk file
+    of an earlier array can remain beside the copied ones)."""
+    copies = _unchanged_sources(ds, _join(url, group) if group else url) if compute and mode == "w-" else {}
     ds = ds.drop_encoding()
     ds = ds.assign_coords({k: v.compute() for k, v in ds.coords.items() if v.chunks is not None})
 
