@@ -175,7 +175,7 @@ def sample_tile_kernel(window: np.ndarray, window_origin: tuple[int, int], row: 
     Pixels without a lookup, or outside the window, get ``fill``."""
     if method != "nearest" and np.issubdtype(window.dtype, np.floating):
         out = np.empty(np.shape(row), window.dtype)
-        _sample_bilinear(np.asarray(window, np.float64), np.asarray(row, np.float64), np.asarray(col, np.float64),
+        _sample_bilinear(np.ascontiguousarray(window), np.asarray(row, np.float64), np.asarray(col, np.float64),
                          float(window_origin[0]), float(window_origin[1]), float(fill), out)
         return out
     lr = row - window_origin[0]
@@ -324,21 +324,24 @@ def geocode_array(product: da.Array | np.ndarray, lookup: Lookup, *, method: str
         r0, r1, c0, c1 = lookup.windows[(ti, tj)]
         bi0, bi1 = int(np.searchsorted(starts[0], r0, "right")) - 1, int(np.searchsorted(starts[0], r1, "left"))
         bj0, bj1 = int(np.searchsorted(starts[1], c0, "right")) - 1, int(np.searchsorted(starts[1], c1, "left"))
-        crop = (r0 - int(starts[0][bi0]), r1 - int(starts[0][bi0]), c0 - int(starts[1][bj0]), c1 - int(starts[1][bj0]))
+        rows = [slice(max(r0, starts[0][b]) - starts[0][b], min(r1, starts[0][b + 1]) - starts[0][b])
+                for b in range(bi0, bi1)]
+        cols = [slice(max(c0, starts[1][b]) - starts[1][b], min(c1, starts[1][b + 1]) - starts[1][b])
+                for b in range(bj0, bj1)]
         key = f"geocode-{name}-{ti}-{tj}-" + dask.base.tokenize(product.name, lookup.windows[(ti, tj)], i0, j0,
                                                                  lookup.grid, method)
         out = dask.delayed(_sample_chunks_task, pure=True)(
-            chunk_blocks[bi0:bi1, bj0:bj1].tolist(), crop, (r0, c0), task[0], task[1], method=method, fill=fill,
-            dask_key_name=key)
+            chunk_blocks[bi0:bi1, bj0:bj1].tolist(), rows, cols, (r0, c0), task[0], task[1], method=method,
+            fill=fill, dask_key_name=key)
         blocks[-1].append(da.from_delayed(out, shape=(h, w), dtype=product.dtype, name=key + "-tile"))
     return da.block(blocks)
 
 
-def _sample_chunks_task(chunks: list[list[np.ndarray]], crop: tuple[int, int, int, int], window_origin: tuple[int, int],
-                        row: np.ndarray, col: np.ndarray, *, method: str, fill) -> np.ndarray:
-    """:func:`sample_tile_kernel` on the window ``crop`` (rows r0:r1, columns c0:c1 of the joined chunks)."""
-    a0, a1, b0, b1 = crop
-    window = np.block(chunks)[a0:a1, b0:b1]
+def _sample_chunks_task(chunks: list[list[np.ndarray]], rows: list[slice], cols: list[slice],
+                        window_origin: tuple[int, int], row: np.ndarray, col: np.ndarray, *, method: str,
+                        fill) -> np.ndarray:
+    """:func:`sample_tile_kernel` on the window joined from the parts ``rows`` x ``cols`` of the chunks under it."""
+    window = np.block([[c[a, b] for c, b in zip(line, cols)] for line, a in zip(chunks, rows)])
     return sample_tile_kernel(window, window_origin, row, col, method=method, fill=fill)
 
 
