@@ -120,3 +120,17 @@ def test_unchanged_scene_is_copied_file_by_file_and_anything_else_is_written(tmp
     write_scene(back, str(tmp_path / "from_zstd.zarr"))
     assert copied == []
     np.testing.assert_array_equal(open_scene(str(tmp_path / "from_zstd.zarr")).data["slc"].values, slc)
+
+
+def test_truncated_chunk_of_a_copied_scene_is_refused_naming_it(tmp_path):
+    """A chunk file of an input scene store that is not a whole chunk (here truncated) is refused when the store
+    would be copied file by file, with the file named, and nothing is left at the destination."""
+    scene, _ = _scene()
+    src = tmp_path / "in.zarr"
+    write_scene(scene, str(src))
+    bad = src / "slc" / "c" / "1" / "0"
+    with open(bad, "r+b") as f:
+        f.truncate(100)
+    with pytest.raises(InputFileError, match=r"c/1/0.*100 bytes"):
+        write_scene(open_scene(str(src)), str(tmp_path / "copy.zarr"))
+    assert not (tmp_path / "copy.zarr").exists()

@@ -231,18 +231,32 @@ def _layout(array_path: str) -> dict:
                                      "codecs")}
 
 
+def _copyable(layout: dict) -> bool:
+    """Chunk files that can be copied unread: uncompressed (the ``bytes`` codec alone), so that each file's size
+    alone shows it whole (:func:`_copy_chunk_files`)."""
+    return [c.get("name") for c in layout["codecs"]] == ["bytes"]
+
+
 def _copy_chunk_files(src: str, dst: str) -> None:
-    """The chunk files of array ``src`` into array ``dst`` (same layout), byte for byte, by the kernel."""
+    """The chunk files of the uncompressed array ``src`` into array ``dst`` (same layout), byte for byte, by the
+    kernel. A chunk file of another size than a whole chunk (truncated, or not this array's) is refused, naming
+    it: copied unread it would only fail, or read wrongly, in a later step."""
     from concurrent.futures import ThreadPoolExecutor
 
+    meta = zarr.open_array(src, mode="r").metadata
+    nbytes = int(np.prod(meta.chunks)) * np.dtype(meta.dtype.to_native_dtype()).itemsize
     pairs = []
     for root, _, files in os.walk(src):
         rel = os.path.relpath(root, src)
         for f in files:
             if rel == "." and f == "zarr.json":
                 continue
+            path = os.path.join(root, f)
+            if os.path.getsize(path) != nbytes:
+                raise InputFileError(path, f"an uncompressed chunk of {nbytes} bytes ({meta.chunks} x "
+                                           f"{meta.dtype.to_native_dtype()})", f"{os.path.getsize(path)} bytes")
             os.makedirs(os.path.join(dst, rel), exist_ok=True)
-            pairs.append((os.path.join(root, f), os.path.join(dst, rel, f)))
+            pairs.append((path, os.path.join(dst, rel, f)))
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(lambda p: shutil.copyfile(*p), pairs))
 
@@ -253,8 +267,8 @@ def write_dataset(ds: xr.Dataset, url: str, group: str | None = None, mode: Any 
     Encodings inherited from a source store are dropped (store chunks follow the
     dask chunks, made regular here); coordinates are small and written eagerly. A variable that is
     still exactly what :func:`open_scene` read from a local store whose chunk files would be written the
-    same (same chunks and codecs: a scene store copied into a run folder) has its chunk files copied
-    instead of being decoded and encoded again (only into a new store, ``mode="w-"``: no stale chunk file
+    same (same chunks and codecs, uncompressed: an SLC scene store copied into a run folder) has its chunk
+    files copied instead of being decoded and encoded again (only into a new store, ``mode="w-"``: no stale chunk file
     of an earlier array can remain beside the copied ones)."""
     copies = _unchanged_sources(ds, _join(url, group) if group else url) if compute and mode == "w-" else {}
     ds = ds.drop_encoding()
@@ -275,7 +289,8 @@ def write_dataset(ds: xr.Dataset, url: str, group: str | None = None, mode: Any 
     copied = ds[list(copies)]
     pending = copied.to_zarr(url, **{**kw, "mode": "a", "compute": False, "encoding": zarr_encoding(copied)})
     target = url_to_fs(_join(url, group) if group else url)[1]
-    if all(_layout(src) == _layout(os.path.join(target, name)) for name, src in copies.items()):
+    if all(_copyable(lay := _layout(src)) and lay == _layout(os.path.join(target, name))
+           for name, src in copies.items()):
         for name, src in copies.items():
             _copy_chunk_files(src, os.path.join(target, name))
     else:
