@@ -61,7 +61,7 @@ def _line_floor(x: np.ndarray, repeat: int) -> float:
 
 def bench_spectra(n: int, repeat: int = 3) -> dict:
     from daskinsar.stages.bandpass import bandpass_block
-    from daskinsar.stages.ionosphere import plane_fit_kernel
+    from daskinsar.stages.ionosphere import plane_fit_kernel, subband_looks_kernel
 
     ref, sec = _slc(n, 0), _slc(n, 1)
     # band edges that vary slowly across the image, as a spectral shift over terrain does
@@ -82,8 +82,6 @@ def bench_spectra(n: int, repeat: int = 3) -> dict:
     ml = (n // LOOKS[0], n // LOOKS[1])
     w = np.ones(ml)
     d = np.random.default_rng(2).standard_normal(ml)
-
-    from daskinsar.stages.ionosphere import subband_looks_kernel
 
     def iono():
         # sub-bands inside a 0.65 cycles/sample common band (fs = 1, no spectral shift: phase 0)
