@@ -632,7 +632,9 @@ def markdown(rep: dict) -> str:
     f = s.get("focus", {})
     if "fft_floor_1thread_s" in f:
         L.append(f"| focus (range-Doppler) | {f['shape'][0]} x {f['shape'][1]} | {_fmt(f['Msamples_per_s_1thread'])} "
-                 f"| FFT floor {_fmt(f['fft_floor_Msamples_per_s'])} Ms/s | {_fmt(f['ratio_to_fft_floor'])} x floor |")
+                 f"| FFT floor {_fmt(f['fft_floor_Msamples_per_s'])} Ms/s | {_fmt(f['ratio_to_fft_floor'])} x floor"
+                 + (f"; {_fmt(f['thread_seconds_over_fft_execute_floor']['1'])} x the plan executions alone"
+                    if "thread_seconds_over_fft_execute_floor" in f else "") + " |")
     g = s.get("filter", {})
     if "fft_floor" in g:
         L.append(f"| Goldstein filter | {g['n']}^2 | {_fmt(g['Msamples_per_s_1thread'])} | FFT floor "

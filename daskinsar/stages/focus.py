@@ -104,17 +104,10 @@ _fft_cache: dict = {}
 _fft_lock = threading.Lock()
 
 
-def _fft(a: np.ndarray, n: int, axis: int, inverse: bool = False) -> np.ndarray:
-    """Complex64 FFT along ``axis`` (zero-padded/cropped to ``n``), pyfftw with one thread and
-    plans (FFTW wisdom) cached per process and thread; the result is a fresh array."""
-    a = np.ascontiguousarray(a, dtype=np.complex64)
-    if pyfftw is None:  # pragma: no cover
-        import scipy.fft as sf
-
-        return (sf.ifft if inverse else sf.fft)(a, n=n, axis=axis, workers=1).astype(np.complex64)
-    dims = list(a.shape)
-    dims[axis] = n
-    shape = tuple(dims)
+def _plan(shape: tuple[int, ...], axis: int, inverse: bool = False):
+    """The pyfftw plan of a complex64 FFT of ``shape`` along ``axis`` (one thread), cached per
+    process and thread (FFTW wisdom): ``plan.input_array`` / ``plan.output_array`` are its own
+    aligned buffers, reused by the next call of the same shape in the same thread."""
     key = (threading.get_ident(), shape, axis, inverse)
     plan = _fft_cache.get(key)
     if plan is None:
@@ -126,17 +119,36 @@ def _fft(a: np.ndarray, n: int, axis: int, inverse: bool = False) -> np.ndarray:
             if len(_fft_cache) > 64:
                 _fft_cache.clear()
             _fft_cache[key] = plan
-    buf = plan.input_array
+    return plan
+
+
+def _fill(buf: np.ndarray, a: np.ndarray, axis: int) -> None:
+    """Copy ``a`` into ``buf``, zero-padded or cropped along ``axis`` to ``buf``'s length."""
+    n = buf.shape[axis]
     m = min(n, a.shape[axis])
     if m == a.shape[axis] == n:
         buf[...] = a
-    else:
-        idx = [slice(None)] * a.ndim
-        idx[axis] = slice(0, m)
-        buf[tuple(idx)] = a[tuple(idx)]
-        if m < n:
-            idx[axis] = slice(m, n)
-            buf[tuple(idx)] = 0
+        return
+    idx = [slice(None)] * a.ndim
+    idx[axis] = slice(0, m)
+    buf[tuple(idx)] = a[tuple(idx)]
+    if m < n:
+        idx[axis] = slice(m, n)
+        buf[tuple(idx)] = 0
+
+
+def _fft(a: np.ndarray, n: int, axis: int, inverse: bool = False) -> np.ndarray:
+    """Complex64 FFT along ``axis`` (zero-padded/cropped to ``n``), pyfftw with one thread and
+    plans (FFTW wisdom) cached per process and thread; the result is a fresh array."""
+    a = np.ascontiguousarray(a, dtype=np.complex64)
+    if pyfftw is None:  # pragma: no cover
+        import scipy.fft as sf
+
+        return (sf.ifft if inverse else sf.fft)(a, n=n, axis=axis, workers=1).astype(np.complex64)
+    dims = list(a.shape)
+    dims[axis] = n
+    plan = _plan(tuple(dims), axis, inverse)
+    _fill(plan.input_array, a, axis)
     plan()  # normalises the inverse by 1/n
     return plan.output_array.copy()
 
@@ -215,90 +227,162 @@ def range_compress_block(raw: np.ndarray, H: np.ndarray) -> np.ndarray:
     """
     n_fft = len(H)
     nr = raw.shape[1]
-    spec = _fft(raw, n_fft, axis=1)
-    spec *= H[None, :]
-    return _fft(spec, n_fft, axis=1, inverse=True)[:, :nr]
+    if pyfftw is None:  # pragma: no cover
+        spec = _fft(raw, n_fft, axis=1)
+        spec *= H[None, :]
+        return _fft(spec, n_fft, axis=1, inverse=True)[:, :nr]
+    shape = (raw.shape[0], n_fft)
+    fwd, inv = _plan(shape, 1), _plan(shape, 1, inverse=True)
+    _fill(fwd.input_array, np.asarray(raw), 1)
+    fwd()
+    np.multiply(fwd.output_array, H[None, :], out=inv.input_array)  # the spectrum never leaves the plans' buffers
+    inv()
+    return inv.output_array[:, :nr].copy()
 
 
 # ----------------------------------------------------------------------------- RCMC + azimuth compression
-@numba.njit(cache=True, nogil=True, fastmath=True)
-def _rcmc_azimuth_mf_t(spec_t, fk, fdc, vr, rng, dr, lam, bp, prf, table, win):  # pragma: no cover - numba
-    """Transposed layout: spec_t (columns, azimuth frequencies). Returns the same layout."""
+#: azimuth frequencies per RCMC lane group: their range columns are copied into contiguous
+#: per-frequency lines (512 bytes read per column, the strided reads amortised over 64 outputs)
+_RCMC_LANES = 64
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
+def _rcmc_azimuth_mf_t(spec_t, fk, fdc, vr, rng, dr, lam, bp, prf, table, win, out):  # pragma: no cover - numba
+    """Transposed layout: spec_t (columns, azimuth frequencies); writes every sample of ``out``
+    (same shape and layout, complex64; may be an FFT plan's input buffer).
+
+    For each group of ``_RCMC_LANES`` frequencies, the group's range lines are first copied into
+    per-frequency float32 lines (re and im apart, zero-padded by ``taps`` columns on both
+    sides), so each output's taps are a contiguous dot product with its table row. The geometry
+    of a group (wrapped frequency, range migration, phase) is computed in one loop over the
+    group's frequencies. Columns beyond the block edges count as zero. Sums are float32."""
     n_c, n_f = spec_t.shape
     taps = table.shape[1]
     n_sub = table.shape[0] - 1
     n_win = win.shape[0] - 1
     half = taps // 2 - 1
-    out = np.zeros((n_c, n_f), np.complex64)
-    # tiles of 16 neighbouring frequencies (128 bytes per column): the 16 taps of column j+1
-    # reuse 15 of column j's rows, so the strided tap reads stay in cache
-    for k0 in range(0, n_f, 16):
+    lanes = _RCMC_LANES
+    pad = taps
+    nb = n_c + 2 * pad
+    hp = 0.5 * prf
+    inv_prf = 1.0 / prf
+    inv_bp = 1.0 / bp
+    bre = np.zeros((lanes, nb), np.float32)
+    bim = np.zeros((lanes, nb), np.float32)
+    f_rel = np.empty(lanes)
+    x_fl = np.empty(lanes)
+    x_fr = np.empty(lanes)
+    phase = np.empty(lanes)
+    x_win = np.empty(lanes)
+    for k0 in range(0, n_f, lanes):
+        kn = min(lanes, n_f - k0)
+        for i in range(n_c):
+            for t in range(kn):
+                v = spec_t[i, k0 + t]
+                bre[t, pad + i] = v.real
+                bim[t, pad + i] = v.imag
         for j in range(n_c):
             r0 = rng[j]
-            for k in range(k0, min(k0 + 16, n_f)):
-                f = fk[k] - fdc[j] + 0.5 * prf
-                f = f - np.floor(f / prf) * prf - 0.5 * prf  # in [-prf/2, prf/2) around the centroid
-                if abs(f) > 0.5 * bp:
-                    continue
-                xw = (f / bp + 0.5) * n_win
-                iw = min(int(xw), n_win - 1)
-                w = win[iw] + (xw - iw) * (win[iw + 1] - win[iw])
-                a = lam * (f + fdc[j]) / (2.0 * vr[j])
+            fd = fdc[j]
+            a_per_hz = lam / (2.0 * vr[j])
+            r0_px = r0 / dr
+            ph_per_d = 4.0 * np.pi * r0 / lam
+            for t in range(kn):  # geometry of the group (vectorised)
+                f = fk[k0 + t] - fd + hp
+                f = f - np.floor(f * inv_prf) * prf - hp  # in [-prf/2, prf/2) around the centroid
+                f_rel[t] = f
+                x_win[t] = (min(max(f * inv_bp, -0.5), 0.5) + 0.5) * n_win
+                a = a_per_hz * (f + fd)
                 d = np.sqrt(1.0 - a * a)
-                x = j + r0 * (1.0 / d - 1.0) / dr
-                i0 = int(np.floor(x))
-                s = int((x - i0) * n_sub + 0.5)
-                acc = 0j
-                if i0 - half >= 0 and i0 - half + taps <= n_c:
+                x = j + r0_px * (1.0 / d - 1.0)
+                q = np.floor(x)
+                x_fl[t] = q
+                x_fr[t] = x - q
+                phase[t] = ph_per_d * (d - 1.0) + 0.25 * np.pi
+            for t in range(kn):
+                if abs(f_rel[t]) > 0.5 * bp:
+                    out[j, k0 + t] = 0.0
+                    continue
+                iw = min(int(x_win[t]), n_win - 1)
+                w = win[iw] + (x_win[t] - iw) * (win[iw + 1] - win[iw])
+                i0 = int(x_fl[t])
+                s = int(x_fr[t] * n_sub + 0.5)
+                b = pad + i0 - half
+                sr = np.float32(0.0)
+                si = np.float32(0.0)
+                if b >= 0 and b + taps <= nb:
                     for m in range(taps):
-                        acc += table[s, m] * spec_t[i0 - half + m, k]
+                        wv = table[s, m]
+                        sr += wv * bre[t, b + m]
+                        si += wv * bim[t, b + m]
                 else:
                     for m in range(taps):
                         idx = i0 - half + m
                         if idx >= 0 and idx < n_c:
-                            acc += table[s, m] * spec_t[idx, k]
-                ph = 4.0 * np.pi * r0 * (d - 1.0) / lam + 0.25 * np.pi
-                c, sn = cis(ph)
-                out[j, k] = acc * w * complex(c, sn)
-    return out
+                            wv = table[s, m]
+                            sr += wv * bre[t, pad + idx]
+                            si += wv * bim[t, pad + idx]
+                c, sn = cis(phase[t])
+                gr = w * c
+                gi = w * sn
+                out[j, k0 + t] = complex(sr * gr - si * gi, sr * gi + si * gr)
 
 
-def rcmc_azimuth_compress_block(spec_t: np.ndarray, slant_range_m: np.ndarray, *, prf_hz: float, wavelength_m: float,
-                                doppler_centroid_hz: np.ndarray, effective_velocity_mps: np.ndarray,
-                                azimuth_bandwidth_hz: float, n_out: int, taps: int = 16,
-                                window: str = "rect", window_param: float = 2.5) -> np.ndarray:
-    """RCMC, azimuth matched filter and azimuth IFFT of a block of range-Doppler columns.
+def rcmc_azimuth_compress_block(rc_t: np.ndarray, slant_range_m: np.ndarray, *, n_fft: int, prf_hz: float,
+                                wavelength_m: float, doppler_centroid_hz: np.ndarray,
+                                effective_velocity_mps: np.ndarray, azimuth_bandwidth_hz: float, n_out: int,
+                                taps: int = 16, window: str = "rect", window_param: float = 2.5) -> np.ndarray:
+    """Azimuth FFT, RCMC, azimuth matched filter and azimuth IFFT of a block of range-compressed columns.
 
-    ``spec_t``: (columns, n_fft azimuth frequencies) complex64 = FFT over azimuth of range-compressed
-    columns, stored column-major (transposed; FFT bin k = frequency k PRF / n_fft, wrapped);
-    ``slant_range_m``, ``doppler_centroid_hz``, ``effective_velocity_mps`` per column (m, Hz, m/s).
-    Columns beyond the block edges count as zero. Returns the transposed SLC block
-    (columns, first ``n_out`` azimuth lines of the input pulse-time grid), complex64.
+    ``rc_t``: (columns, azimuth lines) complex64, range-compressed lines stored column-major
+    (transposed); the azimuth FFT has length ``n_fft`` (zero-padded; bin k = frequency k PRF / n_fft,
+    wrapped). ``slant_range_m``, ``doppler_centroid_hz``, ``effective_velocity_mps`` per column
+    (m, Hz, m/s). Columns beyond the block edges count as zero. Returns the transposed SLC block
+    (columns, first ``n_out`` azimuth lines of the input pulse-time grid), complex64. The spectra
+    stay in the FFT plans' buffers (RCMC reads the forward output and writes the inverse input).
     """
-    n_fft = spec_t.shape[1]
-    out = rcmc_azimuth_filter_block(spec_t, slant_range_m, prf_hz=prf_hz, wavelength_m=wavelength_m,
-                                    doppler_centroid_hz=doppler_centroid_hz,
-                                    effective_velocity_mps=effective_velocity_mps,
-                                    azimuth_bandwidth_hz=azimuth_bandwidth_hz, taps=taps, window=window,
-                                    window_param=window_param)
-    return _fft(out, n_fft, axis=1, inverse=True)[:, :n_out]
+    inv = None
+    if pyfftw is None:  # pragma: no cover
+        spec_t, out = _fft(rc_t, n_fft, axis=1), None
+    else:
+        shape = (rc_t.shape[0], n_fft)
+        fwd, inv = _plan(shape, 1), _plan(shape, 1, inverse=True)
+        _fill(fwd.input_array, np.asarray(rc_t), 1)
+        fwd()
+        spec_t, out = fwd.output_array, inv.input_array
+    filtered = rcmc_azimuth_filter_block(spec_t, slant_range_m, prf_hz=prf_hz, wavelength_m=wavelength_m,
+                                         doppler_centroid_hz=doppler_centroid_hz,
+                                         effective_velocity_mps=effective_velocity_mps,
+                                         azimuth_bandwidth_hz=azimuth_bandwidth_hz, taps=taps, window=window,
+                                         window_param=window_param, out=out)
+    if inv is None:  # pragma: no cover
+        return _fft(filtered, n_fft, axis=1, inverse=True)[:, :n_out]
+    inv()
+    return inv.output_array[:, :n_out].copy()
 
 
 def rcmc_azimuth_filter_block(spec_t: np.ndarray, slant_range_m: np.ndarray, *, prf_hz: float, wavelength_m: float,
                               doppler_centroid_hz: np.ndarray, effective_velocity_mps: np.ndarray,
                               azimuth_bandwidth_hz: float, taps: int = 16, window: str = "rect",
-                              window_param: float = 2.5) -> np.ndarray:
-    """RCMC and azimuth matched filter in the range-Doppler domain (no IFFT): the forward operator
-    of :func:`rcmc_azimuth_compress_block`, same layout and arguments; returns (columns, n_fft)
-    complex64 azimuth spectra (also used by the raw-echo simulator to invert focusing)."""
+                              window_param: float = 2.5, out: np.ndarray | None = None) -> np.ndarray:
+    """RCMC and azimuth matched filter in the range-Doppler domain: the forward operator of
+    :func:`rcmc_azimuth_compress_block` between its FFTs. ``spec_t``: (columns, n_fft) complex64
+    azimuth spectra of the columns (bin k = frequency k PRF / n_fft, wrapped), other arguments as
+    there; returns the filtered spectra, same layout, written into ``out`` when given (C-contiguous
+    complex64 of that shape). Also used by the raw-echo simulator to invert focusing."""
     n_fft = spec_t.shape[1]
+    if out is None:
+        out = np.empty(spec_t.shape, np.complex64)
+    elif out.shape != spec_t.shape or out.dtype != np.complex64 or not out.flags.c_contiguous:
+        raise ValueError(f"out: expected a C-contiguous complex64 array of shape {spec_t.shape}")
     fk = np.fft.fftfreq(n_fft, 1.0 / prf_hz)
     dr = float(slant_range_m[1] - slant_range_m[0]) if len(slant_range_m) > 1 else 1.0
     win = spectral_window(np.linspace(-0.5, 0.5, 4097), window, window_param).astype(np.float64)
-    return _rcmc_azimuth_mf_t(np.ascontiguousarray(spec_t, np.complex64), fk,
-                              np.asarray(doppler_centroid_hz, np.float64), np.asarray(effective_velocity_mps, np.float64),
-                              np.asarray(slant_range_m, np.float64), dr, float(wavelength_m),
-                              float(azimuth_bandwidth_hz), float(prf_hz), rcmc_interpolator(taps), win)
+    _rcmc_azimuth_mf_t(np.ascontiguousarray(spec_t, np.complex64), fk,
+                       np.asarray(doppler_centroid_hz, np.float64), np.asarray(effective_velocity_mps, np.float64),
+                       np.asarray(slant_range_m, np.float64), dr, float(wavelength_m),
+                       float(azimuth_bandwidth_hz), float(prf_hz), rcmc_interpolator(taps), win, out)
+    return out
 
 
 def rcmc_interpolator(taps: int) -> np.ndarray:
@@ -597,18 +681,16 @@ def focus(scene: Scene, params: FocusParams | None = None) -> Scene:
     col_chunks = tuple(n_rg // nb + (1 if i < n_rg % nb else 0) for i in range(nb))
     depth = need if nb > 1 else 0
     rc_t = rc.T.rechunk({0: col_chunks, 1: -1})
-    spec_t = rc_t.map_blocks(lambda b: _fft(b, n_fft_a, axis=1), dtype=np.complex64,
-                             chunks=(rc_t.chunks[0], (n_fft_a,)), name=f"focus-azimuth-fft-{tok}")
 
-    # RCMC + azimuth compression with a range halo of `depth` columns
+    # azimuth FFT, RCMC, azimuth compression with a range halo of `depth` columns
     starts = np.concatenate([[0], np.cumsum(col_chunks)[:-1]])
-    ov = da.overlap.overlap(spec_t, depth={0: depth, 1: 0}, boundary={0: "none", 1: "none"}) if depth else spec_t
+    ov = da.overlap.overlap(rc_t, depth={0: depth, 1: 0}, boundary={0: "none", 1: "none"}) if depth else rc_t
 
     def _az_kernel(block, block_id=None):
         j = block_id[0]
         c0 = int(starts[j]) - (depth if j > 0 else 0)
         sl = slice(c0, c0 + block.shape[0])
-        return rcmc_azimuth_compress_block(block, r[sl], prf_hz=prf, wavelength_m=lam,
+        return rcmc_azimuth_compress_block(block, r[sl], n_fft=n_fft_a, prf_hz=prf, wavelength_m=lam,
                                            doppler_centroid_hz=fdc[sl], effective_velocity_mps=vr[sl],
                                            azimuth_bandwidth_hz=bp, n_out=n_az, taps=params.rcmc_taps,
                                            window=params.azimuth_window, window_param=params.azimuth_window_param)
