@@ -11,10 +11,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import dask
+import dask.array as da
 import numpy as np
 from pyproj import CRS, Transformer
 
-__all__ = ["RadarGrid", "MapGrid", "map_grid_for", "utm_crs_for", "nice_posting", "POSTING_MANTISSAS"]
+__all__ = ["RadarGrid", "MapGrid", "ground_extent", "map_grid_for", "utm_crs_for", "nice_posting", "POSTING_MANTISSAS"]
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,45 @@ def _resolve_crs(crs: str, lon_c: float, lat_c: float) -> CRS:
     return CRS.from_user_input(crs)
 
 
+def _projected_block(lon: np.ndarray, lat: np.ndarray, crs_wkt: str) -> np.ndarray:
+    """(2, ...) x, y of one block of lon/lat (deg) in ``crs_wkt`` (a transformer per call: pyproj
+    objects are not shared between threads)."""
+    x, y = Transformer.from_crs("EPSG:4326", CRS.from_wkt(crs_wkt), always_xy=True).transform(lon, lat)
+    return np.stack([np.asarray(x, np.float64), np.asarray(y, np.float64)])
+
+
+def ground_extent(lon, lat, crs: str) -> tuple[CRS, tuple[float, float, float, float]]:
+    """The CRS (``'UTM'``: the zone of the points' mean) and the (x_min, x_max, y_min, y_max) in it of the
+    ground points ``lon``, ``lat`` (deg; numpy or dask arrays of one shape; a point with a NaN coordinate
+    is ignored). Reductions chunk by chunk: memory is bounded by a chunk, not by the grid."""
+    lon = da.asarray(lon).astype(np.float64)
+    lat = da.asarray(lat).astype(np.float64)
+    if lon.shape != lat.shape:
+        raise ValueError(f"ground points: lon {lon.shape} and lat {lat.shape} differ in shape")
+    lat = lat.rechunk(lon.chunks)
+    bad = ~(da.isfinite(lon) & da.isfinite(lat))
+    lon = da.where(bad, np.nan, lon)
+    lat = da.where(bad, np.nan, lat)
+    n_good = (~bad).sum()
+    if crs.strip().upper() == "UTM":  # the zone of the mean: one pass for it, one for the extent
+        n, lon_c, lat_c = dask.compute(n_good, da.nanmean(lon), da.nanmean(lat))
+        if int(n) == 0:
+            raise ValueError("ground points: no point has finite longitude and latitude")
+        c = _resolve_crs(crs, float(lon_c), float(lat_c))
+    else:
+        c = CRS.from_user_input(crs)
+    if c.is_geographic:
+        x, y = lon, lat
+    else:
+        xy = da.map_blocks(_projected_block, lon, lat, c.to_wkt(), dtype=np.float64, new_axis=0,
+                           chunks=((2,),) + lon.chunks)
+        x, y = xy[0], xy[1]
+    n, *ext = dask.compute(n_good, da.nanmin(x), da.nanmax(x), da.nanmin(y), da.nanmax(y))
+    if int(n) == 0:
+        raise ValueError("ground points: no point has finite longitude and latitude")
+    return c, (float(ext[0]), float(ext[1]), float(ext[2]), float(ext[3]))
+
+
 def map_grid_for(lon, lat, posting: float, crs: str = "EPSG:4326", margin_px: int = 2,
                  bbox: tuple[float, float, float, float] | None = None) -> MapGrid:
     """A north-up grid at ``posting`` (deg for geographic CRSs, m otherwise) whose pixel centres lie on the
@@ -150,10 +191,6 @@ def map_grid_for(lon, lat, posting: float, crs: str = "EPSG:4326", margin_px: in
     lie inside the box (in a projected CRS: inside the box's projected envelope), whatever the points:
     every run with the same box, posting and CRS gets the same grid. ``crs='UTM'`` picks the UTM zone of
     the centre (of the box when given)."""
-    lon = np.asarray(lon, np.float64)
-    lat = np.asarray(lat, np.float64)
-    lon = lon[np.isfinite(lon)]
-    lat = lat[np.isfinite(lat)]
     if bbox is not None:
         west, south, east, north = (float(v) for v in bbox)
         c = _resolve_crs(crs, 0.5 * (west + east), 0.5 * (south + north))
@@ -170,15 +207,11 @@ def map_grid_for(lon, lat, posting: float, crs: str = "EPSG:4326", margin_px: in
         iy0 = math.floor(float(np.max(by)) / posting + eps)
         iy1 = math.ceil(float(np.min(by)) / posting - eps)
     else:
-        c = _resolve_crs(crs, float(np.mean(lon)), float(np.mean(lat)))
-        if c.is_geographic:
-            x, y = lon, lat
-        else:
-            x, y = Transformer.from_crs("EPSG:4326", c, always_xy=True).transform(lon, lat)
-        ix0 = math.floor(float(np.min(x)) / posting) - margin_px
-        ix1 = math.ceil(float(np.max(x)) / posting) + margin_px
-        iy0 = math.ceil(float(np.max(y)) / posting) + margin_px
-        iy1 = math.floor(float(np.min(y)) / posting) - margin_px
+        c, (x_min, x_max, y_min, y_max) = ground_extent(lon, lat, crs)
+        ix0 = math.floor(x_min / posting) - margin_px
+        ix1 = math.ceil(x_max / posting) + margin_px
+        iy0 = math.ceil(y_max / posting) + margin_px
+        iy1 = math.floor(y_min / posting) - margin_px
     nx, ny = ix1 - ix0 + 1, iy0 - iy1 + 1
     if nx < 1 or ny < 1:
         raise ValueError(f"the bounding box {bbox} holds no pixel centre at posting {posting}")

@@ -372,22 +372,40 @@ def attach_crs(ds: xr.Dataset, grid: MapGrid) -> xr.Dataset:
     return ds
 
 
-def default_posting(lon_deg: np.ndarray, lat_deg: np.ndarray, crs: str) -> float:
+#: at most this many neighbour pairs per axis enter the default posting's median (lines sampled evenly beyond)
+POSTING_SAMPLE_PAIRS = 1 << 20
+
+
+def default_posting(lon_deg, lat_deg, crs: str, max_pairs: int = POSTING_SAMPLE_PAIRS) -> float:
     """The ground spacing of a radar grid of ground points (the smaller of its azimuth and range pixel
     spacings, medians, m; local east/north metres per degree on WGS84), in the units of ``crs``
-    (deg for a geographic CRS, m otherwise)."""
-    lon = np.asarray(lon_deg, np.float64)
-    lat = np.asarray(lat_deg, np.float64)
-    phi = np.radians(np.nanmean(lat))
+    (deg for a geographic CRS, m otherwise). ``lon_deg``, ``lat_deg``: numpy or dask arrays (lines,
+    samples). The medians are taken over every pair of neighbours, or, when a grid has more than
+    ``max_pairs`` of them, over those of evenly spaced lines (each with the line after it): memory
+    is then bounded by the sample, not by the grid."""
+    lon = da.asarray(lon_deg).astype(np.float64)
+    lat = da.asarray(lat_deg).astype(np.float64).rechunk(lon.chunks)
+    n_lines, n_samples = lon.shape
+    step = max(1, math.ceil(n_lines * n_samples / max_pairs))
+    if step == 1:
+        lo_a, la_a = dask.compute(lon, lat)
+        pairs_0 = (lo_a[:-1], la_a[:-1], lo_a[1:], la_a[1:])
+    else:
+        first = np.arange(0, n_lines - 1, step)
+        lo_a, la_a, lo_b, la_b = dask.compute(lon[first], lat[first], lon[first + 1], lat[first + 1])
+        pairs_0 = (lo_a, la_a, lo_b, la_b)
+    phi = np.radians(np.nanmean(la_a))
     # metres per degree of latitude and longitude on WGS84 at latitude phi
     e2 = 6.69437999014e-3
     m_lat = math.pi / 180.0 * 6378137.0 * (1 - e2) / (1 - e2 * math.sin(phi) ** 2) ** 1.5
     m_lon = math.pi / 180.0 * 6378137.0 * math.cos(phi) / math.sqrt(1 - e2 * math.sin(phi) ** 2)
     spacing = []
-    for axis in (0, 1):
-        if lon.shape[axis] < 2:
-            continue
-        d = np.hypot(np.diff(lon, axis=axis) * m_lon, np.diff(lat, axis=axis) * m_lat)
+    if n_lines >= 2:  # azimuth neighbours
+        d = np.hypot((pairs_0[2] - pairs_0[0]) * m_lon, (pairs_0[3] - pairs_0[1]) * m_lat)
+        if np.any(np.isfinite(d)):
+            spacing.append(float(np.nanmedian(d)))
+    if n_samples >= 2:  # range neighbours
+        d = np.hypot(np.diff(lo_a, axis=1) * m_lon, np.diff(la_a, axis=1) * m_lat)
         if np.any(np.isfinite(d)):
             spacing.append(float(np.nanmedian(d)))
     if not spacing:
@@ -399,10 +417,11 @@ def default_posting(lon_deg: np.ndarray, lat_deg: np.ndarray, crs: str) -> float
     return posting_m
 
 
-def choose_grid(lon_deg: np.ndarray, lat_deg: np.ndarray, params: GeocodeParams) -> tuple[MapGrid, float]:
-    """The output grid and posting for ground points (deg): ``params.posting``, or the points' ground spacing
-    rounded to the fixed ladder (:func:`~daskinsar.geometry.grid.nice_posting`); pixel centres on the global
-    lattice of the posting; the extent of the points or of ``params.bbox``."""
+def choose_grid(lon_deg, lat_deg, params: GeocodeParams) -> tuple[MapGrid, float]:
+    """The output grid and posting for ground points (deg; numpy or dask arrays, read chunk by chunk):
+    ``params.posting``, or the points' ground spacing rounded to the fixed ladder
+    (:func:`~daskinsar.geometry.grid.nice_posting`); pixel centres on the global lattice of the posting;
+    the extent of the points or of ``params.bbox``."""
     if params.posting is not None:
         posting = params.posting
     else:
@@ -421,7 +440,7 @@ def run(inputs: xr.Dataset, params: GeocodeParams) -> xr.Dataset:
     Returns the geocoded products with a CRS (``spatial_ref``), attributes ``posting`` and ``crs``.
     """
     meta, orbit = radar_info(inputs.attrs, "reference")
-    grid, posting = choose_grid(inputs["lon"].values, inputs["lat"].values, params)
+    grid, posting = choose_grid(inputs["lon"].data, inputs["lat"].data, params)
     radar = RadarGrid.from_coords(inputs["azimuth_time"].values, inputs["slant_range"].values)
     names = [v for v in inputs.data_vars if v not in ("lon", "lat", "dem")]
     out = geocode_dataset({str(v): inputs[v].data for v in names}, radar, grid, dem=dem_from_dataset(inputs), orbit=orbit,
