@@ -287,7 +287,7 @@ def _rcmc_azimuth_mf_t(spec_t, fk, fdc, vr, rng, dr, lam, bp, prf, table, win, o
             a_per_hz = lam / (2.0 * vr[j])
             r0_px = r0 / dr
             ph_per_d = 4.0 * np.pi * r0 / lam
-            for t in range(kn):  # geometry of the group (vectorised)
+            for t in range(kn):  # geometry of the group: one branch-free loop (its square roots vectorise)
                 f = fk[k0 + t] - fd + hp
                 f = f - np.floor(f * inv_prf) * prf - hp  # in [-prf/2, prf/2) around the centroid
                 f_rel[t] = f
