@@ -104,12 +104,28 @@ _fft_cache: dict = {}
 _fft_lock = threading.Lock()
 
 
+class _ScipyPlan:  # pragma: no cover - only without pyfftw (a hard dependency)
+    """scipy's stand-in for a pyfftw plan: the same buffers and call (the inverse normalised by 1/n)."""
+
+    def __init__(self, shape: tuple[int, ...], axis: int, inverse: bool):
+        self.input_array = np.zeros(shape, np.complex64)
+        self.output_array = np.zeros(shape, np.complex64)
+        self._axis, self._inverse = axis, inverse
+
+    def __call__(self) -> None:
+        import scipy.fft as sf
+
+        self.output_array[...] = (sf.ifft if self._inverse else sf.fft)(self.input_array, axis=self._axis, workers=1)
+
+
 def _plan(shape: tuple[int, ...], axis: int, inverse: bool = False):
     """The pyfftw plan of a complex64 FFT of ``shape`` along ``axis`` (one thread), cached per
     process and thread (FFTW wisdom): ``plan.input_array`` / ``plan.output_array`` are its own
     aligned buffers, reused by the next call of the same shape in the same thread."""
     key = (threading.get_ident(), shape, axis, inverse)
     plan = _fft_cache.get(key)
+    if plan is None and pyfftw is None:  # pragma: no cover
+        plan = _fft_cache[key] = _ScipyPlan(shape, axis, inverse)
     if plan is None:
         with _fft_lock:
             src = pyfftw.empty_aligned(shape, dtype="complex64")
@@ -141,10 +157,6 @@ def _fft(a: np.ndarray, n: int, axis: int, inverse: bool = False) -> np.ndarray:
     """Complex64 FFT along ``axis`` (zero-padded/cropped to ``n``), pyfftw with one thread and
     plans (FFTW wisdom) cached per process and thread; the result is a fresh array."""
     a = np.ascontiguousarray(a, dtype=np.complex64)
-    if pyfftw is None:  # pragma: no cover
-        import scipy.fft as sf
-
-        return (sf.ifft if inverse else sf.fft)(a, n=n, axis=axis, workers=1).astype(np.complex64)
     dims = list(a.shape)
     dims[axis] = n
     plan = _plan(tuple(dims), axis, inverse)
@@ -227,10 +239,6 @@ def range_compress_block(raw: np.ndarray, H: np.ndarray) -> np.ndarray:
     """
     n_fft = len(H)
     nr = raw.shape[1]
-    if pyfftw is None:  # pragma: no cover
-        spec = _fft(raw, n_fft, axis=1)
-        spec *= H[None, :]
-        return _fft(spec, n_fft, axis=1, inverse=True)[:, :nr]
     shape = (raw.shape[0], n_fft)
     fwd, inv = _plan(shape, 1), _plan(shape, 1, inverse=True)
     _fill(fwd.input_array, np.asarray(raw), 1)
@@ -341,22 +349,14 @@ def rcmc_azimuth_compress_block(rc_t: np.ndarray, slant_range_m: np.ndarray, *, 
     (columns, first ``n_out`` azimuth lines of the input pulse-time grid), complex64. The spectra
     stay in the FFT plans' buffers (RCMC reads the forward output and writes the inverse input).
     """
-    inv = None
-    if pyfftw is None:  # pragma: no cover
-        spec_t, out = _fft(rc_t, n_fft, axis=1), None
-    else:
-        shape = (rc_t.shape[0], n_fft)
-        fwd, inv = _plan(shape, 1), _plan(shape, 1, inverse=True)
-        _fill(fwd.input_array, np.asarray(rc_t), 1)
-        fwd()
-        spec_t, out = fwd.output_array, inv.input_array
-    filtered = rcmc_azimuth_filter_block(spec_t, slant_range_m, prf_hz=prf_hz, wavelength_m=wavelength_m,
-                                         doppler_centroid_hz=doppler_centroid_hz,
-                                         effective_velocity_mps=effective_velocity_mps,
-                                         azimuth_bandwidth_hz=azimuth_bandwidth_hz, taps=taps, window=window,
-                                         window_param=window_param, out=out)
-    if inv is None:  # pragma: no cover
-        return _fft(filtered, n_fft, axis=1, inverse=True)[:, :n_out]
+    shape = (rc_t.shape[0], n_fft)
+    fwd, inv = _plan(shape, 1), _plan(shape, 1, inverse=True)
+    _fill(fwd.input_array, np.asarray(rc_t), 1)
+    fwd()
+    rcmc_azimuth_filter_block(fwd.output_array, slant_range_m, prf_hz=prf_hz, wavelength_m=wavelength_m,
+                              doppler_centroid_hz=doppler_centroid_hz, effective_velocity_mps=effective_velocity_mps,
+                              azimuth_bandwidth_hz=azimuth_bandwidth_hz, taps=taps, window=window,
+                              window_param=window_param, out=inv.input_array)
     inv()
     return inv.output_array[:, :n_out].copy()
 
