@@ -91,7 +91,7 @@ def test_unchanged_scene_is_copied_file_by_file_and_anything_else_is_written(tmp
     write_scene(scene, src)
     copied: list[str] = []
     real_copy = store._copy_chunk_files
-    monkeypatch.setattr(store, "_copy_chunk_files", lambda s, d: (copied.append(s), real_copy(s, d)))
+    monkeypatch.setattr(store, "_copy_chunk_files", lambda s, d, lay: (copied.append(s), real_copy(s, d, lay)))
 
     def rewrite(name, data):
         back = open_scene(src)

@@ -237,14 +237,15 @@ def _copyable(layout: dict) -> bool:
     return [c.get("name") for c in layout["codecs"]] == ["bytes"]
 
 
-def _copy_chunk_files(src: str, dst: str) -> None:
-    """The chunk files of the uncompressed array ``src`` into array ``dst`` (same layout), byte for byte, by the
-    kernel. A chunk file of another size than a whole chunk (truncated, or not this array's) is refused, naming
-    it: copied unread it would only fail, or read wrongly, in a later step."""
+def _copy_chunk_files(src: str, dst: str, layout: dict) -> None:
+    """The chunk files of the uncompressed array ``src`` (its :func:`_layout`) into array ``dst`` (same layout),
+    byte for byte, by the kernel. A chunk file of another size than a whole chunk (truncated, or not this
+    array's) is refused, naming it: copied unread it would only fail, or read wrongly, in a later step."""
     from concurrent.futures import ThreadPoolExecutor
 
-    meta = zarr.open_array(src, mode="r").metadata
-    nbytes = int(np.prod(meta.chunks)) * np.dtype(meta.dtype.to_native_dtype()).itemsize
+    chunks = tuple(layout["chunk_grid"]["configuration"]["chunk_shape"])
+    dtype = np.dtype(layout["data_type"])
+    nbytes = int(np.prod(chunks)) * dtype.itemsize
     pairs = []
     for root, _, files in os.walk(src):
         rel = os.path.relpath(root, src)
@@ -253,8 +254,8 @@ def _copy_chunk_files(src: str, dst: str) -> None:
                 continue
             path = os.path.join(root, f)
             if os.path.getsize(path) != nbytes:
-                raise InputFileError(path, f"an uncompressed chunk of {nbytes} bytes ({meta.chunks} x "
-                                           f"{meta.dtype.to_native_dtype()})", f"{os.path.getsize(path)} bytes")
+                raise InputFileError(path, f"an uncompressed chunk of {nbytes} bytes ({chunks} x {dtype})",
+                                     f"{os.path.getsize(path)} bytes")
             os.makedirs(os.path.join(dst, rel), exist_ok=True)
             pairs.append((path, os.path.join(dst, rel, f)))
     with ThreadPoolExecutor(4) as pool:
@@ -289,10 +290,10 @@ def write_dataset(ds: xr.Dataset, url: str, group: str | None = None, mode: Any 
     copied = ds[list(copies)]
     pending = copied.to_zarr(url, **{**kw, "mode": "a", "compute": False, "encoding": zarr_encoding(copied)})
     target = url_to_fs(_join(url, group) if group else url)[1]
-    if all(_copyable(lay := _layout(src)) and lay == _layout(os.path.join(target, name))
-           for name, src in copies.items()):
+    layouts = {name: _layout(src) for name, src in copies.items()}
+    if all(_copyable(lay) and lay == _layout(os.path.join(target, name)) for name, lay in layouts.items()):
         for name, src in copies.items():
-            _copy_chunk_files(src, os.path.join(target, name))
+            _copy_chunk_files(src, os.path.join(target, name), layouts[name])
     else:
         pending.compute()
     return result
