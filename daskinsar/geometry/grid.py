@@ -162,23 +162,29 @@ def ground_extent(lon, lat, crs: str) -> tuple[CRS, tuple[float, float, float, f
     bad = ~(da.isfinite(lon) & da.isfinite(lat))
     lon = da.where(bad, np.nan, lon)
     lat = da.where(bad, np.nan, lat)
+    none = "ground points: no point has finite longitude and latitude"
+
+    def extent_terms(c: CRS) -> tuple:
+        if c.is_geographic:
+            x, y = lon, lat
+        else:
+            xy = da.map_blocks(_projected_block, lon, lat, c.to_wkt(), dtype=np.float64, new_axis=0,
+                               chunks=((2,),) + lon.chunks)
+            x, y = xy[0], xy[1]
+        return da.nanmin(x), da.nanmax(x), da.nanmin(y), da.nanmax(y)
+
     n_good = (~bad).sum()
-    if crs.strip().upper() == "UTM":  # the zone of the mean: one pass for it, one for the extent
+    if crs.strip().upper() == "UTM":  # the zone of the mean: one pass for it and the count, one for the extent
         n, lon_c, lat_c = dask.compute(n_good, da.nanmean(lon), da.nanmean(lat))
         if int(n) == 0:
-            raise ValueError("ground points: no point has finite longitude and latitude")
+            raise ValueError(none)
         c = _resolve_crs(crs, float(lon_c), float(lat_c))
+        ext = dask.compute(*extent_terms(c))
     else:
         c = CRS.from_user_input(crs)
-    if c.is_geographic:
-        x, y = lon, lat
-    else:
-        xy = da.map_blocks(_projected_block, lon, lat, c.to_wkt(), dtype=np.float64, new_axis=0,
-                           chunks=((2,),) + lon.chunks)
-        x, y = xy[0], xy[1]
-    n, *ext = dask.compute(n_good, da.nanmin(x), da.nanmax(x), da.nanmin(y), da.nanmax(y))
-    if int(n) == 0:
-        raise ValueError("ground points: no point has finite longitude and latitude")
+        n, *ext = dask.compute(n_good, *extent_terms(c))
+        if int(n) == 0:
+            raise ValueError(none)
     return c, (float(ext[0]), float(ext[1]), float(ext[2]), float(ext[3]))
 
 
