@@ -53,5 +53,9 @@ class RunLockedError(DaskInsarError):
     """Another daskinsar run is writing the same run folder."""
 
 
+class UnsupportedSceneError(DaskInsarError):
+    """A valid scene that daskinsar cannot process correctly (refused, never processed approximately)."""
+
+
 class TopsSceneError(DaskInsarError):
     """A TOPS (burst) product was given where a stripmap scene is needed."""

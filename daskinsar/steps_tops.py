@@ -53,6 +53,7 @@ from .stages import offsets as offsets_stage
 from .stages.deburst import burst_swath, merge_bursts
 from .stages.esd import OVERLAP_VARIABLES, overlap_lines
 from .stages.interferogram import GEOMETRY_FIELDS
+from .stages.pair import check_not_across_antimeridian, footprint_edges
 from .stages.tops_coreg import (burst_baselines, burst_pair_dataset, burst_resample, burst_topo, check_burst_pair,
                                 merged_grid_metadata)
 
@@ -132,6 +133,8 @@ def build_preprocess(ctx: "RunContext", scenes: dict) -> "StepOutputs":
                         f"({ref_path}: {', '.join(ref.keys)}); the products are not of one track and area")
     for m in matches:
         check_burst_pair(ref.burst(m.reference), sec.burst(m.secondary), ref_path, sec_path)
+    check_not_across_antimeridian(np.concatenate([footprint_edges(ref.burst(m.reference), 0.0)[0] for m in matches]),
+                                  ref_path)
     pairs: list[dict] = []
     firsts: dict[str, dict] = {}
     for m in matches:

@@ -165,6 +165,25 @@ def _bad_cases(sim, tmp_path):
             dst.write(arr[: h // 4, : w // 4], 1)
             dst.update_tags(**tags)
     cases["DEM not covering the scene"] = (dict(_config(sim, None), dem={"path": str(small)}), "small_dem.tif")
+    # the same pair turned about the Earth's axis until its footprint straddles lon +-180 deg (the geometry
+    # relative to the ellipsoid is unchanged): refused before anything is read or written
+    from daskinsar.stages.pair import footprint_edges
+
+    lon_c = float(np.mean(footprint_edges(ref, 0.0)[0]))
+    turn = np.deg2rad(180.0 - lon_c)
+    rot = np.array([[np.cos(turn), -np.sin(turn), 0.0], [np.sin(turn), np.cos(turn), 0.0], [0.0, 0.0, 1.0]])
+    turned = {}
+    for role in ("reference", "secondary"):
+        sc = open_scene(str(d / f"{role}.zarr"))
+        o = sc.orbit
+        turned[role] = tmp_path / f"{role}_at_180.zarr"
+        write_scene(type(sc)(sc.data, sc.meta, Orbit(o.epoch, o.time, o.position @ rot.T, o.velocity @ rot.T)),
+                    str(turned[role]))
+    lon = footprint_edges(open_scene(str(turned["reference"])), 0.0)[0]
+    assert lon.max() > 179.9 and lon.min() < -179.9  # it does straddle the antimeridian
+    cases["pair across the antimeridian"] = (dict(_config(sim, None), reference={"path": str(turned["reference"])},
+                                                  secondary={"path": str(turned["secondary"])}),
+                                             "reference_at_180.zarr: the scene crosses the antimeridian")
     # a secondary somewhere else on Earth
     from daskinsar.simulate import simulate_pair
     from daskinsar.simulate.presets import preset

@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import DemCoverageError, PairError
+from ..errors import DemCoverageError, PairError, UnsupportedSceneError
 from ..geometry.ellipsoid import SPEED_OF_LIGHT
 from ..geometry.geo2rdr import geo2rdr
 from ..geometry.orbit import seconds_between
 from ..geometry.rdr2geo import rdr2geo, rdr2geo_ecef
 from ..scene import RadarMetadata, Scene
 
-__all__ = ["check_pair", "check_dem_covers", "check_dem_covers_scene", "footprint_edges", "range_band_hz",
-           "range_bandwidth_hz", "MIN_COMMON_BAND_FRACTION"]
+__all__ = ["check_pair", "check_dem_covers", "check_dem_covers_scene", "check_not_across_antimeridian", "footprint_edges",
+           "range_band_hz", "range_bandwidth_hz", "MIN_COMMON_BAND_FRACTION"]
 
 #: the narrowest common range band a pair may have, as a fraction of the narrower of its two bands
 #: (checked on the centre frequencies and bandwidths by preprocess, with the geometric spectral shift by
@@ -45,8 +45,9 @@ def _mhz(band: tuple[float, float]) -> str:
 def check_pair(ref: Scene, sec: Scene, ref_path: str, sec_path: str) -> tuple[float, float]:
     """Raise PairError unless the two scenes can form an interferogram: range bands that overlap by at
     least :data:`MIN_COMMON_BAND_FRACTION` of the narrower one (centre frequencies and bandwidths may
-    differ), the same look side, and the secondary sees at least one of the reference's corners or its
-    centre. Returns the common range band (Hz, absolute), before the geometric spectral shift."""
+    differ), neither scene across the antimeridian, the same look side, and the secondary sees at least one
+    of the reference's corners or its centre. Returns the common range band (Hz, absolute), before the
+    geometric spectral shift."""
     b1, b2 = range_band_hz(ref.meta), range_band_hz(sec.meta)
     common = (max(b1[0], b2[0]), min(b1[1], b2[1]))
     width = common[1] - common[0]
@@ -58,6 +59,8 @@ def check_pair(ref: Scene, sec: Scene, ref_path: str, sec_path: str) -> tuple[fl
         raise PairError(f"{sec_path}: range band {_mhz(b2)} overlaps the reference's {_mhz(b1)} ({ref_path}) by "
                         f"{width / 1e6:.3f} MHz, below the minimum of {MIN_COMMON_BAND_FRACTION:.0%} of the narrower "
                         "band")
+    for scene, path in ((ref, ref_path), (sec, sec_path)):
+        check_not_across_antimeridian(footprint_edges(scene, 0.0)[0], path)
     if ref.meta.look_side != sec.meta.look_side:
         raise PairError(f"{sec_path}: looks {sec.meta.look_side} but the reference ({ref_path}) looks "
                         f"{ref.meta.look_side}")
@@ -76,6 +79,19 @@ def check_pair(ref: Scene, sec: Scene, ref_path: str, sec_path: str) -> tuple[fl
         raise PairError(f"{sec_path}: the secondary scene does not overlap the reference scene ({ref_path}): "
                         "none of the reference's corners or centre is inside the secondary's image")
     return common
+
+
+def check_not_across_antimeridian(lon_deg, label: str) -> None:
+    """Raise UnsupportedSceneError when footprint longitudes (deg, in (-180, 180]) lie on both sides of the
+    antimeridian: a scene is a few hundred km wide, so a spread beyond 180 deg means it crosses +-180 deg,
+    where DEM cropping, the map grid and geocoding would span the whole globe."""
+    lon = np.asarray(lon_deg, np.float64)
+    lon = lon[np.isfinite(lon)]
+    if lon.size and float(lon.max() - lon.min()) > 180.0:
+        east, west = float(lon[lon < 0].max()), float(lon[lon > 0].min())
+        raise UnsupportedSceneError(
+            f"{label}: the scene crosses the antimeridian (its footprint spans lon {west:.4f}..180 and "
+            f"-180..{east:.4f} deg); daskinsar does not process scenes across +-180 deg longitude")
 
 
 def footprint_edges(scene: Scene, height_m: float, n: int = 16) -> tuple[np.ndarray, np.ndarray]:
