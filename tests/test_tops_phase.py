@@ -85,3 +85,37 @@ def test_deramp_reramp_and_local_doppler(swath):
     # over a burst the centroid sweeps several line rates (TOPS), increasing from aft to fore
     f = tops.local_doppler_hz(p, t, r)
     assert np.all(np.diff(f, axis=0) > 0) and (f[-1] - f[0]).min() * p.line_interval_s > 5
+
+
+def test_resampling_ramps_are_esa_phase_at_each_source_position(swath):
+    """The compiled deramp / reramp of burst resampling: ``x exp(+-j phi)``, phi ESA's at each pixel's own
+    (fractional) source position; 0 where an offset is not finite or the source is outside the valid window."""
+    k = 4
+    p = swath.tops_parameters(k)
+    rng = np.random.default_rng(3)
+    x = (rng.normal(size=(48, 80)) + 1j * rng.normal(size=(48, 80))).astype(np.complex64)
+    a0, c0 = 40, 15000  # the block's place in the burst: the ramp is steep here (eta ~ -1 s)
+    where = {0: {"array-location": [(a0, a0 + 48), (c0, c0 + 80)]}}
+
+    def phase_error(got, want):
+        return np.abs(np.angle(got * np.conj(x) * np.exp(-1j * want)))
+
+    want, _, _ = _esa_phase(swath.annotation, k, a0 + np.arange(48), c0 + np.arange(80))
+    got = tops._deramp_block(x, p, swath.near_range_m, 0.0, block_info=where)
+    assert np.abs(want).max() > 1000  # many turns of phase across the block
+    assert phase_error(got, want).max() < 1e-6 * np.abs(want).max() + 1e-5
+    np.testing.assert_allclose(np.abs(got), np.abs(x), rtol=1e-5)
+    # source positions off the pixel grid, separable so ESA's phase takes them as lines x samples
+    ii, jj = np.indices(x.shape, dtype=np.float64)
+    az, rg = 0.3 + 0.01 * ii, -2.7 + 0.02 * jj
+    want, _, _ = _esa_phase(swath.annotation, k, a0 + 1.01 * np.arange(48) + 0.3, c0 + 1.02 * np.arange(80) - 2.7)
+    az[5, 7] = np.nan
+    n_lines = p.lines_per_burst
+    first, last = np.full(n_lines, c0 + 10, np.int64), np.full(n_lines, c0 + 60, np.int64)
+    first[a0 + 20] = -1  # a line with no valid sample
+    got = tops._reramp_block(x, az, rg, p, swath.near_range_m, (first, last), block_info=where)
+    src_line = np.rint(a0 + ii + az)
+    src_sample = c0 + jj + rg
+    outside = (~np.isfinite(az) | (src_line == a0 + 20) | (src_sample < c0 + 10) | (src_sample > c0 + 60))
+    assert outside.sum() > 0.3 * x.size and (got[outside] == 0).all()
+    assert phase_error(got, -want)[~outside].max() < 1e-6 * np.abs(want).max() + 1e-5

@@ -40,12 +40,16 @@ positive Doppler). The former ``sentinel1_safe`` docstring had the deramping as
 
 from __future__ import annotations
 
+import math
+
 import dask.array as da
+import numba
 import numpy as np
 from dask.base import tokenize
 
 from ..bursts import TopsBurstParameters
 from ..geometry.ellipsoid import SPEED_OF_LIGHT
+from .phasor import cis
 from .resample import ResampleParams, resample_slc
 
 __all__ = ["poly_range_time", "doppler_centroid_rate_hz_s", "deramp_phase_kernel", "deramp_phase",
@@ -154,33 +158,88 @@ def azimuth_centroid_hz(x: np.ndarray, line_interval_s: float) -> tuple[float, f
 
 
 # ------------------------------------------------------------------------------------------ resampling
+#: fast-math without the no-NaN / no-Inf assumptions: the ramp kernel tests offsets for NaN
+_FAST_FINITE_AWARE = {"nsz", "arcp", "contract", "afn", "reassoc"}
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_FAST_FINITE_AWARE, inline="always")
+def _phase_at(eta, tau, fm, fm_t0, dc, dc_t0, eta_c0, ks):  # pragma: no cover - numba
+    """``phi(eta, tau)`` (rad) of :func:`deramp_phase_kernel` (demodulated) at one pixel; ``eta_c0`` is
+    ``f_dc(tau0) / k_a(tau0)``."""
+    u = tau - fm_t0
+    ka = 0.0
+    for k in range(fm.shape[0] - 1, -1, -1):
+        ka = ka * u + fm[k]
+    v = tau - dc_t0
+    fdc = 0.0
+    for k in range(dc.shape[0] - 1, -1, -1):
+        fdc = fdc * v + dc[k]
+    kt = ka * ks / (ka - ks)
+    d = eta - (-fdc / ka + eta_c0)
+    return -math.pi * kt * d * d - 2.0 * math.pi * fdc * d
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_FAST_FINITE_AWARE)
+def _ramp_kernel(x, line0, sample0, az, rg, half_lines, dt_s, tau_first_s, fs_hz, fm, fm_t0, dc, dc_t0, eta_c0, ks,
+                 sign, first, last, out):  # pragma: no cover - numba
+    """``out = x exp(sign j phi)`` at the source position (line0 + i + az, sample0 + j + rg) of each pixel
+    (burst lines, samples of the grid starting at two-way range time ``tau_first_s``), ``eta = (line -
+    half_lines) dt_s``, ``tau = tau_first_s + sample / fs_hz``. ``az`` / ``rg``: offsets (ni, nj), or
+    (1, 1) for one value everywhere. ``first`` / ``last``: per-line valid-sample window of the source
+    (empty: no window): a pixel whose source is outside it, or whose offsets are not finite, is 0."""
+    ni, nj = x.shape
+    si = 1 if az.shape[0] > 1 else 0
+    sj = 1 if az.shape[1] > 1 else 0
+    n_valid = first.shape[0]
+    for i in range(ni):
+        for j in range(nj):
+            a = az[i * si, j * sj]
+            r = rg[i * si, j * sj]
+            if not (math.isfinite(a) and math.isfinite(r)):
+                out[i, j] = 0
+                continue
+            y = line0 + i + a
+            smp = sample0 + j + r
+            if n_valid:
+                line = int(np.rint(y))
+                if line < 0 or line >= n_valid or first[line] < 0 or smp < first[line] or smp > last[line]:
+                    out[i, j] = 0
+                    continue
+            c, s_ = cis(sign * _phase_at((y - half_lines) * dt_s, tau_first_s + smp / fs_hz, fm, fm_t0, dc, dc_t0,
+                                         eta_c0, ks))
+            v = x[i, j]
+            out[i, j] = complex(v.real * c - v.imag * s_, v.real * s_ + v.imag * c)
+
+
+def _ramp(x, params: TopsBurstParameters, r0_m: float, line0: int, sample0: int, az, rg, sign: float,
+          valid=None) -> np.ndarray:
+    """``x exp(sign j phi)`` at each pixel's source position (see :func:`_ramp_kernel`), complex64."""
+    a = _kernel_args(params)
+    fm = np.asarray(a["fm_coeffs"], np.float64)
+    dc = np.asarray(a["dc_coeffs"], np.float64)
+    tau0 = a["tau0_s"]
+    eta_c0 = float(poly_range_time(dc, a["dc_t0_s"], tau0) / poly_range_time(fm, a["fm_t0_s"], tau0))
+    first, last = (np.empty(0, np.int64),) * 2 if valid is None else (np.asarray(v, np.int64) for v in valid)
+    x = np.ascontiguousarray(x, dtype=np.complex64)
+    out = np.empty_like(x)
+    _ramp_kernel(x, int(line0), int(sample0), np.atleast_2d(np.asarray(az, np.float64)),
+                 np.atleast_2d(np.asarray(rg, np.float64)), params.lines_per_burst / 2.0, params.line_interval_s,
+                 2.0 * r0_m / SPEED_OF_LIGHT, params.range_sampling_rate_hz, fm, float(a["fm_t0_s"]), dc,
+                 float(a["dc_t0_s"]), eta_c0, float(a["ks_hz_s"]), float(sign), first, last, out)
+    return out
+
+
 def _deramp_block(x, params, r0_m, dr_m, block_info=None):
-    (a0, _), (c0, c1) = block_info[0]["array-location"]
-    lines = np.arange(a0, a0 + x.shape[0], dtype=np.float64)
-    samples = np.arange(c0, c1, dtype=np.float64)
-    tau_first = 2.0 * r0_m / SPEED_OF_LIGHT
-    return deramp(x, burst_deramp_phase(params, lines, samples, first_sample_range_time_s=tau_first))
+    """One block of the secondary burst times ``exp(+j phi)`` at its own pixels (:func:`deramp`)."""
+    (a0, _), (c0, _) = block_info[0]["array-location"]
+    return _ramp(x, params, r0_m, a0, c0, 0.0, 0.0, +1.0)
 
 
 def _reramp_block(x, az, rg, params, r0_m, valid, block_info=None):
+    """One block of resampled baseband values times ``exp(-j phi)`` at each pixel's source position
+    (:func:`reramp`), 0 where the source is outside the secondary's valid window or the offsets are not finite."""
     (a0, _), (c0, _) = block_info[0]["array-location"]
-    ii, jj = np.indices(x.shape)
-    y = a0 + ii + az  # source line within the secondary burst
-    s = c0 + jj + rg  # source sample of the secondary grid
-    eta = (y - params.lines_per_burst / 2.0) * params.line_interval_s
-    tau = 2.0 * r0_m / SPEED_OF_LIGHT + s / params.range_sampling_rate_hz
-    phi = deramp_phase_kernel(eta, tau, **_kernel_args(params))
-    out = reramp(x, phi)
-    bad = ~np.isfinite(az) | ~np.isfinite(rg)
-    if valid is not None:  # the source outside the secondary's valid-sample window
-        first, last = valid
-        line = np.clip(np.rint(np.where(bad, 0, y)).astype(np.int64), -1, len(first))
-        inside = (line >= 0) & (line < len(first))
-        lc = np.clip(line, 0, len(first) - 1)
-        f, la = first[lc], last[lc]
-        bad |= ~inside | (f < 0) | (s < f) | (s > la)
-    out[bad] = 0
-    return out
+    return _ramp(x, params, r0_m, a0, c0, az, rg, -1.0, valid)
 
 
 def resample_burst(secondary: da.Array, params: TopsBurstParameters, first_slant_range_m: float,
