@@ -193,9 +193,12 @@ def run(overlaps: Sequence[xr.Dataset], params: EsdParams, block_samples: int = 
         t = np.asarray(ov["azimuth_time"].values, np.float64)
         r = np.asarray(ov["slant_range"].values, np.float64)
         tok = dask.base.tokenize(*(ov[v].data for v in OVERLAP_VARIABLES), fwd, bwd, params, width)
+        # one block per task and variable, taken from the whole graph unoptimised: what the overlaps share
+        # upstream (a secondary burst's deramped blocks) is computed once, not once per task that needs it
+        blocks = [ov[v].data.rechunk((-1, width)).to_delayed(optimize_graph=False)[0] for v in OVERLAP_VARIABLES]
         for k, c0 in enumerate(range(0, len(r), width)):
             cols = slice(c0, min(c0 + width, len(r)))
-            args = [ov[v].data[:, cols] for v in OVERLAP_VARIABLES]
+            args = [b[k] for b in blocks]
             tasks.append(dask.delayed(_partial, pure=True)(*args, t, r[cols], fwd, bwd, (la, lr), params.min_coherence,
                                                            dask_key_name=f"tops-esd-{fwd.key}-{bwd.key}-{k}-{tok}"))
     parts = [p for p in dask.compute(*tasks) if p is not None]

@@ -334,15 +334,20 @@ class _StoreWindow:
         return np.asarray(self.array[a0:a1, r0:r1])
 
 
-def _block_task(sec_slice, sec_box, pad_box, secondary_shape, out_origin, az, rg, fd_spec, params):
-    """Pad the secondary slice to the halo box, evaluate the Doppler, run the kernel.
-    Returns (resampled complex64 (ni, nj), outside flag bool (ni, nj))."""
+def _block_task(sec_slice, sec_box, pad_box, secondary_shape, out_origin, az, rg, fd_spec, params, piece_origins=()):
+    """Pad the secondary slice to the halo box, evaluate the Doppler, run the kernel. ``sec_slice``: a
+    :class:`_StoreWindow`, or the secondary blocks overlapping ``sec_box`` (a list, first pixels at
+    ``piece_origins``), or None. Returns (resampled complex64 (ni, nj), outside flag bool (ni, nj))."""
     a0, a1, r0, r1 = pad_box
-    if isinstance(sec_slice, _StoreWindow):
-        sec_slice = sec_slice.read()
     src = np.zeros((a1 - a0, r1 - r0), dtype=np.complex64)
-    if sec_slice is not None and sec_slice.size:
-        src[sec_box[0] - a0:sec_box[1] - a0, sec_box[2] - r0:sec_box[3] - r0] = sec_slice
+    if isinstance(sec_slice, _StoreWindow):
+        src[sec_box[0] - a0:sec_box[1] - a0, sec_box[2] - r0:sec_box[3] - r0] = sec_slice.read()
+    elif sec_slice is not None:
+        for block, (b0, c0) in zip(sec_slice, piece_origins):
+            # the part of the block inside the source box, placed in the padded source
+            i0, i1 = max(b0, sec_box[0]), min(b0 + block.shape[0], sec_box[1])
+            j0, j1 = max(c0, sec_box[2]), min(c0 + block.shape[1], sec_box[3])
+            src[i0 - a0:i1 - a0, j0 - r0:j1 - r0] = block[i0 - b0:i1 - b0, j0 - c0:j1 - c0]
     fd_dt = _doppler_cycles_per_line(fd_spec, out_origin, az, rg)
     return resample_block(src, (a0, r0), secondary_shape, out_origin, az, rg, fd_dt, params)
 
@@ -417,6 +422,10 @@ def resample_slc(secondary: Any, azimuth_offset_px: da.Array, range_offset_px: d
                                doppler_key, params, halo_a, halo_r)
     az_blocks = az_off.to_delayed()
     rg_blocks = rg_off.to_delayed()
+    if not direct:  # each task takes the blocks it overlaps: one graph, every block computed once
+        sec_blocks = secondary.to_delayed(optimize_graph=False)
+        sec_a = np.cumsum((0,) + secondary.chunks[0])
+        sec_r = np.cumsum((0,) + secondary.chunks[1])
     a_starts = np.cumsum((0,) + az_off.chunks[0])
     r_starts = np.cumsum((0,) + az_off.chunks[1])
     out_rows, flag_rows = [], []
@@ -427,15 +436,22 @@ def resample_slc(secondary: Any, azimuth_offset_px: da.Array, range_offset_px: d
             p0, p1 = int(r_starts[bj]), int(r_starts[bj + 1])
             pad_box = (o0 - halo_a, o1 + halo_a, p0 - halo_r, p1 + halo_r)
             sec_box = (max(pad_box[0], 0), min(pad_box[1], n_sec[0]), max(pad_box[2], 0), min(pad_box[3], n_sec[1]))
-            if sec_box[0] < sec_box[1] and sec_box[2] < sec_box[3] and direct:
+            sec_slice: Any = None
+            origins: list[tuple[int, int]] = []
+            if not (sec_box[0] < sec_box[1] and sec_box[2] < sec_box[3]):
+                sec_box = (0, 0, 0, 0)
+            elif direct:
                 sec_slice = _StoreWindow(secondary, sec_box)
-            elif sec_box[0] < sec_box[1] and sec_box[2] < sec_box[3]:
-                sec_slice = secondary[sec_box[0]:sec_box[1], sec_box[2]:sec_box[3]]
             else:
-                sec_slice, sec_box = None, (0, 0, 0, 0)
+                rows = range(int(np.searchsorted(sec_a, sec_box[0], "right")) - 1,
+                             int(np.searchsorted(sec_a, sec_box[1], "left")))
+                cols = range(int(np.searchsorted(sec_r, sec_box[2], "right")) - 1,
+                             int(np.searchsorted(sec_r, sec_box[3], "left")))
+                sec_slice = [sec_blocks[i, j] for i in rows for j in cols]
+                origins = [(int(sec_a[i]), int(sec_r[j])) for i in rows for j in cols]
             task = dask.delayed(_block_task, pure=True, nout=2)(
                 sec_slice, sec_box, pad_box, n_sec, (o0, p0), az_blocks[bi, bj], rg_blocks[bi, bj], fd_spec, params,
-                dask_key_name=f"resample-sinc-{token}-{bi}-{bj}")
+                origins, dask_key_name=f"resample-sinc-{token}-{bi}-{bj}")
             shape = (o1 - o0, p1 - p0)
             out_row.append(da.from_delayed(task[0], shape=shape, dtype=np.complex64,
                                            name=f"resample-slc-{token}-{bi}-{bj}"))
