@@ -79,3 +79,9 @@ def block_edges(n: int, chunk: int) -> list[tuple[int, int]]:
     stages that build their graph block by block from delayed tasks."""
     edges = list(range(0, n, chunk)) + [n]
     return list(zip(edges[:-1], edges[1:]))
+
+
+def blocks_overlapping(starts, start: int, stop: int) -> range:
+    """Indices of the blocks holding samples ``start .. stop - 1`` of an axis whose blocks begin at
+    ``starts`` (the cumulative chunk sizes, from 0 to the axis length)."""
+    return range(int(np.searchsorted(starts, start, "right")) - 1, int(np.searchsorted(starts, stop, "left")))

@@ -42,7 +42,7 @@ from ..geometry.map_lookup import levels_for, lookup_lattice
 from ..geometry.orbit import Orbit
 from ..params import Params
 from ..products import ISCE_PRODUCT_NAMES, resolve_product
-from .chunking import as_dask
+from .chunking import as_dask, blocks_overlapping
 from ..scene import radar_info
 from .topo import dem_from_dataset
 
@@ -322,8 +322,8 @@ def geocode_array(product: da.Array | np.ndarray, lookup: Lookup, *, method: str
             blocks[-1].append(da.full((h, w), fill, dtype=product.dtype))
             continue
         r0, r1, c0, c1 = lookup.windows[(ti, tj)]
-        bi0, bi1 = int(np.searchsorted(starts[0], r0, "right")) - 1, int(np.searchsorted(starts[0], r1, "left"))
-        bj0, bj1 = int(np.searchsorted(starts[1], c0, "right")) - 1, int(np.searchsorted(starts[1], c1, "left"))
+        rb, cb = blocks_overlapping(starts[0], r0, r1), blocks_overlapping(starts[1], c0, c1)
+        bi0, bi1, bj0, bj1 = rb.start, rb.stop, cb.start, cb.stop
         rows = [slice(max(r0, starts[0][b]) - starts[0][b], min(r1, starts[0][b + 1]) - starts[0][b])
                 for b in range(bi0, bi1)]
         cols = [slice(max(c0, starts[1][b]) - starts[1][b], min(c1, starts[1][b + 1]) - starts[1][b])

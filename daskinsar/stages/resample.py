@@ -34,7 +34,7 @@ from pydantic import Field
 from ..geometry.sinc import kaiser_sinc_table
 from ..params import Params
 from ..scene import SECONDARY_DIMS, Poly1D, meta_from_attrs
-from .chunking import as_dask
+from .chunking import as_dask, blocks_overlapping
 from .phasor import cis
 
 __all__ = ["ResampleParams", "resample_block", "resample_slc", "run"]
@@ -443,10 +443,8 @@ def resample_slc(secondary: Any, azimuth_offset_px: da.Array, range_offset_px: d
             elif direct:
                 sec_slice = _StoreWindow(secondary, sec_box)
             else:
-                rows = range(int(np.searchsorted(sec_a, sec_box[0], "right")) - 1,
-                             int(np.searchsorted(sec_a, sec_box[1], "left")))
-                cols = range(int(np.searchsorted(sec_r, sec_box[2], "right")) - 1,
-                             int(np.searchsorted(sec_r, sec_box[3], "left")))
+                rows = blocks_overlapping(sec_a, sec_box[0], sec_box[1])
+                cols = blocks_overlapping(sec_r, sec_box[2], sec_box[3])
                 sec_slice = [sec_blocks[i, j] for i in rows for j in cols]
                 origins = [(int(sec_a[i]), int(sec_r[j])) for i in rows for j in cols]
             task = dask.delayed(_block_task, pure=True, nout=2)(
