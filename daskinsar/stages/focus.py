@@ -10,7 +10,9 @@ Algorithm (Cumming & Wong, *Digital Processing of SAR Data*, ch. 6):
    ``m`` is the echo of a target at slant range ``r_0 + m dr`` (the range gate
    convention of the raw data: slant range = c * fast time / 2 from the transmit
    time). The last ``N_chirp - 1`` samples of a line are only partly compressed.
-2. **Corner turn**: rechunk to whole columns (all pulses x a block of range bins).
+2. **Corner turn**: each column-block task turns its range bins (all pulses, with the
+   RCMC halo) out of the range-compressed line blocks straight into its FFT buffer
+   (one tiled transpose; every line block computed once for all column tasks).
 3. **Azimuth FFT** per column block (zero-padded so the circular convolution never
    wraps a synthetic aperture onto the output).
 4. **RCMC + azimuth compression** per column block with a range halo
@@ -336,29 +338,55 @@ def _rcmc_azimuth_mf_t(spec_t, fk, fdc, vr, rng, dr, lam, bp, prf, table, win, o
                 out[j, k0 + t] = complex(sr * gr - si * gi, sr * gi + si * gr)
 
 
-def rcmc_azimuth_compress_block(rc_t: np.ndarray, slant_range_m: np.ndarray, *, n_fft: int, prf_hz: float,
-                                wavelength_m: float, doppler_centroid_hz: np.ndarray,
-                                effective_velocity_mps: np.ndarray, azimuth_bandwidth_hz: float, n_out: int,
-                                taps: int = 16, window: str = "rect", window_param: float = 2.5) -> np.ndarray:
-    """Azimuth FFT, RCMC, azimuth matched filter and azimuth IFFT of a block of range-compressed columns.
+@numba.njit(cache=True, nogil=True)
+def _transpose_into(dst, src, r0, c0):  # pragma: no cover - numba
+    """``dst[r0 + j, c0 + i] = src[i, j]`` for all of ``src``, in 32 x 32 tiles (the corner turn's copy:
+    both arrays are read and written a cache line at a time)."""
+    n, m = src.shape
+    for i0 in range(0, n, 32):
+        i1 = min(i0 + 32, n)
+        for j0 in range(0, m, 32):
+            for j in range(j0, min(j0 + 32, m)):
+                for i in range(i0, i1):
+                    dst[r0 + j, c0 + i] = src[i, j]
 
-    ``rc_t``: (columns, azimuth lines) complex64, range-compressed lines stored column-major
-    (transposed); the azimuth FFT has length ``n_fft`` (zero-padded; bin k = frequency k PRF / n_fft,
-    wrapped). ``slant_range_m``, ``doppler_centroid_hz``, ``effective_velocity_mps`` per column
-    (m, Hz, m/s). Columns beyond the block edges count as zero. Returns the transposed SLC block
-    (columns, first ``n_out`` azimuth lines of the input pulse-time grid), complex64. The spectra
-    stay in the FFT plans' buffers (RCMC reads the forward output and writes the inverse input).
+
+def rcmc_azimuth_compress_block(rc_lines: list[np.ndarray], columns: tuple[int, int], *,
+                                slant_range_m: np.ndarray, n_fft: int, prf_hz: float, wavelength_m: float,
+                                doppler_centroid_hz: np.ndarray, effective_velocity_mps: np.ndarray,
+                                azimuth_bandwidth_hz: float, keep: tuple[int, int] | None = None,
+                                taps: int = 16, window: str = "rect", window_param: float = 2.5) -> np.ndarray:
+    """Corner turn, azimuth FFT, RCMC, azimuth matched filter and azimuth IFFT of a block of range columns.
+
+    ``rc_lines``: the range-compressed lines of the whole scene as consecutive row blocks
+    ((lines, range samples) complex64 each, in azimuth order); ``columns = (c0, c1)``: the range
+    samples to process, whose slant range, Doppler centroid and effective velocity are
+    ``slant_range_m``, ``doppler_centroid_hz``, ``effective_velocity_mps`` (m, Hz, m/s, one per
+    column). The columns are turned straight into the azimuth FFT's input buffer (length ``n_fft``,
+    zero-padded; bin k = frequency k PRF / n_fft, wrapped); columns beyond ``c0, c1`` count as zero.
+    Returns the SLC of columns ``keep = (k0, k1)`` (indices within ``c0:c1``; default all) on the
+    input pulse-time grid, (lines, k1 - k0) complex64. The spectra stay in the FFT plans' buffers
+    (RCMC reads the forward output and writes the inverse input).
     """
-    shape = (rc_t.shape[0], n_fft)
+    c0, c1 = columns
+    k0, k1 = keep if keep is not None else (0, c1 - c0)
+    n_az = sum(b.shape[0] for b in rc_lines)
+    shape = (c1 - c0, n_fft)
     fwd, inv = _plan(shape, 1), _plan(shape, 1, inverse=True)
-    _fill(fwd.input_array, np.asarray(rc_t), 1)
+    a0 = 0
+    for b in rc_lines:
+        _transpose_into(fwd.input_array, np.asarray(b, np.complex64)[:, c0:c1], 0, a0)
+        a0 += b.shape[0]
+    fwd.input_array[:, n_az:] = 0
     fwd()
     rcmc_azimuth_filter_block(fwd.output_array, slant_range_m, prf_hz=prf_hz, wavelength_m=wavelength_m,
                               doppler_centroid_hz=doppler_centroid_hz, effective_velocity_mps=effective_velocity_mps,
                               azimuth_bandwidth_hz=azimuth_bandwidth_hz, taps=taps, window=window,
                               window_param=window_param, out=inv.input_array)
     inv()
-    return inv.output_array[:, :n_out].copy()
+    out = np.empty((n_az, k1 - k0), np.complex64)
+    _transpose_into(out, inv.output_array[k0:k1, :n_az], 0, 0)
+    return out
 
 
 def rcmc_azimuth_filter_block(spec_t: np.ndarray, slant_range_m: np.ndarray, *, prf_hz: float, wavelength_m: float,
@@ -670,7 +698,9 @@ def focus(scene: Scene, params: FocusParams | None = None) -> Scene:
     tok = dask.base.tokenize(raw, H, params)
     rc = raw.map_blocks(range_compress_block, H, dtype=np.complex64, name=f"focus-range-compress-{tok}")
 
-    # corner turn: whole columns, stored transposed (range, azimuth) so azimuth FFTs are contiguous
+    # corner turn + azimuth FFT, RCMC and azimuth compression per block of whole columns: each task
+    # turns its columns (with a range halo of `depth` columns) straight out of the range-compressed
+    # row blocks into its FFT buffer, every row block computed once for all column tasks
     n_pad = int(np.ceil((np.max(np.abs(fdc)) + 0.5 * bp) / ka_min * prf)) + 16
     n_fft_a = next_fast_len(n_az + n_pad)
     cols = params.range_columns_per_block or int(max(64, params.azimuth_block_mib * 2**20 / (8 * n_fft_a)))
@@ -680,28 +710,19 @@ def focus(scene: Scene, params: FocusParams | None = None) -> Scene:
     nb = max(1, n_rg // cols)
     col_chunks = tuple(n_rg // nb + (1 if i < n_rg % nb else 0) for i in range(nb))
     depth = need if nb > 1 else 0
-    rc_t = rc.T.rechunk({0: col_chunks, 1: -1})
-
-    # azimuth FFT, RCMC, azimuth compression with a range halo of `depth` columns
-    starts = np.concatenate([[0], np.cumsum(col_chunks)[:-1]])
-    ov = da.overlap.overlap(rc_t, depth={0: depth, 1: 0}, boundary={0: "none", 1: "none"}) if depth else rc_t
-
-    def _az_kernel(block, block_id=None):
-        j = block_id[0]
-        c0 = int(starts[j]) - (depth if j > 0 else 0)
-        sl = slice(c0, c0 + block.shape[0])
-        return rcmc_azimuth_compress_block(block, r[sl], n_fft=n_fft_a, prf_hz=prf, wavelength_m=lam,
-                                           doppler_centroid_hz=fdc[sl], effective_velocity_mps=vr[sl],
-                                           azimuth_bandwidth_hz=bp, n_out=n_az, taps=params.rcmc_taps,
-                                           window=params.azimuth_window, window_param=params.azimuth_window_param)
-
-    out_cols = tuple(c + (depth if j > 0 else 0) + (depth if j < nb - 1 else 0)
-                     for j, c in enumerate(col_chunks)) if depth else col_chunks
-    slc_t = ov.map_blocks(_az_kernel, dtype=np.complex64, chunks=(out_cols, (n_az,)),
-                          name=f"focus-azimuth-compress-{tok}")
-    if depth:
-        slc_t = da.overlap.trim_internal(slc_t, {0: depth, 1: 0}, boundary={0: "none", 1: "none"})
-    slc = slc_t.T
+    starts = np.concatenate([[0], np.cumsum(col_chunks)]).astype(int)
+    rc_lines = list(rc.to_delayed(optimize_graph=False)[:, 0])
+    strips = []
+    for j in range(nb):
+        c0, c1 = max(0, starts[j] - depth), min(n_rg, starts[j + 1] + depth)
+        task = dask.delayed(rcmc_azimuth_compress_block, pure=True)(
+            rc_lines, (c0, c1), slant_range_m=r[c0:c1], n_fft=n_fft_a, prf_hz=prf, wavelength_m=lam,
+            doppler_centroid_hz=fdc[c0:c1], effective_velocity_mps=vr[c0:c1], azimuth_bandwidth_hz=bp,
+            keep=(starts[j] - c0, starts[j + 1] - c0), taps=params.rcmc_taps, window=params.azimuth_window,
+            window_param=params.azimuth_window_param, dask_key_name=f"focus-azimuth-compress-{tok}-{j}")
+        strips.append(da.from_delayed(task, shape=(n_az, col_chunks[j]), dtype=np.complex64,
+                                      name=f"focus-slc-{tok}-{j}"))
+    slc = da.concatenate(strips, axis=1)
 
     new_meta = meta.model_copy(update={
         "level": "slc", "grid": "zero_doppler", "doppler_centroid": dmodel, "grid_doppler": Poly1D(coeffs=[0.0]),
