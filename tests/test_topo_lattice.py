@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from daskinsar.geometry.dem_eval import dem_heights_t
+from daskinsar.geometry.dem_eval import dem_heights_grad_t, dem_heights_t
 from daskinsar.geometry.dem_interp import DemRaster, dem_heights
 from daskinsar.geometry.ellipsoid import llh_to_ecef
 from daskinsar.geometry.geo2rdr import geo2rdr
@@ -26,6 +26,38 @@ def test_compiled_dem_heights_are_the_interpolators_to_the_bit(method, clamp):
     lon[::53] = np.nan
     assert np.array_equal(dem_heights_t(dem, lon, lat), dem_heights(dem, lon, lat), equal_nan=True)
 
+
+
+@pytest.mark.parametrize("method", ["biquintic", "bicubic"])
+@pytest.mark.parametrize("clamp", [True, False])
+def test_dem_derivatives_of_the_height_solvers(method, clamp):
+    """The Newton steps' DEM: heights equal to the interpolator's to the bit, inside and near the edges;
+    biquintic derivatives (m/deg) equal to central differences of the interpolator itself; no derivatives
+    (NaN) for the other methods, which the solvers take by secant steps."""
+    rng = np.random.default_rng(7)
+    dem = DemRaster.build(rng.normal(800.0, 300.0, (120, 90)), 7.0, 1 / 3600, 46.0, -1 / 3600, method, clamp=clamp,
+                          row0=5, col0=-2)
+    lon = 7.0 + rng.uniform(-12, 100, 20000) / 3600
+    lat = 46.0 - rng.uniform(-12, 130, 20000) / 3600
+    lon[::53] = np.nan
+    h, d_lon, d_lat = dem_heights_grad_t(dem, lon, lat)
+    assert np.array_equal(h, dem_heights(dem, lon, lat), equal_nan=True)
+    if method != "biquintic":
+        assert np.all(np.isnan(d_lon[np.isfinite(lon)]) | (d_lon[np.isfinite(lon)] == 0.0))
+        return
+    e = 1e-3 / 3600  # a thousandth of the posting
+    fd_lon = (dem_heights(dem, lon + e, lat) - dem_heights(dem, lon - e, lat)) / (2 * e)
+    fd_lat = (dem_heights(dem, lon, lat + e) - dem_heights(dem, lon, lat - e)) / (2 * e)
+    # away from the clamped edges and the unclamped fill (where the interpolant has kinks or ends)
+    col, row = (lon - 7.0) * 3600 + 2, (46.0 - lat) * 3600 - 5
+    inside = np.isfinite(lon) & (np.abs(col - 45) < 42) & (np.abs(row - 60) < 57)
+    # and off the cell boundaries, where the interpolant's derivative jumps (it is continuous, not smooth)
+    inside &= (np.abs(col - np.round(col)) > 2e-3) & (np.abs(row - np.round(row)) > 2e-3)
+    assert inside.sum() > 10000
+    scale = np.abs(fd_lon[inside]).max()
+    assert scale > 1e5  # metres per degree of a rough DEM: a real test
+    np.testing.assert_allclose(d_lon[inside], fd_lon[inside], rtol=1e-5, atol=1e-6 * scale)
+    np.testing.assert_allclose(d_lat[inside], fd_lat[inside], rtol=1e-5, atol=1e-6 * scale)
 
 @pytest.fixture(scope="module")
 def demo_block():

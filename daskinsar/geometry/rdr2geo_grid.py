@@ -11,9 +11,10 @@ function of (t, R, h). The grid solver therefore
    slant ranges ``j * dr_L`` (m), ``dr_L = LATTICE_M``, ``dt_L = LATTICE_M / |v|`` (``|v|`` the median
    speed of the orbit's state vectors) -- at ``K`` heights spanning the whole DEM (``levels``);
 2. per pixel interpolates the node fields with Keys cubic convolution in (t, R) and the Lagrange
-   polynomial through the ``K`` levels in h, and solves ``DEM(lon(h), lat(h)) = h`` by secant steps
-   (from the interpolated solution of the nodes) to ``tol_m``; the other fields are then interpolated at
-   that height.
+   polynomial through the ``K`` levels in h, and solves ``DEM(lon(h), lat(h)) = h`` by Newton steps
+   (from the interpolated solution of the nodes; the slope from the derivatives of the Lagrange
+   polynomials and of the biquintic DEM interpolant, secant steps for other DEM interpolations) to
+   ``|DEM - h| < tol_m``; the other fields are then interpolated at that height.
 
 A pixel depends only on its own (t, R), the 4 x 4 nodes around it and the levels (fixed by the whole
 DEM), never on the block it is computed in: any chunking gives bit-identical results. Pixels whose
@@ -36,7 +37,7 @@ import math
 import numba
 import numpy as np
 
-from .dem_eval import biquintic_terms, dem_height_t
+from .dem_eval import biquintic_terms, dem_height_grad_interior, dem_height_grad_t
 from .ellipsoid import ecef_to_llh_point
 from .geo2rdr import DopplerLike, geo2rdr
 from .los import los_angles
@@ -211,18 +212,7 @@ def _near(x, ref):  # pragma: no cover - numba
     return x
 
 
-@numba.njit(cache=True, nogil=True)
-def _dem_at(dem, T, lon, lat):  # pragma: no cover - numba
-    """DEM height (m) at a longitude of the lattice's continuous range, taken to (-180, 180] first
-    (``T``: :func:`~daskinsar.geometry.dem_eval.biquintic_terms` of ``dem``)."""
-    if lon > 180.0:
-        lon -= 360.0
-    elif lon <= -180.0:
-        lon += 360.0
-    return dem_height_t(dem, T, lon, lat)
-
-
-@numba.njit(cache=True, nogil=True, error_model="numpy")
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _lagrange(h, levels, inv_den, L):  # pragma: no cover - numba
     """Lagrange weights at h of the polynomial through ``levels`` (``inv_den[k]`` = 1 / prod_m (l_k - l_m)):
     prefix and suffix products of (h - l_m), no branches."""
@@ -237,29 +227,65 @@ def _lagrange(h, levels, inv_den, L):  # pragma: no cover - numba
         q *= h - levels[k]
 
 
-@numba.njit(cache=True, nogil=True, error_model="numpy")
-def _solve_height(vk, levels, inv_den, L, h, dem, T, use_dem, tol_m, max_iter):  # pragma: no cover - numba
-    """(h, converged): secant steps from h (m) on g(h) = DEM(lon(h), lat(h)) - h, lon/lat (deg) the Lagrange
-    polynomials through ``vk[0]``, ``vk[1]`` at ``levels``; iterates kept within 50 m of the levels."""
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _lagrange_d(h, levels, inv_den, L, D):  # pragma: no cover - numba
+    """:func:`_lagrange` (into ``L``) and the weights' derivatives d/dh (into ``D``), carried through the
+    same prefix and suffix products."""
+    K = levels.shape[0]
+    p = 1.0
+    dp = 0.0
+    for k in range(K):
+        L[k] = p
+        D[k] = dp
+        dp = dp * (h - levels[k]) + p
+        p *= h - levels[k]
+    q = 1.0
+    dq = 0.0
+    for k in range(K - 1, -1, -1):
+        D[k] = (D[k] * q + L[k] * dq) * inv_den[k]
+        L[k] *= q * inv_den[k]
+        dq = dq * (h - levels[k]) + q
+        q *= h - levels[k]
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _solve_height(vk, levels, inv_den, L, D, h, dem, T, use_dem, tol_m, max_iter):  # pragma: no cover - numba
+    """(h, converged): Newton steps from h (m) on g(h) = DEM(lon(h), lat(h)) - h, lon/lat (deg) the Lagrange
+    polynomials through ``vk[0]``, ``vk[1]`` at ``levels``, g' from the DEM interpolant's exact derivatives
+    (secant steps where the DEM gives none: interpolation methods other than biquintic); iterates kept
+    within 50 m of the levels. Converged: |g(h)| < tol_m at the h returned."""
     if not use_dem:
         return h, True
     K = levels.shape[0]
     h_a = g_a = 0.0
     for it in range(max_iter):
-        _lagrange(h, levels, inv_den, L)
+        _lagrange_d(h, levels, inv_den, L, D)
         lo = 0.0
         la = 0.0
+        dlo = 0.0
+        dla = 0.0
         for k in range(K):
             lo += L[k] * vk[0, k]
             la += L[k] * vk[1, k]
-        ht = _dem_at(dem, T, lo, la)
+            dlo += D[k] * vk[0, k]
+            dla += D[k] * vk[1, k]
+        if lo > 180.0:
+            lo -= 360.0
+        elif lo <= -180.0:
+            lo += 360.0
+        ht, dh_dlon, dh_dlat = dem_height_grad_interior(dem, T, lo, la)
+        if not ht == ht:  # near the raster's edge, NaN or another interpolation: the general evaluation
+            ht, dh_dlon, dh_dlat = dem_height_grad_t(dem, T, lo, la)
         if not np.isfinite(ht):
             return h, False
         g = ht - h
         if abs(g) < tol_m:
             return h, True
+        slope = dh_dlon * dlo + dh_dlat * dla - 1.0
         den = g - g_a
-        if it == 0 or den == 0.0:
+        if np.isfinite(slope) and slope != 0.0:
+            h_new = h - g / slope
+        elif it == 0 or den == 0.0:
             h_new = h + g
         else:
             h_new = h - g * (h - h_a) / den
@@ -278,12 +304,13 @@ def _node_heights(F, levels, dem, use_dem, h_ref, tol_m, max_iter, H):  # pragma
     T = biquintic_terms(dem)
     vk = np.empty((2, K))
     L = np.empty(K)
+    D = np.empty(K)
     for a in range(n_k):
         for b in range(n_j):
             for k in range(K):
                 vk[0, k] = F[0, k, a, b]
                 vk[1, k] = F[1, k, a, b]
-            h, ok = _solve_height(vk, levels, inv_den, L, h_ref, dem, T, use_dem, tol_m, max_iter)
+            h, ok = _solve_height(vk, levels, inv_den, L, D, h_ref, dem, T, use_dem, tol_m, max_iter)
             H[a, b] = h if ok and np.isfinite(vk[0, 0]) else np.nan
 
 
@@ -320,6 +347,7 @@ def _table_kernel(t, r, k0, dt_l, j0, dr_l, F, H, levels, dem, use_dem, h_ref, t
     GH = np.empty(n_j)
     vk = np.empty((2, K))
     L = np.empty(K)
+    D = np.empty(K)
     val = np.empty(NF)
     for i in range(t.shape[0]):
         u = t[i] / dt_l
@@ -346,11 +374,11 @@ def _table_kernel(t, r, k0, dt_l, j0, dr_l, F, H, levels, dem, use_dem, h_ref, t
             for f in range(2):
                 for k in range(K):
                     vk[f, k] = w0 * G[b0, f, k] + w1 * G[b0 + 1, f, k] + w2 * G[b0 + 2, f, k] + w3 * G[b0 + 3, f, k]
-            # the ground height: secant steps on g(h) = DEM(lon(h), lat(h)) - h from the nodes' heights
+            # the ground height: Newton steps on g(h) = DEM(lon(h), lat(h)) - h from the nodes' heights
             h = w0 * GH[b0] + w1 * GH[b0 + 1] + w2 * GH[b0 + 2] + w3 * GH[b0 + 3]
             if not (levels[0] <= h <= levels[K - 1]):
                 h = h_ref
-            h, ok = _solve_height(vk, levels, inv_den, L, h, dem, T, use_dem, tol_m, max_iter)
+            h, ok = _solve_height(vk, levels, inv_den, L, D, h, dem, T, use_dem, tol_m, max_iter)
             if not ok or not (levels[0] - 50.0 <= h <= levels[K - 1] + 50.0):
                 bad[i, j] = True
                 continue
