@@ -38,6 +38,12 @@ def _w(T, j, f):  # pragma: no cover - numba
     return e1 + f * (T[j, 0] + f * (T[j, 1] + f * T[j, 2] / 6.0))
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _dw(T, j, f):  # pragma: no cover - numba
+    """d/df of the biquintic weight :func:`_w`."""
+    return T[j, 0] + f * (2.0 * T[j, 1] + f * (0.5 * T[j, 2]))
+
+
 @numba.njit(cache=True, nogil=True)
 def dem_height_t(dem, T, lon_deg, lat_deg):  # pragma: no cover - numba
     """Height (m) of a :class:`~daskinsar.geometry.dem_interp.DemRaster` at one (lon, lat) in deg, with
@@ -52,16 +58,20 @@ def dem_height_t(dem, T, lon_deg, lat_deg):  # pragma: no cover - numba
         return dem.fill
     if dem.method != 5:
         return interp_point(raster, row, col, dem.method, dem.s1, dem.s2)
+    return _biquintic(raster, T, row, col)[0]  # (its derivatives unused, so not computed)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _biquintic(raster, T, row, col):  # pragma: no cover - numba
+    """(height, d/dcol, d/drow) of the biquintic interpolant of ``raster`` at fractional (row, col), edge
+    samples repeated beyond the raster; inlined and free of calls (its callers' inner loops stay so)."""
+    ny, nx = raster.shape
     r0 = int(math.floor(row))
     c0 = int(math.floor(col))
     fr = row - r0
     fc = col - c0
-    w0 = _w(T, 0, fc)
-    w1 = _w(T, 1, fc)
-    w2 = _w(T, 2, fc)
-    w3 = _w(T, 3, fc)
-    w4 = _w(T, 4, fc)
-    w5 = _w(T, 5, fc)
+    w0, w1, w2, w3, w4, w5 = _w(T, 0, fc), _w(T, 1, fc), _w(T, 2, fc), _w(T, 3, fc), _w(T, 4, fc), _w(T, 5, fc)
+    d0, d1, d2, d3, d4, d5 = _dw(T, 0, fc), _dw(T, 1, fc), _dw(T, 2, fc), _dw(T, 3, fc), _dw(T, 4, fc), _dw(T, 5, fc)
     k0 = min(max(c0 - 1, 0), nx - 1)
     k1 = min(max(c0, 0), nx - 1)
     k2 = min(max(c0 + 1, 0), nx - 1)
@@ -69,23 +79,17 @@ def dem_height_t(dem, T, lon_deg, lat_deg):  # pragma: no cover - numba
     k4 = min(max(c0 + 3, 0), nx - 1)
     k5 = min(max(c0 + 4, 0), nx - 1)
     out = 0.0
+    d_col = 0.0
+    d_row = 0.0
     for j in range(6):
-        rr = min(max(r0 - 1 + j, 0), ny - 1)
-        acc = 0.0
-        acc += w0 * raster[rr, k0]
-        acc += w1 * raster[rr, k1]
-        acc += w2 * raster[rr, k2]
-        acc += w3 * raster[rr, k3]
-        acc += w4 * raster[rr, k4]
-        acc += w5 * raster[rr, k5]
-        out += _w(T, j, fr) * acc
-    return out
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
-def _dw(T, j, f):  # pragma: no cover - numba
-    """d/df of the biquintic weight :func:`_w`."""
-    return T[j, 0] + f * (2.0 * T[j, 1] + f * (0.5 * T[j, 2]))
+        z = raster[min(max(r0 - 1 + j, 0), ny - 1)]
+        z0, z1, z2, z3, z4, z5 = z[k0], z[k1], z[k2], z[k3], z[k4], z[k5]
+        acc = w0 * z0 + w1 * z1 + w2 * z2 + w3 * z3 + w4 * z4 + w5 * z5
+        wr = _w(T, j, fr)
+        out += wr * acc
+        d_col += wr * (d0 * z0 + d1 * z1 + d2 * z2 + d3 * z3 + d4 * z4 + d5 * z5)
+        d_row += _dw(T, j, fr) * acc
+    return out, d_col, d_row
 
 
 @numba.njit(cache=True, nogil=True)
@@ -104,38 +108,8 @@ def dem_height_grad_t(dem, T, lon_deg, lat_deg):  # pragma: no cover - numba
         return dem.fill, 0.0, 0.0
     if dem.method != 5:
         return interp_point(raster, row, col, dem.method, dem.s1, dem.s2), np.nan, np.nan
-    r0 = int(math.floor(row))
-    c0 = int(math.floor(col))
-    fr = row - r0
-    fc = col - c0
-    w0, w1, w2, w3, w4, w5 = _w(T, 0, fc), _w(T, 1, fc), _w(T, 2, fc), _w(T, 3, fc), _w(T, 4, fc), _w(T, 5, fc)
-    d0, d1, d2, d3, d4, d5 = _dw(T, 0, fc), _dw(T, 1, fc), _dw(T, 2, fc), _dw(T, 3, fc), _dw(T, 4, fc), _dw(T, 5, fc)
-    out = 0.0
-    d_col = 0.0
-    d_row = 0.0
-    k0 = min(max(c0 - 1, 0), nx - 1)
-    k1 = min(max(c0, 0), nx - 1)
-    k2 = min(max(c0 + 1, 0), nx - 1)
-    k3 = min(max(c0 + 2, 0), nx - 1)
-    k4 = min(max(c0 + 3, 0), nx - 1)
-    k5 = min(max(c0 + 4, 0), nx - 1)
-    for j in range(6):
-        rr = min(max(r0 - 1 + j, 0), ny - 1)
-        z0, z1, z2, z3, z4, z5 = raster[rr, k0], raster[rr, k1], raster[rr, k2], raster[rr, k3], raster[rr, k4], \
-            raster[rr, k5]
-        acc = 0.0
-        acc += w0 * z0
-        acc += w1 * z1
-        acc += w2 * z2
-        acc += w3 * z3
-        acc += w4 * z4
-        acc += w5 * z5
-        dacc = d0 * z0 + d1 * z1 + d2 * z2 + d3 * z3 + d4 * z4 + d5 * z5
-        wr = _w(T, j, fr)
-        out += wr * acc
-        d_col += wr * dacc
-        d_row += _dw(T, j, fr) * acc
-    return out, d_col / dem.dlon_deg, d_row / dem.dlat_deg
+    h, d_col, d_row = _biquintic(raster, T, row, col)
+    return h, d_col / dem.dlon_deg, d_row / dem.dlat_deg
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -149,24 +123,8 @@ def dem_height_grad_interior(dem, T, lon_deg, lat_deg):  # pragma: no cover - nu
     ny, nx = raster.shape
     if not (dem.method == 5 and 1.0 <= row < ny - 4 and 1.0 <= col < nx - 4):
         return np.nan, np.nan, np.nan
-    r0 = int(math.floor(row))
-    c0 = int(math.floor(col))
-    fr = row - r0
-    fc = col - c0
-    w0, w1, w2, w3, w4, w5 = _w(T, 0, fc), _w(T, 1, fc), _w(T, 2, fc), _w(T, 3, fc), _w(T, 4, fc), _w(T, 5, fc)
-    d0, d1, d2, d3, d4, d5 = _dw(T, 0, fc), _dw(T, 1, fc), _dw(T, 2, fc), _dw(T, 3, fc), _dw(T, 4, fc), _dw(T, 5, fc)
-    out = 0.0
-    d_col = 0.0
-    d_row = 0.0
-    for j in range(6):
-        z = raster[r0 - 1 + j]
-        z0, z1, z2, z3, z4, z5 = z[c0 - 1], z[c0], z[c0 + 1], z[c0 + 2], z[c0 + 3], z[c0 + 4]
-        acc = w0 * z0 + w1 * z1 + w2 * z2 + w3 * z3 + w4 * z4 + w5 * z5
-        wr = _w(T, j, fr)
-        out += wr * acc
-        d_col += wr * (d0 * z0 + d1 * z1 + d2 * z2 + d3 * z3 + d4 * z4 + d5 * z5)
-        d_row += _dw(T, j, fr) * acc
-    return out, d_col / dem.dlon_deg, d_row / dem.dlat_deg
+    h, d_col, d_row = _biquintic(raster, T, row, col)
+    return h, d_col / dem.dlon_deg, d_row / dem.dlat_deg
 
 
 @numba.njit(cache=True, nogil=True)

@@ -212,6 +212,16 @@ def _near(x, ref):  # pragma: no cover - numba
     return x
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _lon180(lon):  # pragma: no cover - numba
+    """A longitude of the lattice's continuous range (deg) taken to (-180, 180]."""
+    if lon > 180.0:
+        return lon - 360.0
+    if lon <= -180.0:
+        return lon + 360.0
+    return lon
+
+
 @numba.njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _lagrange(h, levels, inv_den, L):  # pragma: no cover - numba
     """Lagrange weights at h of the polynomial through ``levels`` (``inv_den[k]`` = 1 / prod_m (l_k - l_m)):
@@ -269,10 +279,7 @@ def _solve_height(vk, levels, inv_den, L, D, h, dem, T, use_dem, tol_m, max_iter
             la += L[k] * vk[1, k]
             dlo += D[k] * vk[0, k]
             dla += D[k] * vk[1, k]
-        if lo > 180.0:
-            lo -= 360.0
-        elif lo <= -180.0:
-            lo += 360.0
+        lo = _lon180(lo)
         ht, dh_dlon, dh_dlat = dem_height_grad_interior(dem, T, lo, la)
         if not ht == ht:  # near the raster's edge, NaN or another interpolation: the general evaluation
             ht, dh_dlon, dh_dlat = dem_height_grad_t(dem, T, lo, la)
@@ -398,12 +405,7 @@ def _table_kernel(t, r, k0, dt_l, j0, dr_l, F, H, levels, dem, use_dem, h_ref, t
             if not np.isfinite(val[0] + val[1] + val[2] + val[3]):
                 bad[i, j] = True
                 continue
-            lon = val[0]
-            if lon > 180.0:
-                lon -= 360.0
-            elif lon <= -180.0:
-                lon += 360.0
-            out[0, i, j] = lon
+            out[0, i, j] = _lon180(val[0])
             out[1, i, j] = val[1]
             out[2, i, j] = h
             out[3, i, j] = val[2]
