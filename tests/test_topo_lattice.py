@@ -27,7 +27,6 @@ def test_compiled_dem_heights_are_the_interpolators_to_the_bit(method, clamp):
     assert np.array_equal(dem_heights_t(dem, lon, lat), dem_heights(dem, lon, lat), equal_nan=True)
 
 
-
 @pytest.mark.parametrize("method", ["biquintic", "bicubic"])
 @pytest.mark.parametrize("clamp", [True, False])
 def test_dem_derivatives_of_the_height_solvers(method, clamp):
@@ -58,6 +57,7 @@ def test_dem_derivatives_of_the_height_solvers(method, clamp):
     assert scale > 1e5  # metres per degree of a rough DEM: a real test
     np.testing.assert_allclose(d_lon[inside], fd_lon[inside], rtol=1e-5, atol=1e-6 * scale)
     np.testing.assert_allclose(d_lat[inside], fd_lat[inside], rtol=1e-5, atol=1e-6 * scale)
+
 
 @pytest.fixture(scope="module")
 def demo_block():

@@ -44,12 +44,17 @@ def _dw(T, j, f):  # pragma: no cover - numba
     return T[j, 0] + f * (2.0 * T[j, 1] + f * (0.5 * T[j, 2]))
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _raster_position(dem, lon_deg, lat_deg):  # pragma: no cover - numba
+    """(row, col): the fractional raster position of (lon, lat) in deg, in ``dem.values``' own indices."""
+    return (lat_deg - dem.lat0_deg) / dem.dlat_deg - dem.row0, (lon_deg - dem.lon0_deg) / dem.dlon_deg - dem.col0
+
+
 @numba.njit(cache=True, nogil=True)
 def dem_height_t(dem, T, lon_deg, lat_deg):  # pragma: no cover - numba
     """Height (m) of a :class:`~daskinsar.geometry.dem_interp.DemRaster` at one (lon, lat) in deg, with
     ``T = biquintic_terms(dem)``: the same value as ``dem_height(dem, lon_deg, lat_deg)``."""
-    row = (lat_deg - dem.lat0_deg) / dem.dlat_deg - dem.row0
-    col = (lon_deg - dem.lon0_deg) / dem.dlon_deg - dem.col0
+    row, col = _raster_position(dem, lon_deg, lat_deg)
     if not (np.isfinite(row) and np.isfinite(col)):
         return np.nan
     raster = dem.values
@@ -98,8 +103,7 @@ def dem_height_grad_t(dem, T, lon_deg, lat_deg):  # pragma: no cover - numba
     :func:`dem_height_t` gives it (to the bit) and, for the biquintic interpolation, the exact derivatives
     of the same interpolant; other methods give NaN derivatives, a fill value outside an unclamped DEM
     zero ones."""
-    row = (lat_deg - dem.lat0_deg) / dem.dlat_deg - dem.row0
-    col = (lon_deg - dem.lon0_deg) / dem.dlon_deg - dem.col0
+    row, col = _raster_position(dem, lon_deg, lat_deg)
     if not (np.isfinite(row) and np.isfinite(col)):
         return np.nan, np.nan, np.nan
     raster = dem.values
@@ -117,8 +121,7 @@ def dem_height_grad_interior(dem, T, lon_deg, lat_deg):  # pragma: no cover - nu
     """:func:`dem_height_grad_t` where its biquintic stencil lies inside the raster (the same values to the
     bit), else (NaN, NaN, NaN): then call :func:`dem_height_grad_t`. Inlined and free of calls, so that an
     inner loop stays free of them too (a call there costs more than this evaluation)."""
-    row = (lat_deg - dem.lat0_deg) / dem.dlat_deg - dem.row0
-    col = (lon_deg - dem.lon0_deg) / dem.dlon_deg - dem.col0
+    row, col = _raster_position(dem, lon_deg, lat_deg)
     raster = dem.values
     ny, nx = raster.shape
     if not (dem.method == 5 and 1.0 <= row < ny - 4 and 1.0 <= col < nx - 4):
