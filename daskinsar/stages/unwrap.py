@@ -96,11 +96,12 @@ class UnwrapParams(Params):
     defo_max_cycles: float = Field(1.2, gt=0, description="SNAPHU's DEFOMAX_CYCLE: the largest phase "
                                                           "discontinuity (cycles) the defo cost allows (ISCE's "
                                                           "snaphu: 4, snaphu_mcf: 2, SNAPHU's own default 1.2)")
-    tile_pixels: int = Field(640 * 640, ge=10_000, description="most pixels (overlap included) per SNAPHU call; "
+    tile_pixels: int = Field(576 * 576, ge=10_000, description="most pixels (overlap included) per SNAPHU call; "
                                                                "larger interferograms are unwrapped in tiles (the "
                                                                "default: 512^2 cores + overlap; tilings compared "
                                                                "in benchmarks/report.md)")
-    tile_overlap: int = Field(128, ge=8, description="pixels shared by neighbouring unwrapping tiles")
+    tile_overlap: int = Field(64, ge=8, description="pixels shared by neighbouring unwrapping tiles (each tile's "
+                                                    "window reaches half of it into its neighbours)")
     guide: bool = Field(True, description="unwrap a decimated copy first and use it to tie the tiles together")
     guide_looks: int | None = Field(None, ge=2, description="decimation of the guide (None: a quarter of "
                                                             "tile_pixels)")
