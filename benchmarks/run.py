@@ -708,7 +708,8 @@ def markdown(rep: dict) -> str:
             L.append(f"| geocode vs GDAL | - | {gg.get('status')}: {gg.get('detail')} | - | - |")
     sc = s.get("scaling", {})
     if "runs" in sc:
-        L += ["", "## Scaling", "", f"Graph: {sc['graph']}; chunks {sc['chunk']}^2; {sc['scheduler']}.", "",
+        L += ["", "## Scaling", ""] + ([sc["note"], ""] if sc.get("note") else [])  # e.g. how it was re-measured
+        L += [f"Graph: {sc['graph']}; chunks {sc['chunk']}^2; {sc['scheduler']}.", "",
               "| scene | factor | threads | seconds | Msamples/s | cores used (CPU s / wall s) | peak RSS MiB | "
               "working set MiB |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
         for r in sc["runs"]:
